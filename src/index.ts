@@ -1,0 +1,2 @@
+// Public library API of fstack-kni.
+export { version } from './version.js';
