@@ -1,3 +1,5 @@
+import type { NativeBusExports } from './native-bus.js';
+
 // The typed boundary between TypeScript and the C++ addon. Everything the addon exports is
 // declared here and nowhere else. TypeScript validates arguments before calling in; the
 // addon checks types again and throws TypeError on misuse.
@@ -81,7 +83,7 @@ export interface NativeTun {
   name: string;
 }
 
-export interface NativeAddon {
+export interface NativeAddon extends NativeBusExports {
   /** Names of the addon parts that registered exports. */
   readonly parts: string[];
 
