@@ -2,8 +2,8 @@
 // blocking socket and nothing in between. Prints one JSON object per case on stdout.
 //
 // Usage: floor NETNS_PATH IFINDEX COUNT
-// The interface must exist in the namespace and be up; the program adds and deletes
-// addresses in 192.0.2.0/24 and replaces a route to 198.51.100.0/24 on it.
+// The interface must exist in the namespace and be up. The program adds and deletes
+// addresses in 192.0.2.0/24 on it and replaces a route to 198.51.100.0/24 through it.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -33,8 +33,8 @@ static double now_us(void) {
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-static void die(const char *what) {
-  fprintf(stderr, "floor: %s: %s\n", what, strerror(errno));
+static void die(const char *context) {
+  fprintf(stderr, "floor: %s: %s\n", context, strerror(errno));
   exit(1);
 }
 
@@ -105,7 +105,7 @@ static struct nlmsghdr *link_message(char *buffer, int ifindex, int up) {
   return header;
 }
 
-// Reads acks until `expected` have arrived; exits on any error ack.
+// Reads acks until `expected` have arrived, and exits on the first error ack.
 static void read_acks(int expected) {
   while (expected > 0) {
     ssize_t length = recv(sock, receive_buffer, sizeof receive_buffer, 0);
