@@ -31,6 +31,10 @@ export interface Link {
   masterIndex?: number;
   /** VLAN id for kind 'vlan'. */
   vlanId?: number;
+  /** IFLA_MACVLAN_MODE for kind 'macvlan': 'private', 'vepa', 'bridge', 'passthru', 'source' or the number. */
+  macvlanMode?: string | number;
+  /** IFLA_LINK_NETNSID: the namespace id of the parent or veth peer when it is in another namespace. */
+  linkNetnsId?: number;
 }
 
 export type AddressScope = 'universe' | 'site' | 'link' | 'host' | 'nowhere' | number;

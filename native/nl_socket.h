@@ -1,0 +1,146 @@
+// RouteSocket: one NETLINK_ROUTE socket driven by the libuv loop of its JavaScript thread.
+//
+// The socket is non-blocking and watched with uv_poll, so a request costs a sendmsg and,
+// when the loop wakes up, the recvmsg calls that read its reply; nothing runs on the
+// thread pool. Replies are matched to requests by sequence number and port id, and each
+// completion calls the JavaScript `onReply` function given at open time.
+//
+// The class is split by concept: nl_socket.cc holds the JavaScript methods, nl_open.cc
+// creates and configures the socket, nl_transport.cc sends, receives and completes.
+#pragma once
+
+#include <napi.h>
+#include <sys/uio.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "netns_thread.h"
+#include "nl_requests.h"
+
+namespace fstack_kni::netlink {
+
+/** Outcome codes passed to `onReply`; NativeStatus in src/native/native.ts mirrors them. */
+enum class Status : int32_t {
+  Ok = 0,
+  KernelError = 1,
+  SocketError = 2,
+  DumpInterrupted = 3,
+  Closed = 4,
+};
+
+/** A finished request waiting to be reported to JavaScript. */
+struct Completion {
+  uint32_t sequence = 0;
+  Status status = Status::Ok;
+  int error = 0;
+  bool dump = false;
+  std::vector<uint8_t> payload;
+  std::string extackMessage;
+  int64_t extackOffset = -1;
+};
+
+/** Settings of openRouteSocket, checked by ReadSocketOptions. */
+struct SocketOptions {
+  NetnsTarget netns;
+  std::vector<uint32_t> groups;
+  int receiveBuffer = 4 * 1024 * 1024;
+  int dumpAttempts = 5;
+};
+
+class RouteSocket;
+
+// The part shared with libuv. It is freed by the poll handle's close callback, which may
+// run after the RouteSocket is gone; `owner` is cleared when the RouteSocket lets go.
+struct PollState {
+  uv_poll_t handle;
+  napi_async_cleanup_hook_handle cleanupHook = nullptr;
+  RouteSocket* owner = nullptr;
+};
+
+class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
+ public:
+  static Napi::Function DefineClass(Napi::Env env);
+
+  explicit RouteSocket(const Napi::CallbackInfo& info);
+  ~RouteSocket() override;
+
+ private:
+  enum class RefMode { Default, Ref, Unref };
+
+  // JavaScript methods (nl_socket.cc).
+  Napi::Value GetPortId(const Napi::CallbackInfo& info);
+  Napi::Value Request(const Napi::CallbackInfo& info);
+  Napi::Value Batch(const Napi::CallbackInfo& info);
+  Napi::Value Pending(const Napi::CallbackInfo& info);
+  Napi::Value HasRef(const Napi::CallbackInfo& info);
+  void JsRef(const Napi::CallbackInfo& info);
+  void JsUnref(const Napi::CallbackInfo& info);
+  void Close(const Napi::CallbackInfo& info);
+
+  // Opening (nl_open.cc). Throws a system error; leaves nothing open when it does.
+  void Open(Napi::Env env, const SocketOptions& options);
+
+  // Sending (nl_transport.cc). These return 0 or an errno.
+  int Send(const uint8_t* data, size_t size);
+  int SendVector(const std::vector<iovec>& parts);
+  int StartDump(PendingRequest& request);
+  void StartQueuedDumps();
+
+  // Receiving and completing (nl_transport.cc).
+  static void OnPoll(uv_poll_t* handle, int status, int events);
+  void ReadAvailable(int pollStatus);
+  ssize_t ReceiveDatagram(bool* multicast, uint32_t* sender);
+  void Dispatch(const uint8_t* data, size_t size, bool multicast, uint32_t sender);
+  void HandleReply(PendingRequest& request, const MessageView& message);
+  void FinishDump(PendingRequest& request);
+  void Complete(PendingRequest& request, Status status, int error);
+  void CompleteAll(Status status, int error);
+  void MarkRepliesMaybeLost();
+  void FailLostReplies();
+  void Deliver(bool overflow);
+  void CallReply(Napi::Env env, Completion& completion);
+
+  // Lifetime (nl_open.cc).
+  void UpdateRef();
+  void CloseTransport();
+  static void OnPollClosed(uv_handle_t* handle);
+  static void OnEnvTeardown(napi_async_cleanup_hook_handle handle, void* data);
+
+  int fd_ = -1;
+  uint32_t portId_ = 0;
+  int dumpAttempts_ = 5;
+  bool packetInfo_ = false;
+  bool closed_ = false;
+  PollState* poll_ = nullptr;
+  std::unique_ptr<Napi::AsyncContext> asyncContext_;
+
+  // Weak references: the functions are kept alive as properties of the JavaScript object,
+  // so an unclosed socket that nobody references can still be collected.
+  Napi::FunctionReference onReply_;
+  Napi::FunctionReference onEvent_;
+  Napi::FunctionReference onOverflow_;
+
+  RefMode refMode_ = RefMode::Default;
+  bool holding_ = false;
+
+  RequestTable requests_;
+  std::deque<uint32_t> queuedDumps_;
+  uint32_t activeDump_ = 0;
+  bool suspectLostReplies_ = false;
+
+  std::vector<uint8_t> receiveBuffer_;
+  std::vector<uint8_t> events_;
+  std::vector<Completion> completions_;
+  std::vector<Completion> delivering_;
+  std::vector<iovec> batchParts_;
+};
+
+// Checks the options object of openRouteSocket; throws TypeError or RangeError.
+SocketOptions ReadSocketOptions(Napi::Env env, const Napi::Object& options);
+
+}  // namespace fstack_kni::netlink

@@ -1,0 +1,386 @@
+// The I/O path of RouteSocket: sending requests, reading datagrams when the loop reports
+// the socket readable, matching replies to requests and reporting completions.
+#include <linux/netlink.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "nl_socket.h"
+
+namespace fstack_kni::netlink {
+
+namespace {
+
+// Datagrams read per wakeup before yielding to the loop; a flood of events cannot starve
+// timers and other I/O. Level-triggered polling brings the loop back for the rest.
+constexpr int kMaxDatagramsPerWakeup = 256;
+// The same recvmsg error this many times in a row is treated as a broken socket.
+constexpr int kMaxConsecutiveErrors = 8;
+
+void AppendAligned(std::vector<uint8_t>& buffer, const uint8_t* data, size_t size) {
+  buffer.insert(buffer.end(), data, data + size);
+  buffer.resize(Align(buffer.size()), 0);
+}
+
+// Wraps a payload in a Buffer that owns the vector's memory, so it is not copied again.
+Napi::Value PayloadBuffer(Napi::Env env, std::vector<uint8_t>&& bytes) {
+  if (bytes.empty()) {
+    return Napi::Buffer<uint8_t>::New(env, 0);
+  }
+  auto* owned = new std::vector<uint8_t>(std::move(bytes));
+  return Napi::Buffer<uint8_t>::NewOrCopy(
+      env, owned->data(), owned->size(),
+      [](Napi::Env, uint8_t*, std::vector<uint8_t>* vector) { delete vector; }, owned);
+}
+
+// Calls a JavaScript callback from the event loop. An exception becomes an uncaught
+// exception of the process, as for any other event callback, and delivery goes on.
+void CallFromLoop(Napi::Env env, const Napi::FunctionReference& reference,
+                  const std::initializer_list<napi_value>& arguments) {
+  if (reference.IsEmpty()) {
+    return;
+  }
+  Napi::Function function = reference.Value();
+  if (function.IsEmpty()) {
+    return;
+  }
+  try {
+    function.Call(arguments);
+  } catch (const Napi::Error& error) {
+    napi_fatal_exception(env, error.Value());
+  }
+}
+
+}  // namespace
+
+int RouteSocket::Send(const uint8_t* data, size_t size) {
+  iovec part{const_cast<uint8_t*>(data), size};
+  return SendVector({part});
+}
+
+int RouteSocket::SendVector(const std::vector<iovec>& parts) {
+  msghdr message{};
+  message.msg_iov = const_cast<iovec*>(parts.data());
+  message.msg_iovlen = parts.size();
+
+  // A datagram is sent whole or not at all: there is no partial send to resume.
+  while (sendmsg(fd_, &message, 0) < 0) {
+    if (errno != EINTR) {
+      return errno;
+    }
+  }
+  return 0;
+}
+
+int RouteSocket::StartDump(PendingRequest& request) {
+  activeDump_ = request.sequence;
+  ++request.attempts;
+  request.reply.Reset(true);
+  int error = Send(request.dumpRequest.data(), request.dumpRequest.size());
+  if (error != 0) {
+    activeDump_ = 0;
+  }
+  return error;
+}
+
+// The kernel runs one dump per socket at a time; the next one starts when the last ends.
+void RouteSocket::StartQueuedDumps() {
+  while (activeDump_ == 0 && !queuedDumps_.empty() && fd_ >= 0) {
+    PendingRequest* request = requests_.Find(queuedDumps_.front());
+    queuedDumps_.pop_front();
+    if (request == nullptr) {
+      continue;
+    }
+    int error = StartDump(*request);
+    if (error != 0) {
+      Complete(*request, Status::SocketError, error);
+    }
+  }
+}
+
+void RouteSocket::OnPoll(uv_poll_t* handle, int status, int events) {
+  auto* state = static_cast<PollState*>(handle->data);
+  if (state->owner != nullptr) {
+    state->owner->ReadAvailable(status);
+  }
+}
+
+void RouteSocket::ReadAvailable(int pollStatus) {
+  bool overflow = false;
+  if (pollStatus < 0) {
+    CompleteAll(Status::SocketError, -pollStatus);
+  }
+
+  int lastError = 0;
+  int repeatedErrors = 0;
+  for (int count = 0; pollStatus >= 0 && fd_ >= 0; ++count) {
+    // After an ENOBUFS the queue is read to the end before the loop gets control back,
+    // because only then is it known which replies the kernel dropped.
+    if (count >= kMaxDatagramsPerWakeup && !suspectLostReplies_) {
+      break;
+    }
+
+    bool multicast = false;
+    uint32_t sender = 0;
+    ssize_t received = ReceiveDatagram(&multicast, &sender);
+    if (received >= 0) {
+      repeatedErrors = 0;
+      Dispatch(receiveBuffer_.data(), static_cast<size_t>(received), multicast, sender);
+      if (requests_.size() == 0 && onEvent_.IsEmpty() && !suspectLostReplies_) {
+        break;
+      }
+      continue;
+    }
+
+    int error = static_cast<int>(-received);
+    if (error == EINTR) {
+      continue;
+    }
+    if (error == EAGAIN || error == EWOULDBLOCK) {
+      FailLostReplies();
+      break;
+    }
+    if (error == ENOBUFS) {
+      // The kernel dropped messages for lack of receive buffer: events, or replies.
+      overflow = true;
+      MarkRepliesMaybeLost();
+      continue;
+    }
+
+    // Other errors come from sk_err, set when the kernel failed to produce the next part of
+    // a dump (out of memory); that dump will not finish by itself.
+    if (activeDump_ != 0) {
+      if (PendingRequest* dump = requests_.Find(activeDump_)) {
+        Complete(*dump, Status::SocketError, error);
+        StartQueuedDumps();
+      }
+    }
+    repeatedErrors = error == lastError ? repeatedErrors + 1 : 1;
+    lastError = error;
+    if (repeatedErrors >= kMaxConsecutiveErrors) {
+      CompleteAll(Status::SocketError, error);
+      break;
+    }
+  }
+
+  Deliver(overflow);
+}
+
+// Reads one datagram into receiveBuffer_, growing it first so nothing is truncated.
+// Returns the datagram size or -errno.
+ssize_t RouteSocket::ReceiveDatagram(bool* multicast, uint32_t* sender) {
+  // MSG_PEEK | MSG_TRUNC with no buffer returns the size of the next datagram.
+  iovec nothing{nullptr, 0};
+  msghdr peek{};
+  peek.msg_iov = &nothing;
+  peek.msg_iovlen = 1;
+  ssize_t size = recvmsg(fd_, &peek, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+  if (size < 0) {
+    return -errno;
+  }
+  if (static_cast<size_t>(size) > receiveBuffer_.size()) {
+    receiveBuffer_.resize(Align(static_cast<size_t>(size)));
+  }
+
+  sockaddr_nl from{};
+  alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(nl_pktinfo))];
+  iovec data{receiveBuffer_.data(), receiveBuffer_.size()};
+  msghdr message{};
+  message.msg_name = &from;
+  message.msg_namelen = sizeof from;
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  if (packetInfo_) {
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+  }
+
+  ssize_t received = recvmsg(fd_, &message, MSG_DONTWAIT);
+  if (received < 0) {
+    return -errno;
+  }
+  if (message.msg_flags & MSG_TRUNC) {
+    return -EMSGSIZE;
+  }
+
+  *sender = from.nl_pid;
+  *multicast = from.nl_groups != 0;
+  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr;
+       header = CMSG_NXTHDR(&message, header)) {
+    if (header->cmsg_level == SOL_NETLINK && header->cmsg_type == NETLINK_PKTINFO) {
+      nl_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(header), sizeof info);
+      *multicast = *multicast || info.group != 0;
+    }
+  }
+  return received;
+}
+
+// Routes the messages of one datagram: multicast datagrams are events; a unicast message
+// with our port id and a pending sequence number is a reply; other unicast messages from
+// the kernel are unsolicited and treated as events too.
+void RouteSocket::Dispatch(const uint8_t* data, size_t size, bool multicast, uint32_t sender) {
+  if (sender != 0) {
+    return;
+  }
+  if (multicast) {
+    if (!onEvent_.IsEmpty()) {
+      AppendAligned(events_, data, size);
+    }
+    return;
+  }
+
+  MessageWalker walker(data, size);
+  MessageView message;
+  while (walker.Next(&message)) {
+    const MessageHeader& header = message.header;
+    if (header.sequence != 0 && header.portId == portId_) {
+      // Messages for a finished request (a stray ack after a dump) are dropped.
+      PendingRequest* request = requests_.Find(header.sequence);
+      if (request != nullptr && (!request->dump || request->sequence == activeDump_)) {
+        HandleReply(*request, message);
+      }
+      continue;
+    }
+    if (!onEvent_.IsEmpty()) {
+      AppendAligned(events_, message.bytes, message.size);
+    }
+  }
+}
+
+void RouteSocket::HandleReply(PendingRequest& request, const MessageView& message) {
+  if (!request.reply.Add(message)) {
+    return;
+  }
+  if (request.dump) {
+    FinishDump(request);
+    return;
+  }
+  int error = request.reply.error();
+  Complete(request, error == 0 ? Status::Ok : Status::KernelError, error);
+}
+
+// NLM_F_DUMP_INTR means the objects changed while the dump ran, so it may have missed or
+// repeated some; such a dump is run again, up to dumpAttempts times in all.
+void RouteSocket::FinishDump(PendingRequest& request) {
+  const ReplyCollector& reply = request.reply;
+  if (reply.error() != 0) {
+    Complete(request, Status::KernelError, reply.error());
+  } else if (reply.interrupted() && request.attempts < dumpAttempts_) {
+    int error = StartDump(request);
+    if (error == 0) {
+      return;
+    }
+    Complete(request, Status::SocketError, error);
+  } else if (reply.interrupted()) {
+    Complete(request, Status::DumpInterrupted, EINTR);
+  } else {
+    Complete(request, Status::Ok, 0);
+  }
+  StartQueuedDumps();
+}
+
+void RouteSocket::Complete(PendingRequest& request, Status status, int error) {
+  completions_.emplace_back();
+  Completion& completion = completions_.back();
+  completion.sequence = request.sequence;
+  completion.status = status;
+  completion.error = error;
+  completion.dump = request.dump;
+  if (status == Status::Ok) {
+    completion.payload = std::move(request.reply.payload());
+  }
+  completion.extackMessage = request.reply.extackMessage();
+  completion.extackOffset = request.reply.extackOffset();
+
+  if (request.sequence == activeDump_) {
+    activeDump_ = 0;
+  }
+  requests_.Release(request);
+}
+
+void RouteSocket::CompleteAll(Status status, int error) {
+  queuedDumps_.clear();
+  for (uint32_t sequence : requests_.Sequences()) {
+    Complete(*requests_.Find(sequence), status, error);
+  }
+  activeDump_ = 0;
+}
+
+// Replies to plain requests are produced inside their sendmsg, so every request sent
+// before the ENOBUFS has its reply queued or dropped by now.
+void RouteSocket::MarkRepliesMaybeLost() {
+  requests_.ForEach([this](PendingRequest& request) {
+    if (!request.dump) {
+      request.replyMayBeLost = true;
+      suspectLostReplies_ = true;
+    }
+  });
+}
+
+// Runs once the queue is empty: a marked request still waiting lost its reply.
+void RouteSocket::FailLostReplies() {
+  if (!suspectLostReplies_) {
+    return;
+  }
+  suspectLostReplies_ = false;
+  requests_.ForEach([this](PendingRequest& request) {
+    if (request.replyMayBeLost) {
+      Complete(request, Status::SocketError, ENOBUFS);
+    }
+  });
+}
+
+void RouteSocket::Deliver(bool overflow) {
+  if (!overflow && events_.empty() && completions_.empty()) {
+    return;
+  }
+
+  Napi::Env env = Env();
+  Napi::HandleScope handleScope(env);
+  delivering_.swap(completions_);
+  std::vector<uint8_t> events;
+  events.swap(events_);
+
+  // Collected but not finalized yet: there is nobody left to tell.
+  if (Value().IsEmpty()) {
+    delivering_.clear();
+    return;
+  }
+
+  {
+    // Promise reactions queued by the callbacks run when this scope closes.
+    Napi::CallbackScope callbackScope(env, *asyncContext_);
+    if (overflow) {
+      CallFromLoop(env, onOverflow_, {});
+    }
+    if (!events.empty()) {
+      CallFromLoop(env, onEvent_, {PayloadBuffer(env, std::move(events))});
+    }
+    for (Completion& completion : delivering_) {
+      CallReply(env, completion);
+    }
+    delivering_.clear();
+    UpdateRef();
+  }
+}
+
+void RouteSocket::CallReply(Napi::Env env, Completion& completion) {
+  napi_value payload = env.Undefined();
+  if (completion.status == Status::Ok && (completion.dump || !completion.payload.empty())) {
+    payload = PayloadBuffer(env, std::move(completion.payload));
+  }
+  napi_value extackMessage = env.Undefined();
+  if (!completion.extackMessage.empty()) {
+    extackMessage = Napi::String::New(env, completion.extackMessage);
+  }
+
+  CallFromLoop(env, onReply_,
+               {Napi::Number::New(env, completion.sequence),
+                Napi::Number::New(env, static_cast<int32_t>(completion.status)),
+                Napi::Number::New(env, completion.error), payload, extackMessage,
+                Napi::Number::New(env, static_cast<double>(completion.extackOffset))});
+}
+
+}  // namespace fstack_kni::netlink

@@ -1,0 +1,313 @@
+// Interface addresses: RTM_NEWADDR, RTM_DELADDR and RTM_GETADDR requests, decoding into
+// Address, and AddressService.
+import { AttributeIterator, readHostU32 } from '../netlink/attributes.js';
+import {
+  AF_INET,
+  AF_INET6,
+  AF_UNSPEC,
+  IFADDRMSG_SIZE,
+  IFA_ADDRESS,
+  IFA_BROADCAST,
+  IFA_CACHEINFO,
+  IFA_CACHEINFO_SIZE,
+  IFA_FLAGS,
+  IFA_LABEL,
+  IFA_LOCAL,
+  IFNAMSIZ,
+  INFINITY_LIFE_TIME,
+  NLM_F_ACK,
+  NLM_F_CREATE,
+  NLM_F_DUMP,
+  NLM_F_EXCL,
+  NLM_F_REPLACE,
+  RTM_DELADDR,
+  RTM_GETADDR,
+  RTM_NEWADDR,
+  RT_SCOPE_HOST,
+  RT_SCOPE_UNIVERSE,
+} from '../netlink/constants.js';
+import {
+  MessageBuilder,
+  type NetlinkMessage,
+  messageBody,
+  parseMessages,
+  readIfaddrmsg,
+  writeIfaddrmsg,
+} from '../netlink/message.js';
+import { formatIp } from '../net/ip.js';
+import {
+  type LinkRef,
+  checkFamily,
+  checkInteger,
+  checkIp,
+  describe,
+  checkLinkRef,
+  checkObject,
+  checkPrefixLength,
+  describeLink,
+} from './arguments.js';
+import { resolveLinkIndex } from './link.js';
+import { scopes } from './names.js';
+import type { EncodedRequest, Operation, RtnlTransport } from './transport.js';
+import type { Address, AddressSpec, Family } from './types.js';
+
+/** Filters of an address listing; each one set is sent to the kernel and applied again here. */
+export interface AddressFilter {
+  /** Only addresses on this link (index or name). */
+  link?: LinkRef;
+  family?: Family;
+}
+
+/** An AddressSpec after checking: bytes parsed, numbers resolved, defaults filled in. */
+export interface CheckedAddress {
+  link: LinkRef;
+  family: Family;
+  local: Uint8Array;
+  prefixLength: number;
+  peer?: Uint8Array;
+  broadcast?: Uint8Array;
+  label?: string;
+  scope: number;
+  flags: number;
+  /** Both set, or neither for a permanent address. */
+  validLifetime?: number;
+  preferredLifetime?: number;
+  /** `ADDR/PLEN` for messages. */
+  text: string;
+}
+
+// --- Checking and encoding ---
+
+/** Checks an IPv4 address label: 1-15 bytes without NUL, such as `veth0` or `veth0:kni`. */
+function checkLabel(label: unknown): string {
+  if (typeof label !== 'string') throw new TypeError(`address label must be a string, got ${describe(label)}`);
+  const bytes = Buffer.byteLength(label);
+  if (bytes === 0 || bytes > IFNAMSIZ - 1) {
+    throw new RangeError(`address label ${JSON.stringify(label)} must have 1-${IFNAMSIZ - 1} bytes, has ${bytes}`);
+  }
+  if (label.includes('\0')) throw new TypeError(`address label ${JSON.stringify(label)} must not contain NUL`);
+  return label;
+}
+
+/** Checks an AddressSpec; raises TypeError or RangeError naming the bad value. */
+export function checkAddressSpec(spec: unknown): CheckedAddress {
+  const fields = checkObject(spec, 'address spec');
+  const link = checkLinkRef(fields.link);
+  const local = checkIp(fields.address, 'address');
+  const family = local.family;
+  const prefixLength = checkPrefixLength(fields.prefixLength, family);
+  const checked: CheckedAddress = {
+    link,
+    family,
+    local: local.bytes,
+    prefixLength,
+    scope: RT_SCOPE_UNIVERSE,
+    flags: 0,
+    text: `${formatIp(local.bytes)}/${prefixLength}`,
+  };
+
+  if (fields.peer !== undefined) checked.peer = checkIp(fields.peer, 'peer', family).bytes;
+  if (fields.broadcast !== undefined) {
+    if (family !== 4) throw new RangeError(`broadcast ${String(fields.broadcast)} is only valid for an IPv4 address, not ${checked.text}`);
+    checked.broadcast = checkIp(fields.broadcast, 'broadcast', 4).bytes;
+  }
+  if (fields.label !== undefined) {
+    if (family !== 4) throw new RangeError(`label ${String(fields.label)} is only valid for an IPv4 address, not ${checked.text}`);
+    checked.label = checkLabel(fields.label);
+  }
+
+  // As `ip` does: IPv4 loopback addresses default to host scope, everything else to universe.
+  if (fields.scope !== undefined) checked.scope = scopes.number(fields.scope);
+  else if (family === 4 && local.bytes[0] === 127) checked.scope = RT_SCOPE_HOST;
+
+  if (fields.flags !== undefined) checked.flags = checkInteger(fields.flags, 'address flags', 0, 0xffffffff);
+
+  if (fields.validLifetime !== undefined || fields.preferredLifetime !== undefined) {
+    const valid = fields.validLifetime === undefined ? INFINITY_LIFE_TIME : checkInteger(fields.validLifetime, 'valid lifetime', 1, INFINITY_LIFE_TIME);
+    const preferred =
+      fields.preferredLifetime === undefined ? INFINITY_LIFE_TIME : checkInteger(fields.preferredLifetime, 'preferred lifetime', 0, INFINITY_LIFE_TIME);
+    if (preferred > valid) {
+      throw new RangeError(`preferred lifetime ${preferred} of ${checked.text} exceeds its valid lifetime ${valid}`);
+    }
+    checked.validLifetime = valid;
+    checked.preferredLifetime = preferred;
+  }
+  return checked;
+}
+
+/**
+ * Encodes RTM_NEWADDR (add or replace) or RTM_DELADDR for a checked address on link `index`.
+ * IFA_LOCAL carries the address and IFA_ADDRESS the peer, or the address again.
+ */
+export function encodeAddress(type: number, flags: number, address: CheckedAddress, index: number): Buffer {
+  const builder = new MessageBuilder(type, flags);
+  writeIfaddrmsg(builder, {
+    family: address.family === 4 ? AF_INET : AF_INET6,
+    prefixLength: address.prefixLength,
+    flags: address.flags & 0xff,
+    scope: address.scope,
+    index,
+  });
+  builder.bytes(IFA_LOCAL, address.local);
+  builder.bytes(IFA_ADDRESS, address.peer ?? address.local);
+  if (address.label !== undefined) builder.string(IFA_LABEL, address.label);
+  if (type === RTM_DELADDR) return builder.finish();
+
+  if (address.broadcast !== undefined) builder.bytes(IFA_BROADCAST, address.broadcast);
+  if (address.flags > 0xff) builder.u32(IFA_FLAGS, address.flags);
+  if (address.validLifetime !== undefined && address.preferredLifetime !== undefined) {
+    // struct ifa_cacheinfo: preferred, valid, then two timestamps the kernel ignores on input.
+    const at = builder.attributeStruct(IFA_CACHEINFO, IFA_CACHEINFO_SIZE);
+    builder.setU32(at, address.preferredLifetime);
+    builder.setU32(at + 4, address.validLifetime);
+  }
+  return builder.finish();
+}
+
+export type AddressAction = 'add' | 'replace' | 'delete';
+
+const ACTION_MESSAGE: Record<AddressAction, { type: number; flags: number }> = {
+  add: { type: RTM_NEWADDR, flags: NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL },
+  replace: { type: RTM_NEWADDR, flags: NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE },
+  delete: { type: RTM_DELADDR, flags: NLM_F_ACK },
+};
+
+/** Description of an address request for errors: `add` + `address 192.0.2.79/24 on veth0`. */
+export function addressOperation(action: AddressAction, address: CheckedAddress): Operation {
+  return { operation: action, object: `address ${address.text} on ${describeLink(address.link)}` };
+}
+
+/** Encodes an address request whose link is already an index. */
+export function addressRequest(action: AddressAction, address: CheckedAddress, index: number): EncodedRequest {
+  const { type, flags } = ACTION_MESSAGE[action];
+  return { message: encodeAddress(type, flags, address, index), op: addressOperation(action, address) };
+}
+
+/**
+ * RTM_GETADDR dump. With strict checking the kernel filters by family and ifa_index itself
+ * and marks the reply NLM_F_DUMP_FILTERED.
+ */
+export function encodeAddressDump(family?: Family, index?: number): Buffer {
+  const builder = new MessageBuilder(RTM_GETADDR, NLM_F_DUMP);
+  const familyNumber = family === undefined ? AF_UNSPEC : family === 4 ? AF_INET : AF_INET6;
+  writeIfaddrmsg(builder, { family: familyNumber, index: index ?? 0 });
+  return builder.finish();
+}
+
+// --- Decoding ---
+
+/** Decodes an RTM_NEWADDR or RTM_DELADDR message; a longer ifaddrmsg than known is skipped over. */
+export function decodeAddress(buffer: Buffer, message: NetlinkMessage, headerLength = IFADDRMSG_SIZE): Address | undefined {
+  const body = messageBody(message, headerLength, IFADDRMSG_SIZE, 'ifaddrmsg');
+  const header = readIfaddrmsg(buffer, body.headerOffset);
+  if (header.family !== AF_INET && header.family !== AF_INET6) return undefined;
+
+  let local: string | undefined;
+  let address: string | undefined;
+  const decoded: Address = {
+    family: header.family === AF_INET ? 4 : 6,
+    index: header.index,
+    address: '',
+    prefixLength: header.prefixLength,
+    scope: scopes.name(header.scope),
+    flags: header.flags,
+  };
+
+  for (const attribute = new AttributeIterator(buffer, body.attributesOffset, body.end); attribute.next(); ) {
+    switch (attribute.type) {
+      case IFA_LOCAL:
+        local = formatIp(attribute.bytes());
+        break;
+      case IFA_ADDRESS:
+        address = formatIp(attribute.bytes());
+        break;
+      case IFA_BROADCAST:
+        decoded.broadcast = formatIp(attribute.bytes());
+        break;
+      case IFA_LABEL:
+        decoded.label = attribute.string();
+        break;
+      case IFA_FLAGS:
+        decoded.flags = attribute.u32();
+        break;
+      case IFA_CACHEINFO:
+        // struct ifa_cacheinfo starts with preferred and valid lifetimes; later fields are ignored.
+        if (attribute.length >= 8) {
+          decoded.preferredLifetime = readHostU32(attribute.buffer, attribute.offset);
+          decoded.validLifetime = readHostU32(attribute.buffer, attribute.offset + 4);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  decoded.address = local ?? address ?? '';
+  if (local !== undefined && address !== undefined && address !== local) decoded.peer = address;
+  return decoded;
+}
+
+/** Decodes every address message of a reply payload. */
+export function decodeAddresses(payload: Buffer | undefined): Address[] {
+  if (payload === undefined) return [];
+  const addresses: Address[] = [];
+  for (const message of parseMessages(payload)) {
+    if (message.type !== RTM_NEWADDR) continue;
+    const address = decodeAddress(payload, message);
+    if (address !== undefined) addresses.push(address);
+  }
+  return addresses;
+}
+
+// --- Service ---
+
+/** Address operations of one rtnetlink handle. */
+export class AddressService {
+  constructor(private readonly transport: RtnlTransport) {}
+
+  /**
+   * Lists addresses: `ip address show [dev veth0]`, with `ip -4` or `ip -6` for a family.
+   * A link given by name is resolved first and rejects with ENODEV when missing.
+   */
+  async list(filter: AddressFilter = {}): Promise<Address[]> {
+    const fields = checkObject(filter, 'address filter');
+    const family = checkFamily(fields.family);
+    const link = fields.link === undefined ? undefined : checkLinkRef(fields.link);
+    const op = { operation: 'list', object: link === undefined ? 'addresses' : `addresses on ${describeLink(link)}` };
+    const index = link === undefined ? undefined : await resolveLinkIndex(this.transport, link, op);
+
+    const payload = await this.transport.dump(encodeAddressDump(family, index), op);
+    return decodeAddresses(payload).filter(
+      (address) => (index === undefined || address.index === index) && (family === undefined || address.family === family),
+    );
+  }
+
+  /**
+   * Adds an address; rejects with EEXIST when it is there already:
+   * `ip address add 192.0.2.79/24 broadcast 192.0.2.255 dev veth0`.
+   */
+  async add(spec: AddressSpec): Promise<void> {
+    await this.send('add', spec);
+  }
+
+  /**
+   * Adds an address or updates the one there (lifetimes, flags):
+   * `ip address replace 192.0.2.79/24 dev veth0 valid_lft 300 preferred_lft 200`.
+   */
+  async replace(spec: AddressSpec): Promise<void> {
+    await this.send('replace', spec);
+  }
+
+  /** Deletes an address: `ip address delete 192.0.2.79/24 dev veth0`. */
+  async delete(spec: AddressSpec): Promise<void> {
+    await this.send('delete', spec);
+  }
+
+  private async send(action: AddressAction, spec: AddressSpec): Promise<void> {
+    const address = checkAddressSpec(spec);
+    const op = addressOperation(action, address);
+    const index = await resolveLinkIndex(this.transport, address.link, op);
+    const { message } = addressRequest(action, address, index);
+    await this.transport.request(message, op);
+  }
+}
