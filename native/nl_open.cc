@@ -114,24 +114,28 @@ void RouteSocket::Open(Napi::Env env, const SocketOptions& options) {
   uv_loop_t* loop = nullptr;
   NAPI_THROW_IF_FAILED_VOID(env, napi_get_uv_event_loop(env, &loop));
   auto* state = new PollState();
-  int status = uv_poll_init(loop, &state->handle, fd);
+  int status = uv_poll_init(loop, &state->poll, fd);
   if (status != 0) {
     delete state;
     close(fd);
     throw SystemError(env, operation, -status, "uv_poll_init");
   }
-  state->handle.data = state;
+  uv_timer_init(loop, &state->deferredRead);
+  state->poll.data = state;
+  state->deferredRead.data = state;
+  state->openHandles = 2;
   state->owner = this;
   poll_ = state;
   fd_ = fd;
 
   // From here on CloseTransport() releases everything, also when a later step throws.
-  status = uv_poll_start(&state->handle, UV_READABLE, &RouteSocket::OnPoll);
+  status = uv_poll_start(&state->poll, UV_READABLE, &RouteSocket::OnPoll);
   if (status != 0) {
     CloseTransport();
     throw SystemError(env, operation, -status, "uv_poll_start");
   }
-  uv_unref(reinterpret_cast<uv_handle_t*>(&state->handle));
+  uv_unref(reinterpret_cast<uv_handle_t*>(&state->poll));
+  uv_unref(reinterpret_cast<uv_handle_t*>(&state->deferredRead));
   napi_add_async_cleanup_hook(env, &RouteSocket::OnEnvTeardown, state, &state->cleanupHook);
 
   dumpAttempts_ = options.dumpAttempts;
@@ -151,7 +155,7 @@ void RouteSocket::UpdateRef() {
   // The loop stays alive through the poll handle, the object through a strong reference,
   // so that a reply always finds its callback.
   if (poll_ != nullptr) {
-    auto* handle = reinterpret_cast<uv_handle_t*>(&poll_->handle);
+    auto* handle = reinterpret_cast<uv_handle_t*>(&poll_->poll);
     hold ? uv_ref(handle) : uv_unref(handle);
   }
   hold ? Ref() : Unref();
@@ -163,14 +167,18 @@ void RouteSocket::CloseTransport() {
   }
   // uv_close stops polling (removing the fd from epoll) before the fd is closed.
   poll_->owner = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(&poll_->handle), &RouteSocket::OnPollClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll_->poll), &RouteSocket::OnHandleClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll_->deferredRead), &RouteSocket::OnHandleClosed);
   poll_ = nullptr;
   close(fd_);
   fd_ = -1;
 }
 
-void RouteSocket::OnPollClosed(uv_handle_t* handle) {
+void RouteSocket::OnHandleClosed(uv_handle_t* handle) {
   auto* state = static_cast<PollState*>(handle->data);
+  if (--state->openHandles > 0) {
+    return;
+  }
   if (state->cleanupHook != nullptr) {
     napi_remove_async_cleanup_hook(state->cleanupHook);
   }
@@ -178,7 +186,7 @@ void RouteSocket::OnPollClosed(uv_handle_t* handle) {
 }
 
 // Runs when the environment (main thread or worker) shuts down with the socket open. Node
-// waits until the close callback removes the hook.
+// waits until the last close callback removes the hook.
 void RouteSocket::OnEnvTeardown(napi_async_cleanup_hook_handle handle, void* data) {
   auto* state = static_cast<PollState*>(data);
   if (state->owner != nullptr) {

@@ -11,7 +11,7 @@ namespace {
 
 constexpr size_t kErrorCodeSize = 4;
 constexpr size_t kAttributeHeaderSize = 4;
-constexpr uint16_t kAttributeTypeMask = NLA_TYPE_MASK;
+constexpr uint16_t kAttributeTypeMask = static_cast<uint16_t>(NLA_TYPE_MASK);
 
 uint16_t ReadU16(const uint8_t* data) {
   uint16_t value;

@@ -54,13 +54,20 @@ struct SocketOptions {
 
 class RouteSocket;
 
-// The part shared with libuv. It is freed by the poll handle's close callback, which may
-// run after the RouteSocket is gone; `owner` is cleared when the RouteSocket lets go.
+// The part shared with libuv: the poll handle that watches the socket and a timer that
+// runs a read on the next loop iteration when a synchronous read swallowed a socket error.
+// It is freed by the last close callback, which may run after the RouteSocket is gone;
+// `owner` is cleared when the RouteSocket lets go.
 struct PollState {
-  uv_poll_t handle;
+  uv_poll_t poll;
+  uv_timer_t deferredRead;
+  int openHandles = 0;
   napi_async_cleanup_hook_handle cleanupHook = nullptr;
   RouteSocket* owner = nullptr;
 };
+
+/** Result of trying to take a request's ack off the socket synchronously. */
+enum class AckResult { Consumed, NotAtHead, Failed };
 
 class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
  public:
@@ -90,10 +97,14 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
   int SendVector(const std::vector<iovec>& parts);
   int StartDump(PendingRequest& request);
   void StartQueuedDumps();
+  AckResult ConsumeAck(uint32_t sequence);
 
   // Receiving and completing (nl_transport.cc).
   static void OnPoll(uv_poll_t* handle, int status, int events);
+  static void OnDeferredRead(uv_timer_t* timer);
   void ReadAvailable(int pollStatus);
+  void HandleReceiveError(int error);
+  void ScheduleRead();
   ssize_t ReceiveDatagram(bool* multicast, uint32_t* sender);
   void Dispatch(const uint8_t* data, size_t size, bool multicast, uint32_t sender);
   void HandleReply(PendingRequest& request, const MessageView& message);
@@ -108,7 +119,7 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
   // Lifetime (nl_open.cc).
   void UpdateRef();
   void CloseTransport();
-  static void OnPollClosed(uv_handle_t* handle);
+  static void OnHandleClosed(uv_handle_t* handle);
   static void OnEnvTeardown(napi_async_cleanup_hook_handle handle, void* data);
 
   int fd_ = -1;
@@ -132,6 +143,9 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
   std::deque<uint32_t> queuedDumps_;
   uint32_t activeDump_ = 0;
   bool suspectLostReplies_ = false;
+  // A recvmsg error seen where it could not be handled (ConsumeAck), kept for the next read.
+  bool overflowSeen_ = false;
+  int deferredError_ = 0;
 
   std::vector<uint8_t> receiveBuffer_;
   std::vector<uint8_t> events_;

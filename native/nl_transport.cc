@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "nl_socket.h"
@@ -17,6 +18,8 @@ namespace {
 constexpr int kMaxDatagramsPerWakeup = 256;
 // The same recvmsg error this many times in a row is treated as a broken socket.
 constexpr int kMaxConsecutiveErrors = 8;
+// A capped ack without extended-ack attributes: header, error code, the request's header.
+constexpr size_t kPlainAckSize = kHeaderSize + 4 + kHeaderSize;
 
 void AppendAligned(std::vector<uint8_t>& buffer, const uint8_t* data, size_t size) {
   buffer.insert(buffer.end(), data, data + size);
@@ -99,11 +102,80 @@ void RouteSocket::StartQueuedDumps() {
   }
 }
 
+// Takes the head datagram off the socket when it is the plain ack (error 0, no extended
+// ack) of `sequence`; anything else stays queued for the event loop. The kernel handles a
+// rtnetlink request inside sendmsg, so right after the send its ack is usually at the head,
+// and a request can then complete without a trip through the loop.
+AckResult RouteSocket::ConsumeAck(uint32_t sequence) {
+  alignas(4) uint8_t head[kPlainAckSize];
+  sockaddr_nl from{};
+  iovec data{head, sizeof head};
+  msghdr message{};
+  message.msg_name = &from;
+  message.msg_namelen = sizeof from;
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+
+  ssize_t size = recvmsg(fd_, &message, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+  if (size < 0) {
+    // recvmsg reports a pending socket error once and clears it, so keep it for the loop.
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      HandleReceiveError(errno);
+      return AckResult::Failed;
+    }
+    return AckResult::NotAtHead;
+  }
+
+  MessageHeader header;
+  int32_t error = -1;
+  if (size == static_cast<ssize_t>(kPlainAckSize) && from.nl_pid == 0 && from.nl_groups == 0 &&
+      ReadHeader(head, sizeof head, &header)) {
+    std::memcpy(&error, head + kHeaderSize, sizeof error);
+  }
+  bool plainAck = error == 0 && header.type == NLMSG_ERROR && header.length == kPlainAckSize &&
+                  header.sequence == sequence && header.portId == portId_ &&
+                  (header.flags & NLM_F_ACK_TLVS) == 0;
+  if (!plainAck) {
+    return AckResult::NotAtHead;
+  }
+
+  // Nothing else reads this socket, so the datagram peeked at is the one received.
+  if (recv(fd_, head, sizeof head, MSG_DONTWAIT) < 0) {
+    HandleReceiveError(errno);
+    return AckResult::Failed;
+  }
+  return AckResult::Consumed;
+}
+
 void RouteSocket::OnPoll(uv_poll_t* handle, int status, int events) {
   auto* state = static_cast<PollState*>(handle->data);
   if (state->owner != nullptr) {
     state->owner->ReadAvailable(status);
   }
+}
+
+void RouteSocket::OnDeferredRead(uv_timer_t* timer) {
+  auto* state = static_cast<PollState*>(timer->data);
+  if (state->owner != nullptr) {
+    state->owner->ReadAvailable(0);
+  }
+}
+
+void RouteSocket::ScheduleRead() {
+  if (poll_ != nullptr) {
+    uv_timer_start(&poll_->deferredRead, &RouteSocket::OnDeferredRead, 0, 0);
+  }
+}
+
+// Records a recvmsg error seen outside ReadAvailable and schedules a ReadAvailable to
+// handle it.
+void RouteSocket::HandleReceiveError(int error) {
+  if (error == ENOBUFS) {
+    overflowSeen_ = true;
+  } else {
+    deferredError_ = error;
+  }
+  ScheduleRead();
 }
 
 void RouteSocket::ReadAvailable(int pollStatus) {
@@ -115,6 +187,29 @@ void RouteSocket::ReadAvailable(int pollStatus) {
   int lastError = 0;
   int repeatedErrors = 0;
   for (int count = 0; pollStatus >= 0 && fd_ >= 0; ++count) {
+    if (overflowSeen_) {
+      // The kernel dropped messages for lack of receive buffer: events, or replies.
+      overflowSeen_ = false;
+      overflow = true;
+      MarkRepliesMaybeLost();
+    }
+    if (deferredError_ != 0) {
+      // Other errors come from sk_err, set when the kernel failed to produce the next part
+      // of a dump (out of memory); that dump will not finish by itself.
+      int error = deferredError_;
+      deferredError_ = 0;
+      if (PendingRequest* dump = requests_.Find(activeDump_)) {
+        Complete(*dump, Status::SocketError, error);
+        StartQueuedDumps();
+      }
+      repeatedErrors = error == lastError ? repeatedErrors + 1 : 1;
+      lastError = error;
+      if (repeatedErrors >= kMaxConsecutiveErrors) {
+        CompleteAll(Status::SocketError, error);
+        break;
+      }
+    }
+
     // After an ENOBUFS the queue is read to the end before the loop gets control back,
     // because only then is it known which replies the kernel dropped.
     if (count >= kMaxDatagramsPerWakeup && !suspectLostReplies_) {
@@ -134,33 +229,14 @@ void RouteSocket::ReadAvailable(int pollStatus) {
     }
 
     int error = static_cast<int>(-received);
-    if (error == EINTR) {
-      continue;
-    }
     if (error == EAGAIN || error == EWOULDBLOCK) {
       FailLostReplies();
       break;
     }
     if (error == ENOBUFS) {
-      // The kernel dropped messages for lack of receive buffer: events, or replies.
-      overflow = true;
-      MarkRepliesMaybeLost();
-      continue;
-    }
-
-    // Other errors come from sk_err, set when the kernel failed to produce the next part of
-    // a dump (out of memory); that dump will not finish by itself.
-    if (activeDump_ != 0) {
-      if (PendingRequest* dump = requests_.Find(activeDump_)) {
-        Complete(*dump, Status::SocketError, error);
-        StartQueuedDumps();
-      }
-    }
-    repeatedErrors = error == lastError ? repeatedErrors + 1 : 1;
-    lastError = error;
-    if (repeatedErrors >= kMaxConsecutiveErrors) {
-      CompleteAll(Status::SocketError, error);
-      break;
+      overflowSeen_ = true;
+    } else if (error != EINTR) {
+      deferredError_ = error;
     }
   }
 

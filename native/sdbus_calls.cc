@@ -32,7 +32,7 @@ void ReportHandlerException(Napi::Env env, const Napi::Error& error) {
 
 }  // namespace
 
-// call(destination, path, interface, member, signature, args, timeoutMs, callback)
+// call(destination, path, interface, member, signature, args, timeoutMs, callback) -> id
 Napi::Value Connection::Call(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ThrowIfUnusable(env);
@@ -72,12 +72,40 @@ Napi::Value Connection::Call(const Napi::CallbackInfo& info) {
                                     timeout_usec);
   if (result < 0) throw ErrnoError(env, "cannot send " + interface + "." + member, result);
 
-  calls_.push_back(std::move(call));
-  calls_.back()->position = std::prev(calls_.end());
+  uint32_t id = next_call_id_++;
+  call->id = id;
+  calls_.emplace(id, std::move(call));
   Ref();
 
   if (!dispatching_) Rearm();
+  return Napi::Number::New(env, id);
+}
+
+// cancel(id): forgets a pending call without running its callback; unknown ids (calls
+// already completed) are ignored. A reply that arrives later is dropped by sd-bus.
+Napi::Value Connection::Cancel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "cancel: id must be a number");
+
+  auto found = calls_.find(info[0].As<Napi::Number>().Uint32Value());
+  if (found == calls_.end()) return env.Undefined();
+  std::unique_ptr<PendingCall> call = std::move(found->second);
+  calls_.erase(found);
+
+  library_->slot_unref(call->slot);
+  call->slot = nullptr;
+  Unref();
+  if (!dispatching_) UpdateLoopRef();
   return env.Undefined();
+}
+
+Napi::Object Connection::LostReplyError(Napi::Env env) const {
+  // While the connection closes, sd-bus fails each pending call with a synthetic
+  // org.freedesktop.DBus.Error.NoReply "Connection terminated" (errno ETIMEDOUT), the same
+  // name it uses for a reply timeout; report it as the disconnect it is.
+  return MakeBusError(env, "org.freedesktop.DBus.Error.Disconnected",
+                      "the connection to " + address_ + " was lost before the reply arrived",
+                      ECONNRESET);
 }
 
 int Connection::OnReply(Message* reply, void* userdata, Error* ret_error) {
@@ -85,10 +113,12 @@ int Connection::OnReply(Message* reply, void* userdata, Error* ret_error) {
   Connection* self = call->owner;
   Napi::Env env = self->Env();
 
-  // Taking the call out of the list ends our ownership of the slot; sd-bus holds its own
+  // Taking the call out of the map ends our ownership of the slot; sd-bus holds its own
   // reference until this handler returns.
-  std::unique_ptr<PendingCall> owned = std::move(*call->position);
-  self->calls_.erase(call->position);
+  auto found = self->calls_.find(call->id);
+  if (found == self->calls_.end()) return 0;
+  std::unique_ptr<PendingCall> owned = std::move(found->second);
+  self->calls_.erase(found);
   self->library_->slot_unref(owned->slot);
   owned->slot = nullptr;
 
@@ -97,7 +127,9 @@ int Connection::OnReply(Message* reply, void* userdata, Error* ret_error) {
     Napi::Value error = env.Null();
     Napi::Value values = env.Undefined();
     if (self->library_->message_is_method_error(reply, nullptr) > 0) {
-      error = MakeBusError(env, *self->library_, reply);
+      error = self->library_->bus_is_open(self->bus_) > 0
+                  ? MakeBusError(env, *self->library_, reply)
+                  : self->LostReplyError(env);
     } else {
       try {
         values = ReadArguments(env, *self->library_, reply);

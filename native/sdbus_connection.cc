@@ -123,6 +123,7 @@ Napi::Function Connection::DefineClass(Napi::Env env) {
       env, "BusConnection",
       {
           InstanceMethod<&Connection::Call>("call"),
+          InstanceMethod<&Connection::Cancel>("cancel"),
           InstanceMethod<&Connection::AddMatch>("addMatch"),
           InstanceMethod<&Connection::RemoveMatch>("removeMatch"),
           InstanceMethod<&Connection::Pending>("pending"),
@@ -366,9 +367,6 @@ void Connection::CloseWatcher() {
 void Connection::Fail(int result) {
   if (failure_ != 0 || bus_ == nullptr) return;
   failure_ = result < 0 ? -result : ECONNRESET;
-
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
   std::string text = "the connection to " + address_ + " was lost: " + ErrnoDescription(failure_);
 
   // The bus socket is dead: stop watching it, but keep the handles until close.
@@ -377,32 +375,51 @@ void Connection::Fail(int result) {
     uv_timer_stop(&watcher_->timer);
   }
 
-  // sd-bus normally fails pending calls itself while closing; these are the ones left
-  // when it stopped on another error.
-  std::list<std::unique_ptr<PendingCall>> calls = std::move(calls_);
+  // Settle all state before any JavaScript runs. sd-bus normally fails pending calls
+  // itself while closing; these are the ones left when it stopped on another error.
+  std::map<uint32_t, std::unique_ptr<PendingCall>> calls = std::move(calls_);
   calls_.clear();
-  for (auto& call : calls) {
+  for (auto& [id, call] : calls) {
     library_->slot_unref(call->slot);
     call->slot = nullptr;
+  }
+  std::vector<Match*> installing;
+  for (auto& [id, match] : matches_) {
+    if (!match->installing) continue;
+    match->installing = false;
+    installing.push_back(match.get());
+  }
+  installing_ = 0;
+
+  // While callbacks run, close() and removeMatch() are deferred as during dispatch, so
+  // the matches above stay alive, and the reference keeps this object alive.
+  Ref();
+  bool was_dispatching = dispatching_;
+  dispatching_ = true;
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  for (auto& [id, call] : calls) {
     Napi::Object error = MakeBusError(env, "org.freedesktop.DBus.Error.Disconnected", text, failure_);
     Invoke(call->callback, call->context, {error, env.Undefined()});
     Unref();
   }
-
-  for (auto& [id, match] : matches_) {
-    if (!match->installing) continue;
-    match->installing = false;
-    --installing_;
+  for (Match* match : installing) {
     Napi::Object error = MakeBusError(env, "org.freedesktop.DBus.Error.Disconnected", text, failure_);
     Invoke(match->on_installed, match->context, {error});
     Unref();
   }
-
   if (!on_disconnect_.IsEmpty()) {
     Invoke(on_disconnect_, *disconnect_context_,
            {Napi::Number::New(env, failure_), Napi::String::New(env, text)});
   }
+  dispatching_ = was_dispatching;
+
+  if (!was_dispatching) {
+    retired_matches_.clear();
+    if (close_requested_) Teardown(true);
+  }
   UpdateLoopRef();
+  Unref();
 }
 
 void Connection::Teardown(bool notify) {
@@ -411,40 +428,43 @@ void Connection::Teardown(bool notify) {
   // Stop polling before sd-bus closes its descriptor.
   CloseWatcher();
 
-  Napi::Env env = Env();
-  std::string text = "the connection to " + address_ + " was closed";
-
+  // Release every slot, then the bus, before any JavaScript runs: a callback that calls
+  // close() or call() then finds the connection already closed.
   std::map<uint32_t, std::unique_ptr<Match>> matches = std::move(matches_);
   matches_.clear();
   for (auto& [id, match] : matches) {
     library_->slot_unref(match->slot);
     match->slot = nullptr;
-    if (!match->installing) continue;
-    --installing_;
-    if (notify) {
-      Napi::HandleScope scope(env);
+  }
+  std::map<uint32_t, std::unique_ptr<PendingCall>> calls = std::move(calls_);
+  calls_.clear();
+  for (auto& [id, call] : calls) {
+    library_->slot_unref(call->slot);
+    call->slot = nullptr;
+  }
+  installing_ = 0;
+  CloseAndUnref(*library_, bus_);
+  bus_ = nullptr;
+
+  if (notify) {
+    Ref();
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    std::string text = "the connection to " + address_ + " was closed";
+    for (auto& [id, match] : matches) {
+      if (!match->installing) continue;
       Invoke(match->on_installed, match->context,
              {MakeBusError(env, "org.freedesktop.DBus.Error.Disconnected", text, ECANCELED)});
       Unref();
     }
-  }
-
-  std::list<std::unique_ptr<PendingCall>> calls = std::move(calls_);
-  calls_.clear();
-  for (auto& call : calls) {
-    library_->slot_unref(call->slot);
-    call->slot = nullptr;
-    if (notify) {
-      Napi::HandleScope scope(env);
+    for (auto& [id, call] : calls) {
       Invoke(call->callback, call->context,
              {MakeBusError(env, "org.freedesktop.DBus.Error.Disconnected", text, ECANCELED),
               env.Undefined()});
       Unref();
     }
+    Unref();
   }
-
-  CloseAndUnref(*library_, bus_);
-  bus_ = nullptr;
   on_disconnect_.Reset();
 }
 

@@ -12,7 +12,6 @@
 #include <uv.h>
 
 #include <cstdint>
-#include <list>
 #include <map>
 #include <memory>
 #include <string>
@@ -39,6 +38,7 @@ class Connection : public Napi::ObjectWrap<Connection> {
 
   // JavaScript methods, in sdbus_calls.cc.
   Napi::Value Call(const Napi::CallbackInfo& info);
+  Napi::Value Cancel(const Napi::CallbackInfo& info);
   Napi::Value AddMatch(const Napi::CallbackInfo& info);
   Napi::Value RemoveMatch(const Napi::CallbackInfo& info);
 
@@ -70,6 +70,9 @@ class Connection : public Napi::ObjectWrap<Connection> {
   // with an error; without it (from the destructor) no JavaScript runs.
   void Teardown(bool notify);
 
+  // Error for a call failed by sd-bus because the connection is closing.
+  Napi::Object LostReplyError(Napi::Env env) const;
+
   // Throws when the connection is closed or lost.
   void ThrowIfUnusable(Napi::Env env) const;
 
@@ -84,7 +87,8 @@ class Connection : public Napi::ObjectWrap<Connection> {
   std::string address_;
   Watcher* watcher_ = nullptr;
 
-  std::list<std::unique_ptr<PendingCall>> calls_;
+  std::map<uint32_t, std::unique_ptr<PendingCall>> calls_;
+  uint32_t next_call_id_ = 1;
   std::map<uint32_t, std::unique_ptr<Match>> matches_;
   // Matches removed while sd_bus_process runs; freed when it returns.
   std::vector<std::unique_ptr<Match>> retired_matches_;
@@ -106,10 +110,10 @@ struct Connection::PendingCall {
       : callback(Napi::Persistent(callback)), context(env, "fstack_kni.BusCall") {}
 
   Connection* owner = nullptr;
+  uint32_t id = 0;
   Slot* slot = nullptr;
   Napi::FunctionReference callback;
   Napi::AsyncContext context;
-  std::list<std::unique_ptr<PendingCall>>::iterator position;
 };
 
 // A signal match added from JavaScript.

@@ -50,6 +50,7 @@ LoadResult Open(const std::string& name) {
   Resolve(handle, "sd_bus_get_events", library->bus_get_events, &missing);
   Resolve(handle, "sd_bus_get_timeout", library->bus_get_timeout, &missing);
   Resolve(handle, "sd_bus_process", library->bus_process, &missing);
+  Resolve(handle, "sd_bus_is_open", library->bus_is_open, &missing);
   Resolve(handle, "sd_bus_close", library->bus_close, &missing);
   Resolve(handle, "sd_bus_unref", library->bus_unref, &missing);
   Resolve(handle, "sd_bus_call_async", library->bus_call_async, &missing);

@@ -44,6 +44,7 @@ struct Library {
   int (*bus_get_events)(Bus* bus);
   int (*bus_get_timeout)(Bus* bus, uint64_t* timeout_usec);
   int (*bus_process)(Bus* bus, Message** ret);
+  int (*bus_is_open)(Bus* bus);
   void (*bus_close)(Bus* bus);
   Bus* (*bus_unref)(Bus* bus);
 

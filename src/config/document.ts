@@ -27,21 +27,22 @@ export interface ConfigDocument {
 
 const BOM_BYTES = Buffer.from([0xef, 0xbb, 0xbf]);
 
-/** Splits file bytes into a document. Never fails: bytes that are not UTF-8 are read as latin1. */
-export function parseDocument(bytes: Uint8Array): ConfigDocument {
+/**
+ * Splits file bytes into a document. Never fails: bytes that are not UTF-8 are read as latin1.
+ * `encoding: 'latin1'` forces one character per byte, so names and values are byte strings.
+ */
+export function parseDocument(bytes: Uint8Array, options: { encoding?: TextEncoding } = {}): ConfigDocument {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const bom = buffer.subarray(0, 3).equals(BOM_BYTES);
   const body = bom ? buffer.subarray(3) : buffer;
 
-  let encoding: TextEncoding = 'utf8';
-  let text: string;
+  if (options.encoding === 'latin1') return { bom, encoding: 'latin1', lines: splitLines(body.toString('latin1')) };
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body);
+    const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body);
+    return { bom, encoding: 'utf8', lines: splitLines(text) };
   } catch {
-    encoding = 'latin1';
-    text = body.toString('latin1');
+    return { bom, encoding: 'latin1', lines: splitLines(body.toString('latin1')) };
   }
-  return { bom, encoding, lines: splitLines(text) };
 }
 
 /** Builds a document from a JS string; a leading U+FEFF becomes the BOM. */

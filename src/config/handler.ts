@@ -3,6 +3,7 @@
 // resulting configuration. A rejected call makes F-Stack stop reading the file; here reading
 // goes on so later lines can be checked too, and the stop point is recorded.
 import {
+  type ListFailure,
   DPDK_MAX_LCORE,
   DPDK_MAX_VLAN_FILTER,
   RTE_MAX_ETHPORTS,
@@ -202,7 +203,7 @@ class Replay {
         if (mask.failure !== undefined) {
           return fail(event, 'lcore-mask-invalid', lcoreMaskMessage(value, mask.failure), {
             fix: 'write a hexadecimal mask with at least one bit set, e.g. lcore_mask=1 for lcore 0',
-          });
+          }, 'value');
         }
         dpdk.lcores = mask.lcores;
         return applied;
@@ -314,7 +315,7 @@ class Replay {
   private allocatePorts(): void {
     if (this.portCfgsAllocated) return;
     this.portCfgsAllocated = true;
-    for (const id of this.config.dpdk.portList) this.portConfig(id, undefined).lcoreList = undefined;
+    for (const id of this.config.dpdk.portList) this.portConfig(id, undefined);
   }
 
   private portConfig(id: number, event: IniPairEvent | undefined): PortConfig {
@@ -518,38 +519,30 @@ function location(event: IniPairEvent): SourceLocation {
   return { line: event.valuePos.line, column: event.valuePos.column };
 }
 
-function fail(event: IniPairEvent, code: Finding['code'], message: string, extra: Partial<Finding> = {}): Outcome {
+/** A rejected call, placed at the key name (`at: 'name'`) or at its value. */
+function fail(
+  event: IniPairEvent,
+  code: Finding['code'],
+  message: string,
+  extra: Partial<Finding> = {},
+  at: 'name' | 'value' = 'name',
+): Outcome {
+  const pos = at === 'name' ? event.pos : event.valuePos;
   return {
     status: 'failed',
-    finding: {
-      code,
-      message,
-      line: event.pos.line,
-      column: event.pos.column,
-      value: event.value,
-      ...extra,
-    },
+    finding: { code, message, line: pos.line, column: pos.column, value: event.value, ...extra },
   };
 }
 
-function listFailure(event: IniPairEvent, failure: { reason: string; item: string }, max: number): Outcome {
+function listFailure(event: IniPairEvent, failure: ListFailure, max: number): Outcome {
   if (failure.reason === 'too-many') {
     return fail(event, 'list-too-long', `${event.name} holds more than ${max} values, so F-Stack stops here`, {
-      valueColumn: undefined,
       fix: `list at most ${max} values`,
-    } as Partial<Finding>);
+    }, 'value');
   }
-  return {
-    status: 'failed',
-    finding: {
-      code: 'list-invalid',
-      message: `${event.name} item "${failure.item}" is not a number or range, so F-Stack stops here`,
-      line: event.valuePos.line,
-      column: event.valuePos.column,
-      value: event.value,
-      fix: 'write comma-separated numbers and ranges without other text, e.g. 0-3,5',
-    },
-  };
+  return fail(event, 'list-invalid', `${event.name} item "${failure.item}" is not a number or range, so F-Stack stops here`, {
+    fix: 'write comma-separated decimal numbers and ranges without other text, e.g. 0-3,5',
+  }, 'value');
 }
 
 function lcoreMaskMessage(value: string, failure: string): string {

@@ -192,7 +192,10 @@ export interface SectionHeader {
 /** Everything F-Stack reads from f-stack.conf. */
 export interface FstackConfig {
   dpdk: DpdkConfig;
-  /** Ports of `port_list` and every `[portN]` F-Stack stores, by id. */
+  /**
+   * Ports F-Stack keeps a configuration for, by id: once any `[portN]` key is read, every port
+   * of `port_list`, plus `[portN]` sections up to the highest listed id.
+   */
   ports: Map<number, PortConfig>;
   /** VLANs F-Stack attaches to a port, by VLAN id. */
   vlans: Map<number, VlanConfig>;

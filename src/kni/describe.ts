@@ -34,12 +34,13 @@ export function describeOperation(operation: KernelOperation, options: DescribeO
       return `${ip} link delete ${operation.link}`;
 
     case 'address-add':
+    case 'address-replace':
     case 'address-delete': {
-      const verb = operation.type === 'address-add' ? 'add' : 'del';
+      const verb = operation.type === 'address-add' ? 'add' : operation.type === 'address-replace' ? 'replace' : 'del';
       const spec = operation.address;
       const parts = [`${ip} address ${verb} ${spec.address}/${spec.prefixLength}`];
       if (spec.peer !== undefined) parts.push(`peer ${spec.peer}`);
-      if (verb === 'add' && spec.broadcast !== undefined) parts.push(`broadcast ${spec.broadcast}`);
+      if (verb !== 'del' && spec.broadcast !== undefined) parts.push(`broadcast ${spec.broadcast}`);
       parts.push(`dev ${spec.link}`);
       return parts.join(' ');
     }

@@ -11,18 +11,12 @@ import {
   prefixFromNetmask,
 } from '../net/ip.js';
 import type { Family } from '../rtnl/types.js';
-import {
-  type FstackVersion,
-  type KniDriver,
-  driverNeedsCarrier,
-  kniDriver,
-  parseFstackVersion,
-} from './driver.js';
+import { type FstackVersion, type KniBackend, kniRealization, parseFstackVersion } from './driver.js';
 import { KniError } from './errors.js';
 
 /** How to turn f-stack.conf into desired kernel state; every field is optional but the version. */
 export interface DesiredOptions {
-  /** F-Stack version running on the host: `1.23`, `1.25`, `dev`, ... */
+  /** F-Stack version running on the host: `1.23`, `v1.24`, `1.25`, `dev`. */
   fstackVersion: FstackVersion | string;
   /** Ports to manage; default every port of `[dpdk] port_list`. */
   ports?: readonly number[];
@@ -85,7 +79,8 @@ export interface DesiredInterface {
 /** Everything the converge engine must make true, plus remarks about the config. */
 export interface DesiredState {
   fstackVersion: FstackVersion;
-  driver: KniDriver;
+  /** The driver that creates the interfaces: rte_kni (<= 1.23, 1.24 with type=0) or virtio_user. */
+  driver: KniBackend;
   interfaces: DesiredInterface[];
   /** Facts worth a warning that do not stop the apply. */
   notes: string[];
@@ -105,9 +100,8 @@ const DEFAULT_IPV6_PREFIX = 64;
  * a requested port is not configured, or an address of a port cannot be used.
  */
 export function desiredState(config: FstackConfig, options: DesiredOptions): DesiredState {
-  const version =
-    typeof options.fstackVersion === 'string' ? parseFstackVersion(options.fstackVersion) : options.fstackVersion;
-  const driver = kniDriver(version, config.kni.type);
+  const version = parseFstackVersion(options.fstackVersion);
+  const realization = kniRealization(version, config.kni.type);
   const notes: string[] = [];
 
   if (!config.kni.enable) {
@@ -121,6 +115,7 @@ export function desiredState(config: FstackConfig, options: DesiredOptions): Des
   const ports = selectPorts(config, options.ports);
   const interfaces: DesiredInterface[] = [];
   const names = new Set<string>();
+  const gateways: GatewayCount = { 4: 0, 6: 0 };
 
   for (const portId of ports) {
     const port = config.ports.get(portId);
@@ -135,7 +130,7 @@ export function desiredState(config: FstackConfig, options: DesiredOptions): Des
     }
     names.add(name);
 
-    interfaces.push(portInterface(port, name, driver, options, notes));
+    interfaces.push(portInterface(port, name, realization.needsCarrier, gateways, options, notes));
 
     if (options.vlans ?? true) {
       for (const vlan of vlansOfPort(config, portId)) {
@@ -146,7 +141,7 @@ export function desiredState(config: FstackConfig, options: DesiredOptions): Des
     }
   }
 
-  return { fstackVersion: version, driver, interfaces, notes };
+  return { fstackVersion: version, driver: realization.backend, interfaces, notes };
 }
 
 function selectPorts(config: FstackConfig, requested: readonly number[] | undefined): number[] {
@@ -173,7 +168,8 @@ function vlansOfPort(config: FstackConfig, portId: number): VlanConfig[] {
 function portInterface(
   port: PortConfig,
   name: string,
-  driver: KniDriver,
+  needsCarrier: boolean,
+  gateways: GatewayCount,
   options: DesiredOptions,
   notes: string[],
 ): DesiredInterface {
@@ -190,7 +186,7 @@ function portInterface(
     addresses.push(...vipAddresses(section, port, notes));
   }
 
-  routes.push(...defaultRoutes(section, port, v4, v6, options, notes));
+  routes.push(...defaultRoutes(section, port, v4, v6, gateways, options, notes));
 
   const mac = options.macs?.get(port.id);
   const macSource = options.macSources?.get(port.id);
@@ -201,7 +197,7 @@ function portInterface(
   return {
     name,
     portId: port.id,
-    carrier: driverNeedsCarrier(driver),
+    carrier: needsCarrier,
     ...(mac !== undefined ? { mac: normalizeMac(mac, `port ${port.id}`) } : {}),
     ...(macSource !== undefined ? { macSource } : {}),
     addresses,
@@ -327,12 +323,13 @@ function defaultRoutes(
   port: PortConfig,
   v4: DesiredAddress | undefined,
   v6: DesiredAddress | undefined,
+  gateways: GatewayCount,
   options: DesiredOptions,
   notes: string[],
 ): DesiredRoute[] {
   if (!(options.defaultRoute ?? true)) return [];
 
-  const metric = options.routeMetric ?? 0;
+  const base = options.routeMetric ?? 0;
   const routes: DesiredRoute[] = [];
 
   if (port.gateway !== undefined) {
@@ -346,6 +343,8 @@ function defaultRoutes(
           'the kernel rejects the default route unless another route reaches the gateway',
       );
     }
+    const metric = base + gateways[4]++;
+    if (metric !== base) notes.push(shiftedMetricNote(`${section} gateway`, metric));
     routes.push({ family: 4, gateway: formatIPv4(gateway), metric, source: `${section} gateway` });
   }
 
@@ -354,17 +353,24 @@ function defaultRoutes(
     if (canonical === undefined) {
       throw new KniError('PORT_INVALID', `${section} gateway6 "${port.gateway6}" is not an IPv6 address`);
     }
-    routes.push({
-      family: 6,
-      gateway: canonical,
-      metric: metric === 0 ? IPV6_DEFAULT_METRIC : metric,
-      source: `${section} gateway6`,
-    });
+    const metric = (base === 0 ? IPV6_DEFAULT_METRIC : base) + gateways[6]++;
+    if (gateways[6] > 1) notes.push(shiftedMetricNote(`${section} gateway6`, metric));
+    routes.push({ family: 6, gateway: canonical, metric, source: `${section} gateway6` });
   } else if (v6 !== undefined) {
     notes.push(`${section} has addr6 but no gateway6, so no IPv6 default route is installed`);
   }
 
   return routes;
+}
+
+/** Default routes handed out so far per family; later ports get the next metric. */
+type GatewayCount = Record<Family, number>;
+
+function shiftedMetricNote(key: string, metric: number): string {
+  return (
+    `${key} gets metric ${metric}: the main table holds one default route per metric, ` +
+    'so the kernel uses the first port\'s and keeps this one as a fallback'
+  );
 }
 
 function checkInterfaceName(name: string, what: string): void {

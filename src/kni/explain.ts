@@ -1,6 +1,6 @@
 // Which stack receives each kind of packet arriving on an F-Stack port, under the [kni]
 // settings and the F-Stack version. The rules follow protocol_filter() and process_packets()
-// in F-Stack's lib/ff_dpdk_if.c (tags v1.21 to v1.25):
+// in F-Stack's lib/ff_dpdk_if.c (tags v1.21 to v1.25, all of which read kni_action):
 //
 // - ARP and NDP (ICMPv6 133-137): F-Stack handles the packet and a copy goes to the kernel,
 //   whatever kni_action says.
@@ -10,7 +10,7 @@
 // - From 1.24 a multicast destination MAC is classified before NDP and ports, so such packets
 //   follow the method rule as a whole (accept: F-Stack, reject: kernel).
 import { KniError } from './errors.js';
-import { type FstackVersion, classifiesMulticastFirst, supportsKniAction } from './driver.js';
+import { type FstackVersion, classifiesMulticastFirst } from './driver.js';
 
 export type Receiver = 'kernel' | 'fstack' | 'both';
 
@@ -89,9 +89,9 @@ function firstUnlisted(ports: readonly number[]): number {
 /** Decides the receiver of each packet kind and collects the warnings that apply. */
 export function explainPackets(kni: KniSteering, version: FstackVersion, packets?: readonly PacketKind[]): Explanation {
   const list = packets === undefined || packets.length === 0 ? defaultPackets(kni) : packets;
-  const steering = resolveSteering(kni, version);
+  const steering = resolveSteering(kni);
   const verdicts = list.flatMap((packet) => verdictsFor(packet, kni, steering, version));
-  return { fstackVersion: version.text, verdicts, warnings: warningsFor(kni, steering, version, list) };
+  return { fstackVersion: version, verdicts, warnings: warningsFor(kni, steering, version, list) };
 }
 
 /** What decides packets other than ARP and NDP. */
@@ -102,7 +102,7 @@ type Steering =
   | { mode: 'accept' }
   | { mode: 'reject' };
 
-function resolveSteering(kni: KniSteering, version: FstackVersion): Steering {
+function resolveSteering(kni: KniSteering): Steering {
   if (!kni.enable) return { mode: 'disabled' };
 
   const method = kni.method?.toLowerCase();
@@ -113,7 +113,7 @@ function resolveSteering(kni: KniSteering, version: FstackVersion): Steering {
     );
   }
 
-  const action = supportsKniAction(version) ? kni.kniAction?.toLowerCase() : undefined;
+  const action = kni.kniAction?.toLowerCase();
   if (action === 'alltokni') return { mode: 'alltokni' };
   if (action === 'alltoff') return { mode: 'alltoff' };
   return { mode: method };
@@ -137,11 +137,11 @@ function verdictsFor(packet: PacketKind, kni: KniSteering, steering: Steering, v
       rule: 'NDP: F-Stack handles it and a copy goes to the kernel',
     };
     if (!classifiesMulticastFirst(version)) return [unicast];
-    return [unicast, multicastVerdict('ndp (multicast MAC)', steering, 'solicitations to solicited-node multicast ')];
+    return [unicast, multicastVerdict('ndp (multicast MAC)', steering, 'NDP to a multicast MAC (solicited-node NS, RS, RA)')];
   }
 
   if (packet.protocol === 'multicast' && classifiesMulticastFirst(version)) {
-    return [multicastVerdict(name, steering, '')];
+    return [multicastVerdict(name, steering, 'a multicast destination MAC')];
   }
 
   if (steering.mode === 'alltokni') return [{ packet: name, receiver: 'kernel', rule: 'kni_action=alltokni' }];
@@ -173,8 +173,8 @@ function verdictsFor(packet: PacketKind, kni: KniSteering, steering: Steering, v
   ];
 }
 
-function multicastVerdict(name: string, steering: Steering, prefix: string): Verdict {
-  const rule = `${prefix}multicast destination MAC, classified before ports (F-Stack >= 1.24)`;
+function multicastVerdict(name: string, steering: Steering, subject: string): Verdict {
+  const rule = `${subject} is classified before ports (F-Stack >= 1.24)`;
   switch (steering.mode) {
     case 'alltokni':
       return { packet: name, receiver: 'kernel', rule: `kni_action=alltokni; ${rule}` };
@@ -200,9 +200,6 @@ function warningsFor(
     return warnings;
   }
 
-  if (kni.kniAction !== undefined && !supportsKniAction(version)) {
-    warnings.push(`kni_action=${kni.kniAction} is ignored: F-Stack reads it from 1.21 on`);
-  }
   if (kni.tcpPorts.includes(0) || kni.udpPorts.includes(0)) {
     warnings.push(
       'tcp_port or udp_port contains 0: F-Stack\'s port parser turns text that is not a number into 0, which matches nothing',

@@ -16,6 +16,8 @@ export type KernelOperation =
   | { type: 'link-delete'; link: string }
   /** `ip address add ...`; the spec's `link` is the interface name. */
   | { type: 'address-add'; address: AddressSpec & { link: string } }
+  /** `ip address replace ...`: adds the address, or keeps it when it exists. */
+  | { type: 'address-replace'; address: AddressSpec & { link: string } }
   /** `ip address del ...`. */
   | { type: 'address-delete'; address: AddressSpec & { link: string } }
   /** `ip route add ...` (fails if a route with the same key exists). */
@@ -31,6 +33,7 @@ export type KernelOperationType = KernelOperation['type'];
 export function operationLink(operation: KernelOperation): string {
   switch (operation.type) {
     case 'address-add':
+    case 'address-replace':
     case 'address-delete':
       return operation.address.link;
     case 'route-add':

@@ -7,10 +7,12 @@
 //      the kernel refuses a route via a gateway on a link that is down.
 //   3. Pruned routes are deleted before addresses, since deleting an address can remove
 //      them already.
-//   4. Wrong and pruned addresses are deleted, then missing addresses added.
+//   4. Wrong and pruned addresses are deleted (IPv4 secondaries before primaries), then
+//      missing addresses added, then secondaries the kernel deleted with their primary.
 //   5. Routes are added last, as they need the address that makes the gateway reachable.
 //      Deleting the last IPv4 address of a link removes every IPv4 route on it, so after an
 //      address delete the routes of that family on that link are installed again.
+import { inSubnet, parseIp } from '../net/ip.js';
 import type { Address, Family, Link, Route } from '../rtnl/types.js';
 import type { DesiredAddress, DesiredInterface, DesiredRoute, DesiredState } from './desired.js';
 import { describeOperation } from './describe.js';
@@ -110,12 +112,21 @@ interface Groups {
   routeDeletes: Change[];
   addressDeletes: Change[];
   addressAdds: Change[];
+  addressReinstalls: Change[];
   routeAdds: Change[];
 }
 
 /** Computes the changes that make `live` match `desired`. Pure: reads nothing else. */
 export function planChanges(desired: DesiredState, live: LiveState, options: PlanOptions = {}): Plan {
-  const groups: Groups = { links: [], linkState: [], routeDeletes: [], addressDeletes: [], addressAdds: [], routeAdds: [] };
+  const groups: Groups = {
+    links: [],
+    linkState: [],
+    routeDeletes: [],
+    addressDeletes: [],
+    addressAdds: [],
+    addressReinstalls: [],
+    routeAdds: [],
+  };
   const drift: Drift[] = [];
   const blockers: Blocker[] = [];
   const notes = [...desired.notes];
@@ -142,6 +153,7 @@ export function planChanges(desired: DesiredState, live: LiveState, options: Pla
     ...groups.routeDeletes,
     ...groups.addressDeletes,
     ...groups.addressAdds,
+    ...groups.addressReinstalls,
     ...groups.routeAdds,
   ];
   return { changes, drift, blockers, notes };
@@ -299,6 +311,13 @@ function planLinkState(
   }
 }
 
+/** An address to delete, before its change is built. */
+interface PendingDelete {
+  address: Address;
+  reason: 'mismatch' | 'prune';
+  description: string;
+}
+
 /** Plans address changes; returns the families in which an address gets deleted. */
 function planAddresses(
   iface: DesiredInterface,
@@ -309,11 +328,10 @@ function planAddresses(
   options: PlanOptions,
   make: ChangeFactory,
 ): Set<Family> {
-  const deletedFamilies = new Set<Family>();
   const current = link === undefined ? [] : addressesOn(live, link.index).filter((a) => !isLinkLocalIPv6(a));
   const matched = new Set<Address>();
+  const deletes: PendingDelete[] = [];
   const name = iface.name;
-  const restoreRoutes = routeRestorer(name, link, live);
 
   for (const wanted of iface.addresses) {
     const exact = current.find((a) => !matched.has(a) && addressMatches(a, wanted));
@@ -339,18 +357,11 @@ function planAddresses(
     // The kernel keeps the broadcast and prefix length of an existing address on
     // `ip address replace`, so a wrong one is deleted and added again.
     matched.add(stale);
-    deletedFamilies.add(stale.family);
-    groups.addressDeletes.push(
-      make(
-        'delete-address',
-        name,
-        'mismatch',
-        `remove address ${formatAddress(stale)}: ${addressMismatch(stale, wanted)}`,
-        deleteOperation(name, stale),
-        [addOperation(name, stale), ...restoreRoutes(stale.family)],
-        { target: formatAddress(stale), current: formatAddress(stale) },
-      ),
-    );
+    deletes.push({
+      address: stale,
+      reason: 'mismatch',
+      description: `remove address ${formatAddress(stale)}: ${addressMismatch(stale, wanted)}`,
+    });
     groups.addressAdds.push(
       make('add-address', name, 'mismatch', `add address ${target} from ${wanted.source}`, add, [deleteOperation(name, wanted)], {
         target,
@@ -365,18 +376,7 @@ function planAddresses(
     const target = formatAddress(extra);
     const what = `address ${target} on ${name} is not in f-stack.conf`;
     if (options.prune ?? false) {
-      deletedFamilies.add(extra.family);
-      groups.addressDeletes.push(
-        make(
-          'delete-address',
-          name,
-          'prune',
-          `remove ${what} (--prune)`,
-          remove,
-          [addOperation(name, extra), ...restoreRoutes(extra.family)],
-          { target, current: target },
-        ),
-      );
+      deletes.push({ address: extra, reason: 'prune', description: `remove ${what} (--prune)` });
     } else {
       drift.push({
         kind: 'address',
@@ -388,7 +388,83 @@ function planAddresses(
       });
     }
   }
-  return deletedFamilies;
+
+  planDeletes(name, link, live, current, deletes, groups, make);
+  return new Set(deletes.map((d) => d.address.family));
+}
+
+/**
+ * Turns pending deletes into changes. Deleting a primary IPv4 address makes the kernel
+ * delete its secondaries (same subnet) as well, unless promote_secondaries is set; so
+ * secondaries go first, and the ones that stay are installed again after the adds with
+ * `ip address replace`, which works whether the kernel removed them or promoted one.
+ */
+function planDeletes(
+  name: string,
+  link: Link | undefined,
+  live: LiveState,
+  current: readonly Address[],
+  deletes: PendingDelete[],
+  groups: Groups,
+  make: ChangeFactory,
+): void {
+  const deleted = new Set(deletes.map((d) => d.address));
+  const ordered = [...deletes].sort((a, b) => Number(isPrimaryIPv4(a.address)) - Number(isPrimaryIPv4(b.address)));
+  const restoreRoutes = routeRestorer(name, link, live);
+  const reinstalled = new Set<Address>();
+
+  for (const pending of ordered) {
+    const address = pending.address;
+    const secondaries = secondariesOf(address, current).filter((s) => !deleted.has(s));
+    const target = formatAddress(address);
+    groups.addressDeletes.push(
+      make(
+        'delete-address',
+        name,
+        pending.reason,
+        pending.description,
+        deleteOperation(name, address),
+        [addOperation(name, address), ...secondaries.map((s) => replaceOperation(name, s)), ...restoreRoutes(address.family)],
+        { target, current: target },
+      ),
+    );
+
+    for (const secondary of secondaries) {
+      if (reinstalled.has(secondary)) continue;
+      reinstalled.add(secondary);
+      const text = formatAddress(secondary);
+      groups.addressReinstalls.push(
+        make(
+          'add-address',
+          name,
+          'reinstall',
+          `install address ${text} again: the kernel deletes it with ${target}, whose subnet it shares`,
+          replaceOperation(name, secondary),
+          [],
+          { target: text },
+        ),
+      );
+    }
+  }
+}
+
+/** IFA_F_SECONDARY: the kernel deletes such an address together with its subnet's primary. */
+const IFA_F_SECONDARY = 0x01;
+
+function isPrimaryIPv4(address: Address): boolean {
+  return address.family === 4 && (address.flags & IFA_F_SECONDARY) === 0;
+}
+
+/** The secondary IPv4 addresses of a primary: same link, prefix length and subnet. */
+function secondariesOf(primary: Address, current: readonly Address[]): Address[] {
+  if (!isPrimaryIPv4(primary)) return [];
+  const network = parseIp(primary.address);
+  if (network === undefined) return [];
+  return current.filter((other) => {
+    if (other === primary || other.family !== 4 || (other.flags & IFA_F_SECONDARY) === 0) return false;
+    const bytes = parseIp(other.address);
+    return other.prefixLength === primary.prefixLength && bytes !== undefined && inSubnet(bytes.bytes, network.bytes, primary.prefixLength);
+  });
 }
 
 /**
@@ -556,6 +632,10 @@ function routeMatches(live: Route, wanted: DesiredRoute): boolean {
 
 function addOperation(link: string, address: { address: string; prefixLength: number; broadcast?: string }): KernelOperation {
   return { type: 'address-add', address: addressSpec(link, address) };
+}
+
+function replaceOperation(link: string, address: { address: string; prefixLength: number; broadcast?: string }): KernelOperation {
+  return { type: 'address-replace', address: addressSpec(link, address) };
 }
 
 function deleteOperation(link: string, address: { address: string; prefixLength: number }): KernelOperation {

@@ -3,7 +3,7 @@
 import type { FstackConfig } from '../config/model.js';
 import type { Link } from '../rtnl/types.js';
 import { type DesiredOptions, type DesiredState, desiredState } from './desired.js';
-import { type FstackVersion, type KniDriver, describeDriver, kniDriver, parseFstackVersion } from './driver.js';
+import { type FstackVersion, type KniBackend, describeBackend, kniRealization, parseFstackVersion } from './driver.js';
 import { KniError } from './errors.js';
 import {
   type LiveState,
@@ -56,7 +56,7 @@ export interface StatusReport {
   /** True when there is no problem. */
   ok: boolean;
   fstackVersion: string;
-  driver: KniDriver;
+  driver: KniBackend;
   kni: { enable: boolean; method?: string; tcpPorts: number[]; udpPorts: number[]; kniAction?: string };
   interfaces: InterfaceStatus[];
   problems: Problem[];
@@ -75,14 +75,11 @@ export interface StatusInput {
 /** Compares config and kernel; pure apart from `environment`. */
 export function diagnose(input: StatusInput): StatusReport {
   const { config, live, environment } = input;
-  const version: FstackVersion =
-    typeof input.options.fstackVersion === 'string'
-      ? parseFstackVersion(input.options.fstackVersion)
-      : input.options.fstackVersion;
-  const driver = kniDriver(version, config.kni.type);
+  const version = parseFstackVersion(input.options.fstackVersion);
+  const driver = kniRealization(version, config.kni.type).backend;
   const report: StatusReport = {
     ok: true,
-    fstackVersion: version.text,
+    fstackVersion: version,
     driver,
     kni: {
       enable: Boolean(config.kni.enable),
@@ -179,7 +176,7 @@ function problemFromError(error: KniError): Problem {
 
 function problemFromBlocker(
   blocker: Blocker,
-  driver: KniDriver,
+  driver: KniBackend,
   version: FstackVersion,
   environment: StatusEnvironment,
 ): Problem {
@@ -215,7 +212,7 @@ function problemFromBlocker(
 
 function missingInterface(
   name: string,
-  driver: KniDriver,
+  driver: KniBackend,
   version: FstackVersion,
   environment: StatusEnvironment,
 ): Problem {
@@ -232,7 +229,7 @@ function missingInterface(
       fixes.push('load the vhost_net module (modprobe vhost_net)');
     }
     causes.push(
-      `the F-Stack primary process is not running (on F-Stack ${version.text} the tap exists only while it runs)`,
+      `the F-Stack primary process is not running (on F-Stack ${version} the tap exists only while it runs)`,
       'KNI was off in the f-stack.conf F-Stack started with',
     );
   } else {
@@ -250,7 +247,7 @@ function missingInterface(
   return {
     code: 'interface-missing',
     interface: name,
-    message: `${name} does not exist (expected: ${describeDriver(driver)})`,
+    message: `${name} does not exist (expected: ${describeBackend(driver)})`,
     cause: causes.join('; or '),
     fix: fixes.join(', then '),
   };
@@ -397,7 +394,7 @@ function carrierProblems(desired: DesiredState, live: LiveState, plan: Plan): Pr
       cause:
         desired.driver === 'rte_kni'
           ? 'rte_kni (F-Stack <= 1.23, or 1.24 with [kni] type=0) starts with the carrier off unless loaded with carrier=on'
-          : 'no process holds the tap open: F-Stack (>= 1.24 virtio_user) attaches it while running, and carrier cannot be set by hand on a tap',
+          : 'no process holds the tap open: F-Stack (virtio_user) attaches it while running, and the kernel refuses carrier on for a tap nobody holds',
       fix: planned ? 'run fstack-kni apply (sets the carrier)' : 'start F-Stack, which attaches the tap and brings the carrier up',
     });
   }
@@ -407,15 +404,16 @@ function carrierProblems(desired: DesiredState, live: LiveState, plan: Plan): Pr
 /** Another interface's default route with a lower metric takes the traffic this one should carry. */
 function defaultRouteShadows(desired: DesiredState, live: LiveState): Problem[] {
   const problems: Problem[] = [];
+  // Ports after the first get higher metrics on purpose; only foreign routes shadow them.
+  const managed = new Set(desired.interfaces.map((iface) => findLink(live, iface.name)?.index).filter((i) => i !== undefined));
   for (const iface of desired.interfaces) {
-    const link = findLink(live, iface.name);
     for (const wanted of iface.routes) {
       const shadow = live.routes.find(
         (r) =>
           r.family === wanted.family &&
           r.table === MAIN_TABLE &&
           isDefaultRoute(r) &&
-          r.index !== link?.index &&
+          !(r.index !== undefined && managed.has(r.index)) &&
           routeMetric(r) < wanted.metric,
       );
       if (shadow === undefined) continue;

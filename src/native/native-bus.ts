@@ -35,8 +35,8 @@ export interface NativeBusError {
 /**
  * Completion of a method call: `error` is null on success and `values` then holds the
  * reply's arguments. Local failures use the names org.freedesktop.DBus.Error.Disconnected
- * (errno ECANCELED when the connection was closed), org.freedesktop.DBus.Error.NoReply or
- * org.freedesktop.DBus.Error.Timeout (from sd-bus) and
+ * (errno ECANCELED when close() was called, ECONNRESET when the connection was lost),
+ * org.freedesktop.DBus.Error.NoReply (sd-bus's reply timeout, errno ETIMEDOUT) and
  * org.freedesktop.DBus.Error.InconsistentMessage (a reply that could not be decoded).
  */
 export type NativeBusReplyCallback = (
@@ -83,10 +83,12 @@ export interface NativeBusConnection {
   /** True for a peer-to-peer connection to systemd (no bus daemon, no Hello, no sender names). */
   readonly direct: boolean;
   /**
-   * Sends a method call. `signature` accepts basic types and arrays of basic types;
-   * `timeoutMs` 0 selects sd-bus's default of 25 s. Throws TypeError or RangeError for
-   * arguments that do not fit the signature, and an Error with `code` 'EDISCONNECTED'
-   * when the connection is closed or lost.
+   * Sends a method call and returns its id for cancel(). `signature` accepts basic types
+   * and arrays of basic types; `timeoutMs` 0 selects sd-bus's default of 25 s. sd-bus
+   * applies the timeout only once authenticated, so a peer that stalls the handshake needs
+   * cancel() from a timer. Throws TypeError or RangeError for arguments that do not fit the
+   * signature, and an Error with `code` 'EDISCONNECTED' when the connection is closed or
+   * lost.
    */
   call(
     destination: string | null,
@@ -97,7 +99,9 @@ export interface NativeBusConnection {
     args: NativeBusArgument[],
     timeoutMs: number,
     callback: NativeBusReplyCallback,
-  ): void;
+  ): number;
+  /** Drops a pending call without running its callback; unknown ids are ignored. */
+  cancel(id: number): void;
   /**
    * Adds a match rule and returns its id. On a bus connection the rule is sent with
    * AddMatch and `onInstalled` runs with the daemon's answer; on a direct connection the

@@ -4,11 +4,11 @@ import type { NativeBusExports } from './native-bus.js';
 // declared here and nowhere else. TypeScript validates arguments before calling in; the
 // addon checks types again and throws TypeError on misuse.
 
-/** Outcome codes passed to request callbacks. */
-export const enum NativeStatus {
+/** Outcome codes passed to `onReply`; native/nl_socket.h defines the same values. */
+export enum NativeStatus {
   /** The kernel acknowledged the request, or the dump finished. */
   Ok = 0,
-  /** The kernel answered with an NLMSG_ERROR carrying a negative errno. */
+  /** The kernel answered with an NLMSG_ERROR (or a dump's NLMSG_DONE) carrying an errno. */
   KernelError = 1,
   /** A system call on the socket failed (sendmsg, recvmsg); errno is set. */
   SocketError = 2,
@@ -19,13 +19,16 @@ export const enum NativeStatus {
 }
 
 /**
- * Completion of one request. `payload` holds the reply messages back to back, headers
- * included, for dumps and for requests sent with NLM_F_ECHO or a GET; it is undefined for a
- * plain ack. `extackMessage` and `extackOffset` come from the kernel's extended ack
+ * Completion of one request, called once per request from the event loop (or from
+ * `close()`). `payload` holds the reply messages back to back, headers included: always a
+ * Buffer (possibly empty) for a successful dump, a Buffer for a plain request only when
+ * the kernel sent data before its ack (a GET, or NLM_F_ECHO), else undefined.
+ * `extackMessage` and `extackOffset` come from the kernel's extended ack
  * (NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS); the offset counts bytes from the start of the
- * request message and is -1 when absent.
+ * request message and is -1 when absent. `errno` is positive, 0 on success.
  */
-export type RequestCallback = (
+export type ReplyCallback = (
+  sequence: number,
   status: NativeStatus,
   errno: number,
   payload: Buffer | undefined,
@@ -40,47 +43,86 @@ export interface NativeNetnsTarget {
 }
 
 export interface NativeSocketOptions extends NativeNetnsTarget {
-  /** Multicast groups to join (RTNLGRP_* numbers), for event sockets. */
+  /** Multicast groups to join (RTNLGRP_* numbers, above 31 too), for event sockets. */
   groups?: number[];
-  /** SO_RCVBUF(FORCE) size in bytes. */
+  /** SO_RCVBUFFORCE (or, without CAP_NET_ADMIN, SO_RCVBUF) size in bytes; default 4 MiB. */
   receiveBuffer?: number;
-  /** Max attempts for a dump that comes back NLM_F_DUMP_INTR. */
+  /** Attempts of a dump that comes back NLM_F_DUMP_INTR, 1 to 1000; default 5. */
   dumpAttempts?: number;
-  /** Called with unsolicited messages (sequence 0, e.g. multicast events) back to back. */
+  /** Called once per completed request. Required. */
+  onReply: ReplyCallback;
+  /**
+   * Called with multicast messages and other unsolicited kernel messages, back to back,
+   * one Buffer per loop wakeup. A socket with onEvent keeps the loop alive until unref().
+   */
   onEvent?: (messages: Buffer) => void;
   /** Called when recvmsg reports ENOBUFS: events were lost and state must be dumped again. */
   onOverflow?: () => void;
 }
 
+/**
+ * One NETLINK_ROUTE socket (SOCK_NONBLOCK, NETLINK_EXT_ACK, NETLINK_CAP_ACK and
+ * NETLINK_GET_STRICT_CHK on, connected to the kernel) polled by the libuv loop.
+ */
 export interface NativeRouteSocket {
   /** Port id the kernel bound the socket to. */
   readonly portId: number;
   /**
-   * Sends one request. The addon writes nlmsg_seq and nlmsg_pid into `message` before
-   * sending; the caller sets type and flags. Requests flagged NLM_F_DUMP are queued and run
-   * one at a time. Returns the sequence number used.
+   * Sends one request; `message` is exactly one netlink message (nlmsg_len equals its
+   * size). The addon writes nlmsg_seq and nlmsg_pid into `message` and adds NLM_F_REQUEST
+   * plus NLM_F_ACK (plain request) or NLM_F_DUMP (dump). Dumps are queued and run one at a
+   * time. Returns the sequence number that `onReply` will report, or -errno when sendmsg
+   * failed (then `onReply` is never called for it). Throws when the socket is closed.
    */
-  request(message: Buffer, callback: RequestCallback): number;
+  request(message: Buffer, dump: boolean): number;
   /**
-   * Sends several non-dump requests in one sendmsg. `callback` runs once per message, in
-   * order, with the message's index as the first argument.
+   * Sends several plain requests in as few sendmsg calls as possible (one up to 256
+   * messages or 64 KiB). Returns per message its sequence number, or -errno when its
+   * sendmsg failed; messages after a failed sendmsg are not sent and get the same -errno.
    */
-  batch(
-    messages: Buffer[],
-    callback: (index: number, ...rest: Parameters<RequestCallback>) => void,
-  ): void;
-  /** Number of requests waiting for a reply. */
+  batch(messages: Buffer[]): number[];
+  /** Number of requests waiting for a reply, queued dumps included. */
   pending(): number;
-  /** Keeps the event loop alive while requests are pending (default) or always. */
+  /** Whether the poll handle currently keeps the event loop alive. */
+  hasRef(): boolean;
+  /** Keeps the event loop alive even when nothing is pending. */
   ref(): void;
+  /** Keeps the event loop alive only while requests are pending, events or not. */
   unref(): void;
-  /** Closes the socket; pending requests complete with NativeStatus.Closed. */
+  /** Closes the socket; pending requests complete with NativeStatus.Closed before it returns. */
   close(): void;
+}
+
+export interface NativeTunOptions extends NativeNetnsTarget {
+  /** IFF_TAP (Ethernet frames) instead of IFF_TUN (IP packets). */
+  tap: boolean;
+  /** TUNSETPERSIST: the device outlives the fd. */
+  persist: boolean;
+  /** IFF_NO_PI: no packet information header before each packet; default true. */
+  noPi?: boolean;
 }
 
 export interface NativeTun {
   fd: number;
+  /** The interface name the kernel gave the device (it expands a `%d` in the request). */
   name: string;
+}
+
+/** An errno's name and text as glibc has them (strerrorname_np, strerrordesc_np). */
+export interface NativeErrnoDescription {
+  code: string;
+  description: string;
+}
+
+/**
+ * Errors thrown by netns, tun and socket opening: `errno` is positive, `syscall` names the
+ * failed call, `path` the file when there is one.
+ */
+export interface NativeSystemError extends Error {
+  errno: number;
+  code: string;
+  syscall: string;
+  path?: string;
 }
 
 export interface NativeAddon extends NativeBusExports {
@@ -90,11 +132,20 @@ export interface NativeAddon extends NativeBusExports {
   /** Opens a NETLINK_ROUTE socket, inside the given namespace when one is named. */
   openRouteSocket(options: NativeSocketOptions): NativeRouteSocket;
 
-  /** Creates a named network namespace, as `ip netns add NAME` does. */
+  /** Describes an errno number. */
+  describeErrno(errno: number): NativeErrnoDescription;
+
+  /**
+   * Creates a named network namespace, as `ip netns add NAME` does: makes `directory` a
+   * shared mount point and bind-mounts a new namespace onto DIRECTORY/NAME.
+   */
   netnsCreate(name: string, directory: string): void;
   /** Unmounts and removes a named network namespace, as `ip netns delete NAME` does. */
   netnsDelete(name: string, directory: string): void;
-  /** Opens a namespace file (O_RDONLY | O_CLOEXEC) and returns the fd. */
+  /**
+   * Opens a namespace file (O_RDONLY | O_CLOEXEC) and returns the fd; throws EINVAL when
+   * the file is not a network namespace.
+   */
   netnsOpen(path: string): number;
   /** Closes an fd returned by the addon. */
   closeFd(fd: number): void;
@@ -103,10 +154,7 @@ export interface NativeAddon extends NativeBusExports {
    * Creates a tun or tap device through /dev/net/tun (TUNSETIFF) inside the target
    * namespace. The returned fd holds the device open; `persist` sets TUNSETPERSIST.
    */
-  tunCreate(
-    name: string,
-    options: NativeNetnsTarget & { tap: boolean; persist: boolean; noPi?: boolean },
-  ): NativeTun;
+  tunCreate(name: string, options: NativeTunOptions): NativeTun;
   /** Sets or clears TUNSETPERSIST on an open tun fd. */
   tunSetPersist(fd: number, persist: boolean): void;
 }

@@ -1,7 +1,7 @@
 // Numbers of the netlink and rtnetlink protocols, with the names and values of the Linux UAPI
 // headers: linux/netlink.h, linux/rtnetlink.h, linux/if_link.h, linux/if_addr.h,
 // linux/neighbour.h, linux/veth.h, linux/if.h and sys/socket.h. These values are part of the
-// kernel ABI and never change; only new ones are added.
+// kernel ABI: they never change, and new ones are only added.
 
 // --- Message header (struct nlmsghdr) and attributes (struct nlattr) ---
 
@@ -72,7 +72,7 @@ export const RTM_GETNEIGH = 30;
 export const IFINFOMSG_SIZE = 16;
 /** struct ifaddrmsg: u8 family, u8 prefixlen, u8 flags, u8 scope, u32 index. */
 export const IFADDRMSG_SIZE = 8;
-/** struct rtmsg: u8 family, dst_len, src_len, tos, table, protocol, scope, type; u32 flags. */
+/** struct rtmsg: u8 family, dst_len, src_len, tos, table, protocol, scope and type, then u32 flags. */
 export const RTMSG_SIZE = 12;
 /** struct ndmsg: u8 family, u8 pad, u16 pad, s32 ifindex, u16 state, u8 flags, u8 type. */
 export const NDMSG_SIZE = 12;
@@ -143,7 +143,7 @@ export const IFLA_INFO_XSTATS = 3;
 export const IFLA_INFO_SLAVE_KIND = 4;
 export const IFLA_INFO_SLAVE_DATA = 5;
 
-/** Nested in IFLA_INFO_DATA of kind veth; its payload is a struct ifinfomsg and attributes. */
+/** Nested in IFLA_INFO_DATA of kind veth. Its payload is a struct ifinfomsg and attributes. */
 export const VETH_INFO_PEER = 1;
 
 /** Nested in IFLA_INFO_DATA of kind macvlan. */
@@ -245,7 +245,7 @@ export const RT_TABLE_DEFAULT = 253;
 export const RT_TABLE_MAIN = 254;
 export const RT_TABLE_LOCAL = 255;
 
-/** rtm_flags bit of routes cloned into the cache (exceptions); dumps leave them out. */
+/** rtm_flags bit of routes cloned into the cache (exceptions), which dumps leave out by default. */
 export const RTM_F_CLONED = 0x200;
 
 // --- Neighbour attributes (NDA_*), states (NUD_*) and flags (NTF_*) ---

@@ -32,7 +32,7 @@ import {
 
 /**
  * Builds one request message: the header, then whatever the caller reserves or appends.
- * Sequence number and port id stay zero; the transport fills them in when it sends.
+ * Sequence number and port id stay zero because the transport fills them in when it sends.
  */
 export class MessageBuilder extends AttributeWriter {
   /** `flags` gets NLM_F_REQUEST added. */
@@ -43,10 +43,10 @@ export class MessageBuilder extends AttributeWriter {
     this.setU16(6, flags | NLM_F_REQUEST);
   }
 
-  /** Writes nlmsg_len and returns the message (a view of the internal buffer, no copy). */
+  /** Writes nlmsg_len and returns the message (the internal buffer or a view of it, no copy). */
   finish(): Buffer {
     this.setU32(0, this.length);
-    return this.buffer.subarray(0, this.length);
+    return this.length === this.buffer.length ? this.buffer : this.buffer.subarray(0, this.length);
   }
 }
 
@@ -133,7 +133,7 @@ export function writeNdmsg(writer: AttributeWriter, fields: NdmsgFields): void {
 
 // --- Decoder ---
 
-/** One message located in a buffer; `offset` is where its header starts. */
+/** One message located in a buffer, whose header starts at `offset`. */
 export interface NetlinkMessage {
   type: number;
   flags: number;

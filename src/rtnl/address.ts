@@ -51,7 +51,7 @@ import { scopes } from './names.js';
 import type { EncodedRequest, Operation, RtnlTransport } from './transport.js';
 import type { Address, AddressSpec, Family } from './types.js';
 
-/** Filters of an address listing; each one set is sent to the kernel and applied again here. */
+/** Filters of an address listing. Each one set is sent to the kernel and applied again here. */
 export interface AddressFilter {
   /** Only addresses on this link (index or name). */
   link?: LinkRef;
@@ -89,7 +89,7 @@ function checkLabel(label: unknown): string {
   return label;
 }
 
-/** Checks an AddressSpec; raises TypeError or RangeError naming the bad value. */
+/** Checks an AddressSpec. Raises TypeError or RangeError naming the bad value. */
 export function checkAddressSpec(spec: unknown): CheckedAddress {
   const fields = checkObject(spec, 'address spec');
   const link = checkLinkRef(fields.link);
@@ -196,7 +196,7 @@ export function encodeAddressDump(family?: Family, index?: number): Buffer {
 
 // --- Decoding ---
 
-/** Decodes an RTM_NEWADDR or RTM_DELADDR message; a longer ifaddrmsg than known is skipped over. */
+/** Decodes an RTM_NEWADDR or RTM_DELADDR message. A longer ifaddrmsg than known is skipped over. */
 export function decodeAddress(buffer: Buffer, message: NetlinkMessage, headerLength = IFADDRMSG_SIZE): Address | undefined {
   const body = messageBody(message, headerLength, IFADDRMSG_SIZE, 'ifaddrmsg');
   const header = readIfaddrmsg(buffer, body.headerOffset);
@@ -231,7 +231,7 @@ export function decodeAddress(buffer: Buffer, message: NetlinkMessage, headerLen
         decoded.flags = attribute.u32();
         break;
       case IFA_CACHEINFO:
-        // struct ifa_cacheinfo starts with preferred and valid lifetimes; later fields are ignored.
+        // struct ifa_cacheinfo starts with the preferred and valid lifetimes. Later fields are ignored.
         if (attribute.length >= 8) {
           decoded.preferredLifetime = readHostU32(attribute.buffer, attribute.offset);
           decoded.validLifetime = readHostU32(attribute.buffer, attribute.offset + 4);
@@ -283,7 +283,7 @@ export class AddressService {
   }
 
   /**
-   * Adds an address; rejects with EEXIST when it is there already:
+   * Adds an address, or rejects with EEXIST when it is there already:
    * `ip address add 192.0.2.79/24 broadcast 192.0.2.255 dev veth0`.
    */
   async add(spec: AddressSpec): Promise<void> {

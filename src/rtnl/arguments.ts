@@ -15,38 +15,38 @@ const MAX_IFINDEX = 0x7fffffff;
  * Checks an interface name with the kernel's rules (dev_valid_name): 1-15 bytes, not `.` or
  * `..`, and no `/`, `:`, NUL or whitespace.
  */
-export function checkLinkName(name: unknown, what = 'link name'): string {
+export function checkLinkName(name: unknown, valueName = 'link name'): string {
   if (typeof name !== 'string') {
-    throw new TypeError(`${what} must be a string, got ${describe(name)}`);
+    throw new TypeError(`${valueName} must be a string, got ${describe(name)}`);
   }
   const bytes = Buffer.byteLength(name);
   if (bytes === 0 || bytes > IFNAMSIZ - 1) {
-    throw new RangeError(`${what} ${JSON.stringify(name)} must have 1-${IFNAMSIZ - 1} bytes, has ${bytes}`);
+    throw new RangeError(`${valueName} ${JSON.stringify(name)} must have 1-${IFNAMSIZ - 1} bytes, has ${bytes}`);
   }
   if (name === '.' || name === '..' || /[/:\s\0]/.test(name)) {
-    throw new TypeError(`${what} ${JSON.stringify(name)} is invalid: it must not be . or .. or contain /, :, NUL or whitespace`);
+    throw new TypeError(`${valueName} ${JSON.stringify(name)} is invalid: it must not be . or .. or contain /, :, NUL or whitespace`);
   }
   return name;
 }
 
 /** Checks a link given by positive interface index or by name. */
-export function checkLinkRef(link: unknown, what = 'link'): LinkRef {
+export function checkLinkRef(link: unknown, valueName = 'link'): LinkRef {
   if (typeof link === 'number') {
     if (!Number.isInteger(link) || link < 1 || link > MAX_IFINDEX) {
-      throw new RangeError(`${what} index ${link} is invalid: it must be an integer from 1 to ${MAX_IFINDEX}`);
+      throw new RangeError(`${valueName} index ${link} is invalid: it must be an integer from 1 to ${MAX_IFINDEX}`);
     }
     return link;
   }
-  if (typeof link === 'string') return checkLinkName(link, `${what} name`);
-  throw new TypeError(`${what} must be an interface index or name, got ${describe(link)}`);
+  if (typeof link === 'string') return checkLinkName(link, `${valueName} name`);
+  throw new TypeError(`${valueName} must be an interface index or name, got ${describe(link)}`);
 }
 
 /** Checks a link given by index only, as batches need: names cannot be resolved inside one. */
-export function checkLinkIndex(link: unknown, what = 'link'): number {
+export function checkLinkIndex(link: unknown, valueName = 'link'): number {
   if (typeof link === 'string') {
-    throw new TypeError(`${what} ${JSON.stringify(link)} must be given by interface index here, not by name`);
+    throw new TypeError(`${valueName} ${JSON.stringify(link)} must be given by interface index here, not by name`);
   }
-  return checkLinkRef(link, what) as number;
+  return checkLinkRef(link, valueName) as number;
 }
 
 /** Text naming a link in error messages: its name, or `index N`. */
@@ -55,64 +55,64 @@ export function describeLink(link: LinkRef): string {
 }
 
 /** Checks an integer in [min, max]. */
-export function checkInteger(value: unknown, what: string, min: number, max: number): number {
+export function checkInteger(value: unknown, valueName: string, min: number, max: number): number {
   if (typeof value !== 'number') {
-    throw new TypeError(`${what} must be a number, got ${describe(value)}`);
+    throw new TypeError(`${valueName} must be a number, got ${describe(value)}`);
   }
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${what} ${value} is out of range: it must be an integer from ${min} to ${max}`);
+    throw new RangeError(`${valueName} ${value} is out of range: it must be an integer from ${min} to ${max}`);
   }
   return value;
 }
 
 /** Checks a boolean. */
-export function checkBoolean(value: unknown, what: string): boolean {
+export function checkBoolean(value: unknown, valueName: string): boolean {
   if (typeof value !== 'boolean') {
-    throw new TypeError(`${what} must be true or false, got ${describe(value)}`);
+    throw new TypeError(`${valueName} must be true or false, got ${describe(value)}`);
   }
   return value;
 }
 
-/** Parses IPv4 or IPv6 address text; `family`, when given, must match. */
-export function checkIp(text: unknown, what: string, family?: Family): IpAddress {
+/** Parses IPv4 or IPv6 address text, which must be of `family` when that is given. */
+export function checkIp(text: unknown, valueName: string, family?: Family): IpAddress {
   if (typeof text !== 'string') {
-    throw new TypeError(`${what} must be an IP address string, got ${describe(text)}`);
+    throw new TypeError(`${valueName} must be an IP address string, got ${describe(text)}`);
   }
   const parsed = parseIp(text);
   if (parsed === undefined) {
-    throw new TypeError(`${what} ${JSON.stringify(text)} is not a valid IPv4 or IPv6 address`);
+    throw new TypeError(`${valueName} ${JSON.stringify(text)} is not a valid IPv4 or IPv6 address`);
   }
   if (family !== undefined && parsed.family !== family) {
-    throw new RangeError(`${what} ${text} is IPv${parsed.family}, but IPv${family} is required here`);
+    throw new RangeError(`${valueName} ${text} is IPv${parsed.family}, but IPv${family} is required here`);
   }
   return parsed;
 }
 
 /** Checks a prefix length for the family: 0-32 or 0-128. */
-export function checkPrefixLength(value: unknown, family: Family, what = 'prefix length'): number {
-  return checkInteger(value, `${what} for IPv${family}`, 0, maxPrefixLength(family));
+export function checkPrefixLength(value: unknown, family: Family, valueName = 'prefix length'): number {
+  return checkInteger(value, `${valueName} for IPv${family}`, 0, maxPrefixLength(family));
 }
 
 /** Checks an optional address family: 4 or 6. */
-export function checkFamily(value: unknown, what = 'family'): Family | undefined {
+export function checkFamily(value: unknown, valueName = 'family'): Family | undefined {
   if (value === undefined) return undefined;
   if (value !== 4 && value !== 6) {
-    throw new RangeError(`${what} ${describe(value)} is invalid: it must be 4 or 6`);
+    throw new RangeError(`${valueName} ${describe(value)} is invalid: it must be 4 or 6`);
   }
   return value;
 }
 
 /** Parses a 6-byte MAC address written as `aa:bb:cc:dd:ee:ff` (case-insensitive). */
-export function parseMac(text: unknown, what = 'MAC address'): Uint8Array {
+export function parseMac(text: unknown, valueName = 'MAC address'): Uint8Array {
   if (typeof text !== 'string') {
-    throw new TypeError(`${what} must be a string like aa:bb:cc:dd:ee:ff, got ${describe(text)}`);
+    throw new TypeError(`${valueName} must be a string like aa:bb:cc:dd:ee:ff, got ${describe(text)}`);
   }
   const parts = text.split(':');
   if (!parts.every((part) => /^[0-9a-fA-F]{1,2}$/.test(part))) {
-    throw new TypeError(`${what} ${JSON.stringify(text)} is not hex bytes separated by colons`);
+    throw new TypeError(`${valueName} ${JSON.stringify(text)} is not hex bytes separated by colons`);
   }
   if (parts.length !== 6) {
-    throw new RangeError(`${what} ${text} has ${parts.length} bytes, an Ethernet MAC has 6`);
+    throw new RangeError(`${valueName} ${text} has ${parts.length} bytes, an Ethernet MAC has 6`);
   }
   return Uint8Array.from(parts, (part) => Number.parseInt(part, 16));
 }
@@ -133,9 +133,9 @@ export function formatPrefix(address: IpAddress, prefixLength: number): string {
 }
 
 /** Checks that `value` is a plain object, for option and spec arguments. */
-export function checkObject(value: unknown, what: string): Record<string, unknown> {
+export function checkObject(value: unknown, valueName: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`${what} must be an object, got ${describe(value)}`);
+    throw new TypeError(`${valueName} must be an object, got ${describe(value)}`);
   }
   return value as Record<string, unknown>;
 }

@@ -6,6 +6,7 @@
 // interface index, which rtnetlink cannot take by name. Such names are resolved before the
 // batch goes out, with one more batch of RTM_GETLINK requests, so a link created in the same
 // batch cannot be named there: pass its index, or send those requests in a second batch.
+import { NetlinkError } from '../netlink/errors.js';
 import {
   type AddressAction,
   addressOperation,
@@ -44,7 +45,7 @@ export type BatchResult = { ok: true; op: Operation } | { ok: false; op: Operati
 
 interface Entry {
   op: Operation;
-  /** Link whose index the request carries; a name is resolved before sending. */
+  /** Link whose index the request carries. A name is resolved before sending. */
   link?: LinkRef;
   encode(index: number | undefined): Buffer;
 }
@@ -64,7 +65,7 @@ export class Batch {
     return this.entries.length;
   }
 
-  /** `ip link set dev LINK up|down mtu N address MAC` in one request; see LinkService.set. */
+  /** `ip link set dev LINK up|down mtu N address MAC` in one request, as LinkService.set. */
   setLink(link: LinkRef, change: LinkChange): this {
     const { message, op } = linkSetRequest(link, change);
     this.entries.push({ op, encode: () => message });
@@ -98,7 +99,7 @@ export class Batch {
     return this;
   }
 
-  /** `ip link add NAME type veth peer name PEER`; a peer namespace is not supported in a batch. */
+  /** `ip link add NAME type veth peer name PEER`. A batch cannot put the peer in another namespace. */
   createVeth(spec: Omit<VethSpec, 'peerNetns'>): this {
     const fields = checkObject(spec, 'veth spec');
     if (fields.peerNetns !== undefined) {
@@ -190,7 +191,7 @@ export class Batch {
   /**
    * Sends every request collected, in order, and resolves with one result per request.
    * Failures are results, not rejections. A name that cannot be resolved fails only the
-   * requests that use it; they are not sent. An empty batch sends nothing.
+   * requests that use it, which are not sent. An empty batch sends nothing.
    */
   async send(): Promise<BatchResult[]> {
     const entries = this.entries.splice(0);
@@ -205,7 +206,7 @@ export class Batch {
       const link = entry.link;
       const index = typeof link === 'string' ? resolved.get(link) : link;
       if (index instanceof Error) {
-        results[position] = { ok: false, op: entry.op, error: index };
+        results[position] = { ok: false, op: entry.op, error: relabel(index, entry.op) };
         return;
       }
       sent.push(position);
@@ -274,4 +275,17 @@ export class Batch {
     });
     return this;
   }
+}
+
+/** Restates a failed name lookup as a failure of the request that needed the name. */
+function relabel(error: Error, op: Operation): Error {
+  if (!(error instanceof NetlinkError)) return error;
+  return new NetlinkError({
+    kind: error.kind,
+    errno: error.errno,
+    operation: op.operation,
+    object: op.object,
+    ...(error.extackMessage !== undefined && { extackMessage: error.extackMessage }),
+    ...(error.syscall !== undefined && { syscall: error.syscall }),
+  });
 }

@@ -2,8 +2,8 @@
 // Subscription, which keeps a listener consistent across lost events.
 //
 // The kernel drops notifications when a socket's receive buffer is full and reports it once
-// with ENOBUFS. A subscription then tells the listener `overflow`, dumps the subscribed kinds
-// again and hands over the dumps as `resync`. Events that arrive while the dumps run are held
+// with ENOBUFS. A subscription then delivers `overflow` to the listener, dumps the subscribed
+// kinds again and delivers the dumps as `resync`. Events that arrive while the dumps run are held
 // back and delivered after `resync`, in order. Replaying them over the snapshot is safe
 // because each event states an object's new state or its removal.
 import {
@@ -22,7 +22,7 @@ import {
   RTNLGRP_LINK,
   RTNLGRP_NEIGH,
 } from '../netlink/constants.js';
-import { parseMessages } from '../netlink/message.js';
+import { type NetlinkMessage, parseMessages } from '../netlink/message.js';
 import { decodeAddress } from './address.js';
 import { checkBoolean, checkObject } from './arguments.js';
 import { decodeLink } from './link.js';
@@ -30,7 +30,7 @@ import { decodeNeighbour } from './neighbour.js';
 import { decodeRoute } from './route.js';
 import type { Address, Link, Neighbour, Route } from './types.js';
 
-/** Which kinds of objects to watch; at least one must be true. */
+/** Kinds of objects to watch. At least one must be true. */
 export interface SubscribeKinds {
   links?: boolean;
   addresses?: boolean;
@@ -46,7 +46,7 @@ export type RtnlEvent =
   | { kind: 'address'; action: EventAction; object: Address }
   | { kind: 'route'; action: EventAction; object: Route }
   | { kind: 'neighbour'; action: EventAction; object: Neighbour }
-  /** The kernel dropped events; a `resync` follows once the state is dumped again. */
+  /** The kernel dropped events. A `resync` follows once the state is dumped again. */
   | { kind: 'overflow' }
   /** The current state of every subscribed kind, dumped after an overflow. */
   | { kind: 'resync'; links?: Link[]; addresses?: Address[]; routes?: Route[]; neighbours?: Neighbour[] }
@@ -80,11 +80,11 @@ export function groupsOf(kinds: SubscribeKinds): number[] {
 
 /**
  * Decodes notifications packed back to back into events of the subscribed kinds. A message
- * that cannot be decoded becomes an `error` event; the others are still delivered.
+ * that cannot be decoded becomes an `error` event, and the others are still delivered.
  */
 export function decodeEvents(payload: Buffer, kinds: SubscribeKinds): RtnlEvent[] {
   const events: RtnlEvent[] = [];
-  let messages;
+  let messages: NetlinkMessage[];
   try {
     messages = parseMessages(payload);
   } catch (error) {
@@ -102,7 +102,7 @@ export function decodeEvents(payload: Buffer, kinds: SubscribeKinds): RtnlEvent[
   return events;
 }
 
-function decodeEvent(payload: Buffer, message: ReturnType<typeof parseMessages>[number], kinds: SubscribeKinds): RtnlEvent | undefined {
+function decodeEvent(payload: Buffer, message: NetlinkMessage, kinds: SubscribeKinds): RtnlEvent | undefined {
   switch (message.type) {
     case RTM_NEWLINK:
     case RTM_DELLINK:
@@ -134,7 +134,7 @@ function decodeEvent(payload: Buffer, message: ReturnType<typeof parseMessages>[
   }
 }
 
-/** Dumps the state of the subscribed kinds, for a resync. */
+/** Source of the dumps of a resync: the list methods of the handle. */
 export interface StateSource {
   links: { list(): Promise<Link[]> };
   addresses: { list(): Promise<Address[]> };
@@ -156,22 +156,22 @@ export type EventSocketOpener = (options: {
 }) => EventSocket;
 
 export interface SubscribeOptions {
-  /** Receive buffer of the event socket in bytes; larger buffers overflow later. */
+  /** Receive buffer of the event socket in bytes (default 4 MiB). Larger buffers overflow later. */
   receiveBuffer?: number;
 }
 
 /**
- * A live subscription: `ip monitor link address route` that never loses track. Events reach
- * the listener in kernel order; after an overflow the listener gets `overflow`, then
- * `resync` with fresh dumps, then the events held back meanwhile.
+ * A live subscription, like `ip monitor link address route` but recovering from lost
+ * events. Events reach the listener in kernel order. After an overflow the listener gets
+ * `overflow`, then `resync` with fresh dumps, then the events held back meanwhile.
  */
 export class Subscription {
   private socket: EventSocket | undefined;
   private resyncing = false;
   private resyncAgain = false;
-  private held: RtnlEvent[] = [];
+  private heldEvents: RtnlEvent[] = [];
 
-  /** Use Rtnl.subscribe; the constructor opens the event socket. */
+  /** Opens the event socket. Call Rtnl.subscribe rather than this constructor. */
   constructor(
     private readonly kinds: SubscribeKinds,
     private readonly listener: RtnlListener,
@@ -194,12 +194,12 @@ export class Subscription {
     return this.socket !== undefined;
   }
 
-  /** Stops the subscription and closes its socket; further events are dropped. */
+  /** Stops the subscription and closes its socket. Events that arrive later are dropped. */
   close(): void {
     if (this.socket === undefined) return;
     this.socket.close();
     this.socket = undefined;
-    this.held = [];
+    this.heldEvents = [];
     this.onClose(this);
   }
 
@@ -220,16 +220,16 @@ export class Subscription {
         this.resyncAgain = false;
         const event = await this.dump();
         if (this.socket === undefined) return;
-        // A dump started before another overflow may miss what was lost then; only the last counts.
+        // A dump started before another overflow may miss what was lost then, so only the last counts.
         if (!this.resyncAgain) this.deliver(event);
       } while (this.resyncAgain);
     } catch (error) {
       this.deliver({ kind: 'error', error: error as Error });
     } finally {
       this.resyncing = false;
-      const held = this.held;
-      this.held = [];
-      for (const event of held) this.deliver(event);
+      const heldEvents = this.heldEvents;
+      this.heldEvents = [];
+      for (const event of heldEvents) this.deliver(event);
     }
   }
 
@@ -251,7 +251,7 @@ export class Subscription {
   private receive(messages: Buffer): void {
     if (this.socket === undefined) return;
     for (const event of decodeEvents(messages, this.kinds)) {
-      if (this.resyncing) this.held.push(event);
+      if (this.resyncing) this.heldEvents.push(event);
       else this.deliver(event);
     }
   }
@@ -259,12 +259,12 @@ export class Subscription {
   private overflow(): void {
     if (this.socket === undefined) return;
     this.deliver({ kind: 'overflow' });
-    // Events held for a resync in progress predate the loss; the next dump covers them.
-    this.held = [];
+    // Events held for a resync in progress predate the loss, and the next dump covers them.
+    this.heldEvents = [];
     void this.resync();
   }
 
-  /** Calls the listener; an exception it throws is rethrown outside, as EventEmitter would surface it. */
+  /** Calls the listener. An exception it throws becomes an uncaught exception, as with EventEmitter. */
   private deliver(event: RtnlEvent): void {
     if (this.socket === undefined) return;
     try {

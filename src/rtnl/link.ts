@@ -6,9 +6,8 @@
 // lookup of their own. Requests that must carry an index (rename, the parent of a macvlan or
 // vlan, and every address, route or neighbour request) resolve a name with one RTM_GETLINK
 // first. Nothing is cached, so a rename can never leave a stale index behind.
-import { closeSync, openSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import { AttributeIterator } from '../netlink/attributes.js';
+import { type NetnsHandle, openNetns, resolveNetnsTarget } from '../netlink/netns.js';
 import {
   AF_UNSPEC,
   IFF_LOWER_UP,
@@ -55,37 +54,36 @@ import {
   checkLinkName,
   checkLinkRef,
   checkObject,
-  describe,
   describeLink,
   formatMac,
   parseMac,
 } from './arguments.js';
 import { type MacvlanModeName, macvlanModes } from './names.js';
-import type { EncodedRequest, Operation, RtnlTransport } from './transport.js';
+import { type EncodedRequest, type Operation, type RtnlTransport, hasErrno } from './transport.js';
 import type { Link, NetnsTarget } from './types.js';
 
 export type { LinkRef } from './arguments.js';
 
-/** Largest MTU accepted before sending; each device type enforces its own, smaller limit. */
+/** Max MTU accepted before sending. Each device type enforces its own, smaller limit. */
 const MAX_MTU = 0x7fffffff;
 
-/** Attribute changes of one `ip link set` request; unset fields stay as they are. */
+/** Attribute changes of one `ip link set` request. Unset fields stay as they are. */
 export interface LinkChange {
   /** IFF_UP. */
   up?: boolean;
   mtu?: number;
   /** IFLA_ADDRESS, six bytes `aa:bb:cc:dd:ee:ff`. */
   mac?: string;
-  /** IFLA_CARRIER; only drivers with ndo_change_carrier (tun/tap, dummy, rte_kni) accept it. */
+  /** IFLA_CARRIER, which only drivers with ndo_change_carrier (tun/tap, dummy, rte_kni) accept. */
   carrier?: boolean;
-  /** New name (IFLA_IFNAME); the link must then be given by index. */
+  /** New name (IFLA_IFNAME). The link must then be given by index. */
   name?: string;
 }
 
 export interface VethSpec {
   name: string;
   peerName: string;
-  /** Namespace to create the peer in; default: the handle's namespace. */
+  /** Namespace to create the peer in. Default: the handle's namespace. */
   peerNetns?: NetnsTarget;
 }
 
@@ -133,7 +131,7 @@ export function encodeLinkDump(): Buffer {
   return builder.finish();
 }
 
-/** Checks a LinkChange and returns it with the MAC parsed; raises TypeError or RangeError. */
+/** Checks a LinkChange and returns it with the MAC parsed. Raises TypeError or RangeError. */
 export function checkLinkChange(link: LinkRef, change: unknown): LinkChange & { macBytes?: Uint8Array } {
   const fields = checkObject(change, 'link change');
   const checked: LinkChange & { macBytes?: Uint8Array } = {};
@@ -186,7 +184,7 @@ export function encodeLinkDelete(link: LinkRef): Buffer {
   return builder.finish();
 }
 
-/** Starts RTM_NEWLINK creating link `name` of `kind`; returns the builder and IFLA_INFO_DATA's start. */
+/** Starts RTM_NEWLINK creating link `name` of `kind`, and returns the builder and the open nests. */
 function beginCreate(name: string, kind: string, parentIndex?: number): { builder: MessageBuilder; data: number; info: number } {
   const builder = new MessageBuilder(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
   writeIfinfomsg(builder, { family: AF_UNSPEC });
@@ -248,7 +246,7 @@ export function encodeVlanCreate(name: string, parentIndex: number, vlanId: numb
 
 /**
  * Decodes an RTM_NEWLINK or RTM_DELLINK message. `headerLength` is the size of the
- * ifinfomsg the sender used; a longer one than this code knows is skipped over.
+ * ifinfomsg the sender used. A longer one than this code knows is skipped over.
  */
 export function decodeLink(buffer: Buffer, message: NetlinkMessage, headerLength = IFINFOMSG_SIZE): Link {
   const body = messageBody(message, headerLength, IFINFOMSG_SIZE, 'ifinfomsg');
@@ -308,7 +306,7 @@ function decodeLinkInfo(attributes: AttributeIterator, link: Link): void {
     if (attributes.type === IFLA_INFO_KIND) link.kind = attributes.string();
     else if (attributes.type === IFLA_INFO_DATA) data = attributes.nestedAttributes();
   }
-  // IFLA_INFO_DATA can only be read once the kind is known; the kernel sends the kind first.
+  // IFLA_INFO_DATA can only be read once the kind is known, and the kernel may send it first.
   if (data === undefined) return;
   while (data.next()) {
     if (link.kind === 'vlan' && data.type === IFLA_VLAN_ID) link.vlanId = data.u16();
@@ -328,43 +326,21 @@ export function decodeLinks(payload: Buffer | undefined): Link[] {
 
 // --- Namespaces ---
 
-/** Opens the namespace file of a target and returns its fd, with whether the caller must close it. */
-function openNetns(target: unknown, what: string): { fd: number; owned: boolean; text: string } {
-  const fields = checkObject(target, what);
-  if (fields.fd !== undefined) {
-    const fd = checkInteger(fields.fd, `${what} fd`, 0, 0x7fffffff);
-    return { fd, owned: false, text: `fd ${fd}` };
-  }
-  let path: string;
-  let text: string;
-  if (fields.name !== undefined) {
-    const name = fields.name;
-    if (typeof name !== 'string' || name === '' || name === '.' || name === '..' || name.includes('/')) {
-      throw new TypeError(`${what} name ${describe(name)} is invalid: it must be a file name under /run/netns`);
-    }
-    path = `/run/netns/${name}`;
-    text = name;
-  } else if (fields.path !== undefined) {
-    if (typeof fields.path !== 'string' || fields.path === '') {
-      throw new TypeError(`${what} path must be a non-empty string, got ${describe(fields.path)}`);
-    }
-    path = fields.path;
-    text = path;
-  } else {
-    throw new TypeError(`${what} must have one of name, path or fd`);
-  }
-  return { fd: openSync(path, 'r'), owned: true, text };
+/**
+ * Opens the namespace of a target for IFLA_NET_NS_FD, after checking the target (TypeError
+ * or RangeError). The caller closes the returned handle once the request is done.
+ */
+function openTarget(target: unknown, valueName: string): { netns: NetnsHandle; text: string } {
+  const fields = checkObject(target, valueName);
+  resolveNetnsTarget(fields as NetnsTarget);
+  const text = fields.name !== undefined ? String(fields.name) : fields.path !== undefined ? String(fields.path) : `fd ${String(fields.fd)}`;
+  return { netns: openNetns(fields as NetnsTarget), text };
 }
 
 // --- Service ---
 
-/** True when `error` is the kernel's ENODEV (no such device). */
-export function isNoDevice(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { errno?: number }).errno === osConstants.errno.ENODEV;
-}
-
 /**
- * Returns the index of a link given by index or name. A name costs one RTM_GETLINK; when
+ * Returns the index of a link given by index or name. A name costs one RTM_GETLINK. When
  * no link has it, the request's ENODEV error is raised with `op` as its description.
  */
 export async function resolveLinkIndex(transport: RtnlTransport, link: LinkRef, op: Operation): Promise<number> {
@@ -397,12 +373,12 @@ export class LinkService {
       const payload = await this.transport.request(encodeLinkGet(ref), { operation: 'get', object: `link ${describeLink(ref)}` });
       return decodeLinks(payload)[0];
     } catch (error) {
-      if (isNoDevice(error)) return undefined;
+      if (hasErrno(error, 'ENODEV')) return undefined;
       throw error;
     }
   }
 
-  /** Returns the index of a link given by index or name; rejects with ENODEV when it is missing. */
+  /** Returns the index of a link given by index or name. Rejects with ENODEV when it is missing. */
   async index(link: LinkRef): Promise<number> {
     const ref = checkLinkRef(link);
     return resolveLinkIndex(this.transport, ref, { operation: 'get', object: `link ${describeLink(ref)}` });
@@ -425,7 +401,7 @@ export class LinkService {
   }
 
   /**
-   * Sets the carrier (IFLA_CARRIER), as `echo 1 > /sys/class/net/veth0/carrier` does; `ip`
+   * Sets the carrier (IFLA_CARRIER), as `echo 1 > /sys/class/net/veth0/carrier` does. `ip`
    * has no command for it. Drivers without ndo_change_carrier (veth, bridge) reject it with
    * EOPNOTSUPP, and tun/tap reject carrier on with EPERM while no process holds the device.
    */
@@ -462,13 +438,13 @@ export class LinkService {
     const fields = checkObject(spec, 'veth spec');
     const name = checkLinkName(fields.name, 'veth name');
     const peerName = checkLinkName(fields.peerName, 'veth peer name');
-    const netns = fields.peerNetns === undefined ? undefined : openNetns(fields.peerNetns, 'peer netns');
-    const where = netns === undefined ? '' : ` in netns ${netns.text}`;
+    const target = fields.peerNetns === undefined ? undefined : openTarget(fields.peerNetns, 'peer netns');
+    const where = target === undefined ? '' : ` in netns ${target.text}`;
     try {
       const op = { operation: 'create', object: `veth ${name} with peer ${peerName}${where}` };
-      await this.transport.request(encodeVethCreate(name, peerName, netns?.fd), op);
+      await this.transport.request(encodeVethCreate(name, peerName, target?.netns.fd), op);
     } finally {
-      if (netns?.owned === true) closeSync(netns.fd);
+      target?.netns.close();
     }
   }
 
@@ -513,12 +489,12 @@ export class LinkService {
   /** Moves a link into another namespace: `ip link set dev veth0 netns other`. */
   async moveToNetns(link: LinkRef, target: NetnsTarget): Promise<void> {
     const ref = checkLinkRef(link);
-    const netns = openNetns(target, 'target netns');
+    const { netns, text } = openTarget(target, 'target netns');
     try {
-      const op = { operation: 'move', object: `link ${describeLink(ref)} to netns ${netns.text}` };
+      const op = { operation: 'move', object: `link ${describeLink(ref)} to netns ${text}` };
       await this.transport.request(encodeLinkSet(ref, {}, netns.fd), op);
     } finally {
-      if (netns.owned) closeSync(netns.fd);
+      netns.close();
     }
   }
 }

@@ -1,6 +1,6 @@
 // Names of kernel numbers (scopes, route types and protocols, neighbour states, macvlan
 // modes), as `ip` prints them. Decoding gives the name where one is known and the raw number
-// otherwise; encoding accepts either.
+// otherwise, and encoding accepts either.
 import {
   MACVLAN_MODE_BRIDGE,
   MACVLAN_MODE_PASSTHRU,
@@ -45,7 +45,7 @@ class NameTable<Name extends string> {
   private readonly byName = new Map<string, number>();
 
   constructor(
-    private readonly what: string,
+    private readonly valueName: string,
     entries: ReadonlyArray<readonly [Name, number]>,
     private readonly max: number,
   ) {
@@ -60,11 +60,11 @@ class NameTable<Name extends string> {
     return this.byNumber.get(value) ?? value;
   }
 
-  /** Returns the number of a name or checks a raw number; raises TypeError or RangeError. */
+  /** Returns the number of a name, or checks a raw number. Raises TypeError or RangeError. */
   number(value: unknown): number {
     if (typeof value === 'number') {
       if (!Number.isInteger(value) || value < 0 || value > this.max) {
-        throw new RangeError(`${this.what} ${value} is out of range: it must be an integer from 0 to ${this.max}`);
+        throw new RangeError(`${this.valueName} ${value} is out of range: it must be an integer from 0 to ${this.max}`);
       }
       return value;
     }
@@ -72,9 +72,9 @@ class NameTable<Name extends string> {
       const found = this.byName.get(value);
       if (found !== undefined) return found;
       const known = [...this.byName.keys()].join(', ');
-      throw new TypeError(`${this.what} ${JSON.stringify(value)} is unknown: use one of ${known}, or a number`);
+      throw new TypeError(`${this.valueName} ${JSON.stringify(value)} is unknown: use one of ${known}, or a number`);
     }
-    throw new TypeError(`${this.what} must be a name or a number, got ${describe(value)}`);
+    throw new TypeError(`${this.valueName} must be a name or a number, got ${describe(value)}`);
   }
 }
 
@@ -123,7 +123,7 @@ export const routeTypes = new NameTable<RouteTypeName>(
 
 export type RouteProtocolName = 'unspec' | 'redirect' | 'kernel' | 'boot' | 'static' | 'ra';
 
-/** rtm_protocol (RTPROT_*); values from 5 on, other than 9, are routing daemons' own. */
+/** rtm_protocol (RTPROT_*). Values from 5 on, other than 9, belong to routing daemons. */
 export const routeProtocols = new NameTable<RouteProtocolName>(
   'route protocol',
   [
@@ -182,7 +182,7 @@ export function neighbourStateName(state: number): string {
   return names.join(',');
 }
 
-/** Returns the NUD_* number of a state name; raises TypeError for an unknown name. */
+/** Returns the NUD_* number of a state name. Raises TypeError for an unknown name. */
 export function neighbourStateNumber(state: unknown): number {
   if (typeof state !== 'string') {
     throw new TypeError(`neighbour state must be a string, got ${describe(state)}`);

@@ -35,7 +35,7 @@ import { neighbourStateName, neighbourStateNumber } from './names.js';
 import type { EncodedRequest, Operation, RtnlTransport } from './transport.js';
 import type { Family, Neighbour, NeighbourSpec } from './types.js';
 
-/** Filters of a neighbour listing; each one set is sent to the kernel and applied again here. */
+/** Filters of a neighbour listing. Each one set is sent to the kernel and applied again here. */
 export interface NeighbourFilter {
   link?: LinkRef;
   family?: Family;
@@ -56,7 +56,7 @@ export interface CheckedNeighbour {
 
 // --- Checking and encoding ---
 
-/** Checks a NeighbourSpec; raises TypeError or RangeError naming the bad value. */
+/** Checks a NeighbourSpec. Raises TypeError or RangeError naming the bad value. */
 export function checkNeighbourSpec(spec: unknown): CheckedNeighbour {
   const fields = checkObject(spec, 'neighbour spec');
   const link = checkLinkRef(fields.link);
@@ -115,7 +115,7 @@ export function encodeNeighbourDump(family?: Family, index?: number): Buffer {
 // --- Decoding ---
 
 /**
- * Decodes an RTM_NEWNEIGH or RTM_DELNEIGH message; a longer ndmsg than known is skipped over.
+ * Decodes an RTM_NEWNEIGH or RTM_DELNEIGH message. A longer ndmsg than known is skipped over.
  * Returns undefined for families other than IPv4 and IPv6 (bridge FDB entries, for one).
  */
 export function decodeNeighbour(buffer: Buffer, message: NetlinkMessage, headerLength = NDMSG_SIZE): Neighbour | undefined {

@@ -53,12 +53,12 @@ import {
 } from './arguments.js';
 import { resolveLinkIndex } from './link.js';
 import { routeProtocols, routeTypes, scopes } from './names.js';
-import type { EncodedRequest, Operation, RtnlTransport } from './transport.js';
+import { type EncodedRequest, type Operation, type RtnlTransport, hasErrno } from './transport.js';
 import type { Family, Route, RouteSpec } from './types.js';
 
-/** Filters of a route listing; each one set is sent to the kernel and applied again here. */
+/** Filters of a route listing. Each one set is sent to the kernel and applied again here. */
 export interface RouteFilter {
-  /** Only routes of this table; default: every table. */
+  /** Only routes of this table. Default: every table. */
   table?: number;
   family?: Family;
   /** Only routes out of this link (RTA_OIF), by index or name. */
@@ -70,7 +70,7 @@ export type RouteAction = 'add' | 'replace' | 'delete';
 /** A RouteSpec after checking, with the defaults of its action filled in. */
 export interface CheckedRoute {
   family: Family;
-  /** Network bytes; undefined for the default route. */
+  /** Network bytes, undefined for the default route. */
   destination?: Uint8Array;
   prefixLength: number;
   gateway?: Uint8Array;
@@ -89,7 +89,7 @@ const MAX_TABLE = 0xffffffff;
 
 // --- Checking and encoding ---
 
-/** Splits `destination` into family, network and prefix length; 'default' has no network. */
+/** Splits `destination` into network and prefix length. 'default' has neither. */
 function checkDestination(
   destination: unknown,
   prefixLength: unknown,
@@ -129,23 +129,23 @@ function checkDestination(
   return { address, prefixLength: length };
 }
 
-/** Checks a RouteSpec for an action; raises TypeError or RangeError naming the bad value. */
+/** Checks a RouteSpec for an action. Raises TypeError or RangeError naming the bad value. */
 export function checkRouteSpec(spec: unknown, action: RouteAction): CheckedRoute {
   const fields = checkObject(spec, 'route spec');
   const destination = checkDestination(fields.destination, fields.prefixLength);
   const gateway = fields.gateway === undefined ? undefined : checkIp(fields.gateway, 'gateway');
   const source = fields.preferredSource === undefined ? undefined : checkIp(fields.preferredSource, 'preferred source');
 
-  // Every address given must agree on the family; with none, the family option or IPv4.
+  // Every address given must agree on the family. Without any, the family option or IPv4 applies.
   const family = checkFamily(fields.family, 'route family') ?? destination.address?.family ?? gateway?.family ?? source?.family ?? 4;
   const named: Array<[string, IpAddress | undefined]> = [
     ['destination', destination.address],
     ['gateway', gateway],
     ['preferred source', source],
   ];
-  for (const [what, address] of named) {
+  for (const [role, address] of named) {
     if (address !== undefined && address.family !== family) {
-      throw new RangeError(`route ${what} ${formatIp(address.bytes)} is IPv${address.family}, but the route is IPv${family}`);
+      throw new RangeError(`route ${role} ${formatIp(address.bytes)} is IPv${address.family}, but the route is IPv${family}`);
     }
   }
 
@@ -255,7 +255,7 @@ export function encodeRouteDump(family?: Family, table?: number, oif?: number): 
 // --- Decoding ---
 
 /**
- * Decodes an RTM_NEWROUTE or RTM_DELROUTE message; a longer rtmsg than known is skipped over.
+ * Decodes an RTM_NEWROUTE or RTM_DELROUTE message. A longer rtmsg than known is skipped over.
  * Returns undefined for families other than IPv4 and IPv6.
  */
 export function decodeRoute(buffer: Buffer, message: NetlinkMessage, headerLength = RTMSG_SIZE): Route | undefined {
@@ -316,19 +316,14 @@ export function decodeRoutes(payload: Buffer | undefined): Route[] {
 
 // --- Service ---
 
-/** True when `error` is the kernel's ENOENT, which a dump of a table that does not exist returns. */
-function isNoEntry(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: string }).code === 'ENOENT';
-}
-
 /** Route operations of one rtnetlink handle. */
 export class RouteService {
   constructor(private readonly transport: RtnlTransport) {}
 
   /**
    * Lists routes: `ip route show table all`, or `ip route show table 100 dev veth0` with
-   * filters; `ip -6` for IPv6 only. Route cache entries (exceptions) are left out. A table
-   * that does not exist lists as empty.
+   * filters, and `ip -6` for IPv6 only. Route cache entries (exceptions) are left out. A
+   * table that does not exist lists as empty.
    */
   async list(filter: RouteFilter = {}): Promise<Route[]> {
     const fields = checkObject(filter, 'route filter');
@@ -342,7 +337,7 @@ export class RouteService {
     try {
       payload = await this.transport.dump(encodeRouteDump(family, table, oif), op);
     } catch (error) {
-      if (table !== undefined && isNoEntry(error)) return [];
+      if (table !== undefined && hasErrno(error, 'ENOENT')) return [];
       throw error;
     }
     return decodeRoutes(payload).filter(
@@ -354,7 +349,7 @@ export class RouteService {
   }
 
   /**
-   * Adds a route; rejects with EEXIST when it is there already:
+   * Adds a route, or rejects with EEXIST when it is there already:
    * `ip route add default via 192.0.2.1 dev veth0 metric 100`,
    * `ip route add 198.51.100.0/24 dev veth0 table 100`, `ip route add blackhole 203.0.113.0/24`.
    */

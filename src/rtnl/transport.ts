@@ -1,5 +1,6 @@
 // What the object services need from a netlink socket. NetlinkSocket (src/netlink/socket.ts)
-// provides it; tests may pass a fake that records messages.
+// provides it, and tests may pass a fake that records messages.
+import { constants } from 'node:os';
 
 /** Operation and object of a request, for error messages: `add` + `address 192.0.2.79/24 on veth0`. */
 export interface Operation {
@@ -18,7 +19,7 @@ export interface RtnlTransport {
   request(message: Buffer, operation: Operation): Promise<Buffer | undefined>;
   /** Sends a dump request and resolves with every reply message back to back. */
   dump(message: Buffer, operation: Operation): Promise<Buffer>;
-  /** Sends several non-dump requests in one send; one outcome per request, in order. */
+  /** Sends several non-dump requests in one send, with one outcome per request, in order. */
   batch(requests: ReadonlyArray<{ message: Buffer; op: Operation }>): Promise<BatchOutcome[]>;
   close(): void;
 }
@@ -27,4 +28,9 @@ export interface RtnlTransport {
 export interface EncodedRequest {
   message: Buffer;
   op: Operation;
+}
+
+/** True when `error` carries the errno of `code`, as NetlinkError does (`errno: 19` for ENODEV). */
+export function hasErrno(error: unknown, code: keyof typeof constants.errno): boolean {
+  return typeof error === 'object' && error !== null && (error as { errno?: unknown }).errno === constants.errno[code];
 }

@@ -7,7 +7,7 @@ import type {
   NativeBusSignal,
   NativeBusValue,
 } from '../native/native-bus.js';
-import { type CallContext, SystemdError, errorFromBus } from './errors.js';
+import { type CallContext, SystemdError, callTimeoutError, errorFromBus } from './errors.js';
 
 /**
  * Where systemd is reached:
@@ -65,7 +65,7 @@ export class DBusConnection {
     let connection: DBusConnection | undefined;
 
     const onDisconnect = (errno: number, message: string): void => {
-      connection?.#disconnected(new SystemdError('EDISCONNECTED', message, { errno }));
+      if (connection !== undefined) connection.#disconnected(new SystemdError('EDISCONNECTED', message, { errno }));
     };
 
     try {
@@ -108,8 +108,10 @@ export class DBusConnection {
     if (options.unit !== undefined) context.unit = options.unit;
 
     return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      let id: number;
       try {
-        this.#native.call(
+        id = this.#native.call(
           options.destination ?? SYSTEMD_BUS_NAME,
           path,
           iface,
@@ -118,13 +120,22 @@ export class DBusConnection {
           args,
           options.timeoutMs,
           (error, values) => {
+            clearTimeout(timer);
             if (error !== null) reject(errorFromBus(error, context));
             else resolve(values ?? []);
           },
         );
       } catch (error) {
         reject(this.#localError(error, context));
+        return;
       }
+
+      // sd-bus enforces the same timeout once the connection is authenticated; this timer
+      // also covers a peer that stalls the handshake.
+      timer = setTimeout(() => {
+        this.#native.cancel(id);
+        reject(callTimeoutError(context));
+      }, options.timeoutMs);
     });
   }
 

@@ -1,5 +1,8 @@
 // The error class of the systemd service layer.
+import { constants } from 'node:os';
 import type { NativeBusError } from '../native/native-bus.js';
+
+const { ETIMEDOUT } = constants.errno;
 
 /**
  * What went wrong, as a stable string for scripts and the CLI:
@@ -72,6 +75,17 @@ export interface CallContext {
   unit?: string;
   /** Time limit the call had, for the timed-out message. */
   timeoutMs: number;
+}
+
+/** The error for a call that got no reply within its time limit. */
+export function callTimeoutError(context: CallContext): SystemdError {
+  const { operation, unit, timeoutMs } = context;
+  const subject = unit === undefined ? operation : `${operation} for ${unit}`;
+  return new SystemdError('ETIMEDOUT', `${subject} timed out after ${timeoutMs} ms without a reply`, {
+    operation,
+    ...(unit === undefined ? {} : { unit }),
+    errno: ETIMEDOUT,
+  });
 }
 
 /** Converts a D-Bus error reply (or a local failure in the same shape) to a SystemdError. */

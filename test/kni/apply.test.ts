@@ -165,3 +165,48 @@ describe('applyPlan', () => {
     expect(kernel.state.links[0]!.up).toBe(false);
   });
 });
+
+describe('applyPlan with IPv4 secondaries', () => {
+  it('keeps a drift secondary when fixing the primary', async () => {
+    const { link, live } = convergedRunbook();
+    live.addresses = [
+      makeAddress(link, '192.0.2.79/24', { broadcast: '192.0.2.127' }),
+      makeAddress(link, '192.0.2.50/24', { broadcast: '192.0.2.255', flags: 0x81 }),
+    ];
+    const kernel = new FakeKernel(live);
+
+    const outcome = await applyPlan(planChanges(runbook, kernel.state), kernel);
+    expect(outcome.ok).toBe(true);
+    expect(kernel.state.addresses.map((a) => a.address).sort()).toEqual(['192.0.2.50', '192.0.2.79']);
+    expect(planChanges(runbook, kernel.state).changes).toEqual([]);
+  });
+
+  it('restores secondaries on rollback', async () => {
+    const { link, live } = convergedRunbook();
+    live.addresses = [
+      makeAddress(link, '192.0.2.79/24', { broadcast: '192.0.2.127' }),
+      makeAddress(link, '192.0.2.50/24', { broadcast: '192.0.2.255', flags: 0x81 }),
+    ];
+    const kernel = new FakeKernel(live, {
+      failWhen: (o) => (o.type === 'route-replace' && kernel.batches.length === 1 ? 'ENOBUFS' : undefined),
+    });
+    const before = kernel.snapshot();
+
+    const outcome = await applyPlan(planChanges(runbook, kernel.state), kernel);
+    expect(outcome.ok).toBe(false);
+    expect(stateDifferences(before, kernel.state, ['veth0'])).toEqual([]);
+  });
+
+  it('prunes a primary and keeps the desired secondary', async () => {
+    const { link, live } = convergedRunbook();
+    live.addresses = [
+      makeAddress(link, '192.0.2.50/24', { broadcast: '192.0.2.255' }),
+      makeAddress(link, '192.0.2.79/24', { broadcast: '192.0.2.255', flags: 0x81 }),
+    ];
+    const kernel = new FakeKernel(live);
+    const outcome = await applyPlan(planChanges(runbook, kernel.state, { prune: true }), kernel);
+    expect(outcome.ok).toBe(true);
+    expect(kernel.state.addresses.map((a) => a.address)).toEqual(['192.0.2.79']);
+    expect(planChanges(runbook, kernel.state, { prune: true }).changes).toEqual([]);
+  });
+});

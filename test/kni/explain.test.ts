@@ -6,7 +6,6 @@ import { type KniSteering, defaultPackets, explainPackets, parsePacket } from '.
 const v121 = parseFstackVersion('1.21');
 const v123 = parseFstackVersion('1.23');
 const v125 = parseFstackVersion('1.25');
-const v120 = parseFstackVersion('1.20');
 
 const accept22: KniSteering = { enable: true, method: 'accept', tcpPorts: [22], udpPorts: [] };
 const reject80: KniSteering = { enable: true, method: 'reject', tcpPorts: [80, 443], udpPorts: [53] };
@@ -103,13 +102,9 @@ describe('explainPackets', () => {
     expect(receivers({ ...accept22, kniAction: 'default' }, v125, ['tcp/22'])).toEqual({ 'tcp/22': 'kernel' });
   });
 
-  it('ignores kni_action before 1.21', () => {
-    const explanation = explainPackets({ ...accept22, kniAction: 'alltoff' }, v120, [parsePacket('tcp/22')]);
-    expect(explanation.verdicts[0]!.receiver).toBe('kernel');
-    expect(explanation.warnings.join('\n')).toContain('ignored');
-    expect(explainPackets({ ...accept22, kniAction: 'alltoff' }, v121, [parsePacket('tcp/22')]).verdicts[0]!.receiver).toBe(
-      'fstack',
-    );
+  it('applies kni_action from the oldest version', () => {
+    const explanation = explainPackets({ ...accept22, kniAction: 'alltoff' }, v121, [parsePacket('tcp/22')]);
+    expect(explanation.verdicts[0]!.receiver).toBe('fstack');
   });
 
   it('sends everything to F-Stack when disabled', () => {

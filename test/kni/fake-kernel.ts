@@ -4,6 +4,7 @@
 // on its own (a failure does not stop the later ones).
 import { inSubnet, parseIp } from '../../src/net/ip.js';
 import type { OperationExecutor, OperationResult } from '../../src/kni/apply.js';
+import type { KernelAccess } from '../../src/kni/kernel.js';
 import type { LiveState } from '../../src/kni/live.js';
 import type { KernelOperation } from '../../src/kni/operations.js';
 import type { Address, Route } from '../../src/rtnl/types.js';
@@ -52,6 +53,18 @@ export class FakeKernel implements OperationExecutor {
         return { ok: false, error: error as Error };
       }
     });
+  }
+
+  /** The kernel as the converge engine sees it: dumps return copies. */
+  access(): KernelAccess {
+    return {
+      source: {
+        links: { list: async () => structuredClone(this.state.links) },
+        addresses: { list: async () => structuredClone(this.state.addresses) },
+        routes: { list: async () => structuredClone(this.state.routes) },
+      },
+      executor: this,
+    };
   }
 
   /** A deep copy of the current state, for before/after comparisons. */
@@ -110,7 +123,8 @@ export class FakeKernel implements OperationExecutor {
         this.state.routes = this.state.routes.filter((r) => r.index !== link.index);
         return;
       }
-      case 'address-add': {
+      case 'address-add':
+      case 'address-replace': {
         const spec = operation.address;
         const link = this.link(spec.link);
         const family = spec.address.includes(':') ? 6 : 4;
@@ -120,14 +134,16 @@ export class FakeKernel implements OperationExecutor {
             a.address === spec.address &&
             (family === 6 || a.prefixLength === spec.prefixLength),
         );
+        if (exists && operation.type === 'address-replace') return;
         if (exists) throw kernelError('EEXIST', 'File exists');
+        const secondary = family === 4 && this.state.addresses.some((a) => this.sameSubnet(a, link.index, spec.address, spec.prefixLength) && (a.flags & 1) === 0);
         const address: Address = {
           family,
           index: link.index,
           address: spec.address,
           prefixLength: spec.prefixLength,
           scope: 'universe',
-          flags: 0x80,
+          flags: 0x80 | (secondary ? 1 : 0),
           ...(spec.broadcast !== undefined ? { broadcast: spec.broadcast } : {}),
         };
         this.state.addresses.push(address);
@@ -151,7 +167,11 @@ export class FakeKernel implements OperationExecutor {
           (a) => a.index === link.index && a.address === spec.address && a.prefixLength === spec.prefixLength,
         );
         if (found === undefined) throw kernelError('EADDRNOTAVAIL', 'Cannot assign requested address');
-        this.state.addresses = this.state.addresses.filter((a) => a !== found);
+        // Without promote_secondaries, a primary IPv4 address takes its secondaries along.
+        const primary = found.family === 4 && (found.flags & 1) === 0;
+        this.state.addresses = this.state.addresses.filter(
+          (a) => a !== found && !(primary && (a.flags & 1) === 1 && this.sameSubnet(a, link.index, found.address, found.prefixLength)),
+        );
         this.state.routes = this.state.routes.filter(
           (r) => !(r.index === link.index && r.protocol === 'kernel' && r.destination === found.address),
         );
@@ -209,6 +229,19 @@ export class FakeKernel implements OperationExecutor {
         return;
       }
     }
+  }
+
+  private sameSubnet(address: Address, index: number, other: string, prefixLength: number): boolean {
+    const a = parseIp(address.address);
+    const b = parseIp(other);
+    return (
+      address.index === index &&
+      address.family === 4 &&
+      address.prefixLength === prefixLength &&
+      a !== undefined &&
+      b !== undefined &&
+      inSubnet(a.bytes, b.bytes, prefixLength)
+    );
   }
 
   private reachable(index: number, gateway: string): boolean {

@@ -253,8 +253,9 @@ describe('planChanges', () => {
       'ip address add 192.0.2.79/24 broadcast 192.0.2.255 dev veth0',
       'ip address add 198.51.100.9/24 broadcast 198.51.100.255 dev veth1',
       'ip route add default via 192.0.2.1 dev veth0 metric 0',
-      'ip route add default via 198.51.100.1 dev veth1 metric 0',
+      'ip route add default via 198.51.100.1 dev veth1 metric 1',
     ]);
+    expect(plan.notes.join('\n')).toContain('[port1] gateway gets metric 1');
   });
 
   it('creates a VLAN interface first', () => {
@@ -334,5 +335,42 @@ describe('planChanges', () => {
     const plan = planChanges(runbook, live, { prune: true });
     const deletes = plan.changes.filter((c) => c.kind === 'delete-address');
     expect(deletes.map((d) => d.undo.length)).toEqual([2, 1]);
+  });
+});
+
+describe('planChanges with IPv4 secondaries', () => {
+  it('reinstalls a drift secondary after replacing its primary', () => {
+    const { link, live } = convergedRunbook();
+    live.addresses = [
+      makeAddress(link, '192.0.2.79/24', { broadcast: '192.0.2.127' }),
+      makeAddress(link, '192.0.2.50/24', { broadcast: '192.0.2.255', flags: 0x81 }),
+    ];
+    const plan = planChanges(runbook, live);
+
+    expect(commands(plan)).toEqual([
+      'ip address del 192.0.2.79/24 dev veth0',
+      'ip address add 192.0.2.79/24 broadcast 192.0.2.255 dev veth0',
+      'ip address replace 192.0.2.50/24 broadcast 192.0.2.255 dev veth0',
+      'ip route replace default via 192.0.2.1 dev veth0 metric 0',
+    ]);
+    expect(plan.changes[2]!.reason).toBe('reinstall');
+    expect(plan.drift.map((d) => d.target)).toEqual(['192.0.2.50/24 broadcast 192.0.2.255']);
+  });
+
+  it('reinstalls a desired secondary when pruning its primary', () => {
+    const { link, live } = convergedRunbook();
+    live.addresses = [
+      makeAddress(link, '192.0.2.50/24', { broadcast: '192.0.2.255' }),
+      makeAddress(link, '192.0.2.79/24', { broadcast: '192.0.2.255', flags: 0x81 }),
+      makeAddress(link, '192.0.2.60/24', { broadcast: '192.0.2.255', flags: 0x81 }),
+    ];
+    const plan = planChanges(runbook, live, { prune: true });
+
+    expect(commands(plan)).toEqual([
+      'ip address del 192.0.2.60/24 dev veth0',
+      'ip address del 192.0.2.50/24 dev veth0',
+      'ip address replace 192.0.2.79/24 broadcast 192.0.2.255 dev veth0',
+      'ip route replace default via 192.0.2.1 dev veth0 metric 0',
+    ]);
   });
 });

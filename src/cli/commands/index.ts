@@ -3,4 +3,9 @@
 import type { CommandTable } from '../run.js';
 
 export const commands: CommandTable = {
+  config: async () => (await import('./config.js')).configCommand,
+  apply: async () => (await import('./apply.js')).command,
+  status: async () => (await import('./status.js')).command,
+  explain: async () => (await import('./explain.js')).command,
+  demo: async () => (await import('./demo.js')).command,
 };

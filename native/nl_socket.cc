@@ -1,0 +1,362 @@
+// The JavaScript face of RouteSocket: options, request, batch, ref/unref and close.
+#include "nl_socket.h"
+
+#include <linux/netlink.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "module.h"
+
+namespace fstack_kni::netlink {
+
+namespace {
+
+// Limits of one sendmsg in a batch; larger batches are split into several datagrams.
+// 64 KiB stays well below the default socket send buffer (net.core.wmem_default).
+constexpr size_t kMaxBatchBytes = 64 * 1024;
+constexpr size_t kMaxBatchMessages = 256;
+constexpr int kMaxDumpAttempts = 1000;
+// The kernel doubles the value and enforces its own minimum; this only rejects nonsense.
+constexpr double kMinReceiveBuffer = 1024;
+constexpr double kMaxReceiveBuffer = 1 << 30;
+
+const uint8_t kPadding[4] = {0, 0, 0, 0};
+
+bool IsInteger(const Napi::Value& value) {
+  if (!value.IsNumber()) {
+    return false;
+  }
+  double number = value.As<Napi::Number>().DoubleValue();
+  return number == static_cast<double>(static_cast<int64_t>(number));
+}
+
+// Returns the bytes of a Uint8Array (Buffer included) or throws TypeError.
+Napi::Uint8Array ReadMessage(Napi::Env env, const Napi::Value& value, const std::string& where) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw Napi::TypeError::New(env, where + ": message must be a Buffer");
+  }
+  Napi::Uint8Array message = value.As<Napi::Uint8Array>();
+
+  uint32_t length = 0;
+  if (message.ByteLength() >= kHeaderSize) {
+    std::memcpy(&length, message.Data(), sizeof length);
+  }
+  if (message.ByteLength() < kHeaderSize || length != message.ByteLength()) {
+    throw Napi::RangeError::New(
+        env, where + ": message must be one netlink message whose nlmsg_len (" +
+                 std::to_string(length) + ") equals its size (" +
+                 std::to_string(message.ByteLength()) + " bytes)");
+  }
+  return message;
+}
+
+// Writes sequence number and port id and adds the flags the socket relies on: a plain
+// request always asks for an ack, so every request ends with exactly one NLMSG_ERROR.
+void StampHeader(uint8_t* message, uint32_t sequence, uint32_t portId, bool dump) {
+  uint16_t flags;
+  std::memcpy(&flags, message + 6, sizeof flags);
+  flags |= NLM_F_REQUEST | (dump ? NLM_F_DUMP : NLM_F_ACK);
+  std::memcpy(message + 6, &flags, sizeof flags);
+  std::memcpy(message + 8, &sequence, sizeof sequence);
+  std::memcpy(message + 12, &portId, sizeof portId);
+}
+
+Napi::FunctionReference ReadCallback(Napi::Env env, const Napi::Object& options,
+                                     const char* key, bool required) {
+  Napi::Value value = options.Get(key);
+  if (value.IsUndefined() && !required) {
+    return Napi::FunctionReference();
+  }
+  if (!value.IsFunction()) {
+    throw Napi::TypeError::New(env, std::string("openRouteSocket: ") + key +
+                                        (required ? " must be a function"
+                                                  : " must be a function when given"));
+  }
+  return Napi::Weak(value.As<Napi::Function>());
+}
+
+}  // namespace
+
+SocketOptions ReadSocketOptions(Napi::Env env, const Napi::Object& options) {
+  SocketOptions settings;
+  settings.netns = ReadNetnsTarget(env, options, "openRouteSocket");
+
+  Napi::Value groups = options.Get("groups");
+  if (!groups.IsUndefined()) {
+    if (!groups.IsArray()) {
+      throw Napi::TypeError::New(env, "openRouteSocket: groups must be an array of numbers");
+    }
+    Napi::Array list = groups.As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      Napi::Value group = list.Get(i);
+      if (!IsInteger(group)) {
+        throw Napi::TypeError::New(env, "openRouteSocket: groups must be integers");
+      }
+      double number = group.As<Napi::Number>().DoubleValue();
+      if (number < 1 || number > UINT32_MAX) {
+        throw Napi::RangeError::New(env, "openRouteSocket: group " + std::to_string(number) +
+                                             " is out of range (1 to 2^32-1)");
+      }
+      settings.groups.push_back(static_cast<uint32_t>(number));
+    }
+  }
+
+  Napi::Value receiveBuffer = options.Get("receiveBuffer");
+  if (!receiveBuffer.IsUndefined()) {
+    if (!IsInteger(receiveBuffer)) {
+      throw Napi::TypeError::New(env, "openRouteSocket: receiveBuffer must be an integer");
+    }
+    double bytes = receiveBuffer.As<Napi::Number>().DoubleValue();
+    if (bytes < kMinReceiveBuffer || bytes > kMaxReceiveBuffer) {
+      throw Napi::RangeError::New(env, "openRouteSocket: receiveBuffer must be 1024 to 2^30");
+    }
+    settings.receiveBuffer = static_cast<int>(bytes);
+  }
+
+  Napi::Value dumpAttempts = options.Get("dumpAttempts");
+  if (!dumpAttempts.IsUndefined()) {
+    if (!IsInteger(dumpAttempts)) {
+      throw Napi::TypeError::New(env, "openRouteSocket: dumpAttempts must be an integer");
+    }
+    double attempts = dumpAttempts.As<Napi::Number>().DoubleValue();
+    if (attempts < 1 || attempts > kMaxDumpAttempts) {
+      throw Napi::RangeError::New(env, "openRouteSocket: dumpAttempts must be 1 to 1000");
+    }
+    settings.dumpAttempts = static_cast<int>(attempts);
+  }
+  return settings;
+}
+
+Napi::Function RouteSocket::DefineClass(Napi::Env env) {
+  return ObjectWrap<RouteSocket>::DefineClass(
+      env, "RouteSocket",
+      {
+          InstanceAccessor<&RouteSocket::GetPortId>("portId"),
+          InstanceMethod<&RouteSocket::Request>("request"),
+          InstanceMethod<&RouteSocket::Batch>("batch"),
+          InstanceMethod<&RouteSocket::Pending>("pending"),
+          InstanceMethod<&RouteSocket::HasRef>("hasRef"),
+          InstanceMethod<&RouteSocket::JsRef>("ref"),
+          InstanceMethod<&RouteSocket::JsUnref>("unref"),
+          InstanceMethod<&RouteSocket::Close>("close"),
+      });
+}
+
+RouteSocket::RouteSocket(const Napi::CallbackInfo& info) : ObjectWrap<RouteSocket>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    throw Napi::TypeError::New(env, "openRouteSocket(options: object)");
+  }
+  Napi::Object options = info[0].As<Napi::Object>();
+  SocketOptions settings = ReadSocketOptions(env, options);
+  onReply_ = ReadCallback(env, options, "onReply", true);
+  onEvent_ = ReadCallback(env, options, "onEvent", false);
+  onOverflow_ = ReadCallback(env, options, "onOverflow", false);
+
+  // The JavaScript object holds the callbacks; onReply_ and the others are weak.
+  Napi::Object self = info.This().As<Napi::Object>();
+  std::vector<Napi::PropertyDescriptor> properties;
+  properties.push_back(Napi::PropertyDescriptor::Value("onReply", onReply_.Value()));
+  if (!onEvent_.IsEmpty()) {
+    properties.push_back(Napi::PropertyDescriptor::Value("onEvent", onEvent_.Value()));
+  }
+  if (!onOverflow_.IsEmpty()) {
+    properties.push_back(Napi::PropertyDescriptor::Value("onOverflow", onOverflow_.Value()));
+  }
+  self.DefineProperties(properties);
+  asyncContext_ = std::make_unique<Napi::AsyncContext>(env, "fstack_kni.RouteSocket");
+
+  Open(env, settings);
+  UpdateRef();
+}
+
+Napi::Value RouteSocket::GetPortId(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), portId_);
+}
+
+// request(message, dump) -> sequence number; 0 when the request already completed with a
+// plain ack (onReply is then not called); -errno when sendmsg failed.
+Napi::Value RouteSocket::Request(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[1].IsBoolean()) {
+    throw Napi::TypeError::New(env, "request(message: Buffer, dump: boolean)");
+  }
+  Napi::Uint8Array message = ReadMessage(env, info[0], "request");
+  bool dump = info[1].As<Napi::Boolean>().Value();
+  if (closed_) {
+    throw Napi::Error::New(env, "request: the netlink socket is closed");
+  }
+
+  uint8_t* data = message.Data();
+  size_t size = message.ByteLength();
+  PendingRequest& request = requests_.Allocate();
+  uint32_t sequence = request.sequence;
+  request.dump = dump;
+  StampHeader(data, sequence, portId_, dump);
+
+  int error = 0;
+  if (!dump) {
+    error = Send(data, size);
+    if (error == 0 && ConsumeAck(sequence) == AckResult::Consumed) {
+      requests_.Release(request);
+      return Napi::Number::New(env, 0);
+    }
+  } else {
+    // Kept for the queue and for repeating an interrupted dump.
+    request.dumpRequest.assign(data, data + size);
+    if (activeDump_ == 0) {
+      error = StartDump(request);
+    } else {
+      queuedDumps_.push_back(sequence);
+    }
+  }
+  if (error != 0) {
+    requests_.Release(request);
+    return Napi::Number::New(env, -error);
+  }
+
+  UpdateRef();
+  return Napi::Number::New(env, sequence);
+}
+
+// batch(messages) -> per message a sequence number, 0 when it already completed with a
+// plain ack, or -errno when its sendmsg failed. Messages go out in as few datagrams as the
+// limits above allow; after a failed sendmsg the remaining messages are not sent either,
+// so a later message never takes effect when an earlier one could not be sent.
+Napi::Value RouteSocket::Batch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArray()) {
+    throw Napi::TypeError::New(env, "batch(messages: Buffer[])");
+  }
+  Napi::Array list = info[0].As<Napi::Array>();
+  uint32_t count = list.Length();
+  std::vector<Napi::Uint8Array> messages;
+  messages.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    messages.push_back(ReadMessage(env, list.Get(i), "batch[" + std::to_string(i) + "]"));
+  }
+  if (closed_) {
+    throw Napi::Error::New(env, "batch: the netlink socket is closed");
+  }
+
+  std::vector<uint32_t> sequences(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    PendingRequest& request = requests_.Allocate();
+    sequences[i] = request.sequence;
+    StampHeader(messages[i].Data(), request.sequence, portId_, false);
+  }
+
+  // Acks are taken off the socket after each sendmsg while they arrive in order, which
+  // also keeps a long batch from filling the receive buffer.
+  std::vector<bool> acknowledged(count, false);
+  uint32_t nextAck = 0;
+  bool consumingAcks = activeDump_ == 0;
+
+  int error = 0;
+  uint32_t failedFrom = count;
+  uint32_t chunkStart = 0;
+  size_t chunkBytes = 0;
+  batchParts_.clear();
+  for (uint32_t i = 0; i <= count && error == 0; ++i) {
+    size_t size = i < count ? messages[i].ByteLength() : 0;
+    bool full = i == count || chunkBytes + Align(size) > kMaxBatchBytes ||
+                i - chunkStart >= kMaxBatchMessages;
+    if (full && i > chunkStart) {
+      error = SendVector(batchParts_);
+      if (error != 0) {
+        failedFrom = chunkStart;
+        break;
+      }
+      for (; consumingAcks && nextAck < i; ++nextAck) {
+        consumingAcks = ConsumeAck(sequences[nextAck]) == AckResult::Consumed;
+        acknowledged[nextAck] = consumingAcks;
+      }
+      batchParts_.clear();
+      chunkStart = i;
+      chunkBytes = 0;
+    }
+    if (i == count) {
+      break;
+    }
+
+    // The kernel steps from message to message by the aligned length.
+    batchParts_.push_back(iovec{messages[i].Data(), size});
+    if (Align(size) != size) {
+      batchParts_.push_back(iovec{const_cast<uint8_t*>(kPadding), Align(size) - size});
+    }
+    chunkBytes += Align(size);
+  }
+
+  Napi::Array result = Napi::Array::New(env, count);
+  for (uint32_t i = 0; i < count; ++i) {
+    if (i >= failedFrom || acknowledged[i]) {
+      requests_.Release(*requests_.Find(sequences[i]));
+    }
+    double value = i >= failedFrom ? -error : acknowledged[i] ? 0 : sequences[i];
+    result.Set(i, Napi::Number::New(env, value));
+  }
+  UpdateRef();
+  return result;
+}
+
+Napi::Value RouteSocket::Pending(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(requests_.size()));
+}
+
+Napi::Value RouteSocket::HasRef(const Napi::CallbackInfo& info) {
+  bool referenced =
+      poll_ != nullptr && uv_has_ref(reinterpret_cast<const uv_handle_t*>(&poll_->poll));
+  return Napi::Boolean::New(info.Env(), referenced);
+}
+
+void RouteSocket::JsRef(const Napi::CallbackInfo& info) {
+  refMode_ = RefMode::Ref;
+  UpdateRef();
+}
+
+void RouteSocket::JsUnref(const Napi::CallbackInfo& info) {
+  refMode_ = RefMode::Unref;
+  UpdateRef();
+}
+
+// Closes the socket and completes every pending request with Status::Closed before
+// returning. Closing again does nothing.
+void RouteSocket::Close(const Napi::CallbackInfo& info) {
+  if (closed_) {
+    return;
+  }
+  closed_ = true;
+  CloseTransport();
+  events_.clear();
+
+  CompleteAll(Status::Closed, ECANCELED);
+  std::vector<Completion> closing;
+  closing.swap(completions_);
+  for (Completion& completion : closing) {
+    CallReply(info.Env(), completion);
+  }
+  UpdateRef();
+}
+
+namespace {
+
+// openRouteSocket(options) -> RouteSocket
+Napi::Value OpenRouteSocket(const Napi::CallbackInfo& info) {
+  auto* constructor = static_cast<Napi::FunctionReference*>(info.Data());
+  return constructor->New({info.Length() > 0 ? info[0] : info.Env().Undefined()});
+}
+
+void ExportNetlink(Napi::Env env, Napi::Object exports) {
+  auto* constructor = new Napi::FunctionReference(Napi::Persistent(RouteSocket::DefineClass(env)));
+  env.AddCleanupHook([constructor] { delete constructor; });
+  exports.Set("openRouteSocket",
+              Napi::Function::New(env, OpenRouteSocket, "openRouteSocket", constructor));
+}
+
+const Registrar registrar("netlink", &ExportNetlink);
+
+}  // namespace
+
+}  // namespace fstack_kni::netlink

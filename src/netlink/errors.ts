@@ -1,0 +1,120 @@
+// Errors of netlink requests: what failed (operation and object), the errno with its name,
+// and the kernel's extended ack when it sent one.
+import { constants } from 'node:os';
+import { addon } from '../native/addon.js';
+
+/**
+ * Where a request failed: `kernel` (the kernel rejected it), `socket` (sendmsg or recvmsg
+ * failed), `dump-interrupted` (the dump kept changing under us) or `closed` (the socket
+ * was closed before the reply came).
+ */
+export type NetlinkErrorKind = 'kernel' | 'socket' | 'dump-interrupted' | 'closed';
+
+export interface NetlinkErrorOptions {
+  kind: NetlinkErrorKind;
+  /** Positive errno. */
+  errno: number;
+  /** What was being done, e.g. `add address`. */
+  operation: string;
+  /** What it was done to, e.g. `192.0.2.79/24 on veth0`. */
+  object?: string;
+  /** NLMSGERR_ATTR_MSG of the extended ack. */
+  extackMessage?: string;
+  /** NLMSGERR_ATTR_OFFS: offset of the rejected attribute from the start of the request. */
+  extackOffset?: number;
+  /** The failed system call, for kind `socket`. */
+  syscall?: string;
+}
+
+const { EACCES, EINTR, EPERM } = constants.errno;
+
+const codeByErrno = new Map<number, string>();
+for (const [name, value] of Object.entries(constants.errno)) {
+  // The first name wins for aliases such as EWOULDBLOCK = EAGAIN.
+  if (!codeByErrno.has(value)) codeByErrno.set(value, name);
+}
+
+/** Returns the errno name (`EEXIST`) and text (`File exists`) as glibc has them. */
+export function describeErrno(errno: number): { code: string; description: string } {
+  try {
+    return addon().describeErrno(errno);
+  } catch {
+    // Without the addon, fall back to Node's names; the text is then just the name.
+    const code = codeByErrno.get(errno) ?? `E${errno}`;
+    return { code, description: code };
+  }
+}
+
+/**
+ * A failed netlink request. The message reads like
+ * `add address 192.0.2.79/24 on veth0: File exists (EEXIST): <extended ack text>`.
+ */
+export class NetlinkError extends Error {
+  override name = 'NetlinkError';
+  readonly kind: NetlinkErrorKind;
+  /** Positive errno, e.g. 17. */
+  readonly errno: number;
+  /** Errno name, e.g. `EEXIST`. */
+  readonly code: string;
+  readonly operation: string;
+  readonly object: string | undefined;
+  readonly extackMessage: string | undefined;
+  /** Offset of the rejected attribute from the start of the request message. */
+  readonly extackOffset: number | undefined;
+  readonly syscall: string | undefined;
+
+  constructor(options: NetlinkErrorOptions) {
+    const { code, description } = describeErrno(options.errno);
+    super(formatMessage(options, code, description));
+    this.kind = options.kind;
+    this.errno = options.errno;
+    this.code = code;
+    this.operation = options.operation;
+    this.object = options.object;
+    this.extackMessage = options.extackMessage;
+    this.extackOffset = options.extackOffset;
+    this.syscall = options.syscall;
+  }
+}
+
+/**
+ * A dump that the kernel marked NLM_F_DUMP_INTR on every attempt: the objects kept changing
+ * while they were listed, so no consistent list came back. Its code stays EINTR; retrying
+ * later is the remedy.
+ */
+export class DumpInterruptedError extends NetlinkError {
+  override name = 'DumpInterruptedError';
+  /** Dump attempts made. */
+  readonly attempts: number;
+
+  constructor(options: { operation: string; object?: string; attempts: number }) {
+    super({ kind: 'dump-interrupted', errno: EINTR, ...options });
+    this.attempts = options.attempts;
+    this.message = `${this.message}: the dump was interrupted by concurrent changes on all ${options.attempts} attempts; retry it`;
+  }
+}
+
+function formatMessage(options: NetlinkErrorOptions, code: string, description: string): string {
+  const subject = options.object === undefined ? options.operation : `${options.operation} ${options.object}`;
+
+  let reason: string;
+  switch (options.kind) {
+    case 'closed':
+      reason = `the netlink socket was closed before the reply arrived (${code})`;
+      break;
+    case 'socket':
+      reason = `${options.syscall ?? 'socket call'} failed: ${description} (${code})`;
+      break;
+    default:
+      reason = `${description} (${code})`;
+  }
+
+  let message = `${subject}: ${reason}`;
+  if (options.extackMessage !== undefined && options.extackMessage !== '') {
+    message += `: ${options.extackMessage}`;
+  }
+  if (options.kind === 'kernel' && (options.errno === EPERM || options.errno === EACCES)) {
+    message += ': the process lacks CAP_NET_ADMIN in the target network namespace (run as root or grant it)';
+  }
+  return message;
+}

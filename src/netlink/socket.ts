@@ -1,0 +1,467 @@
+// NetlinkSocket: promises over one NETLINK_ROUTE socket of the addon. The addon sends,
+// receives and matches replies on the event loop; this class keeps one promise per request
+// and turns failures into NetlinkError.
+import { endianness } from 'node:os';
+import { addon } from '../native/addon.js';
+import { NativeStatus, type NativeRouteSocket, type NativeSocketOptions } from '../native/native.js';
+import type { NetnsTarget } from '../rtnl/types.js';
+import { DumpInterruptedError, NetlinkError } from './errors.js';
+import { resolveNetnsTarget } from './netns.js';
+
+/** What a request does, for error messages: `add address` + `192.0.2.79/24 on veth0`. */
+export interface NetlinkOperation {
+  operation: string;
+  object?: string;
+}
+
+export interface NetlinkBatchItem {
+  message: Buffer;
+  op?: NetlinkOperation;
+}
+
+/** Outcome of one message of a batch. */
+export type NetlinkBatchResult = { ok: true; payload: Buffer | undefined } | { ok: false; error: NetlinkError };
+
+/** What the `trace` callback receives: every request sent and every reply, event or overflow. */
+export type NetlinkTraceRecord =
+  | { type: 'send'; portId: number; sequence: number; dump: boolean; message: Buffer; op: NetlinkOperation }
+  | {
+      type: 'reply';
+      portId: number;
+      sequence: number;
+      status: keyof typeof NativeStatus;
+      errno: number;
+      payload: Buffer | undefined;
+      extackMessage: string | undefined;
+    }
+  | { type: 'event'; portId: number; messages: Buffer }
+  | { type: 'overflow'; portId: number };
+
+export interface NetlinkSocketOptions {
+  /** Namespace to open the socket in; default the calling process's namespace. */
+  netns?: NetnsTarget;
+  /** Multicast groups to join (RTNLGRP_* numbers), which makes this an event socket. */
+  groups?: readonly number[];
+  /** Receive buffer in bytes (SO_RCVBUFFORCE, else SO_RCVBUF); default 4 MiB. */
+  receiveBuffer?: number;
+  /** How often an interrupted dump (NLM_F_DUMP_INTR) is attempted in all; default 5. */
+  dumpAttempts?: number;
+  /**
+   * Receives multicast and other unsolicited messages back to back, one Buffer per loop
+   * wakeup. An exception thrown here becomes an uncaught exception of the process.
+   */
+  onEvent?: (messages: Buffer) => void;
+  /** Called when the kernel dropped messages for lack of receive buffer (ENOBUFS). */
+  onOverflow?: () => void;
+  /**
+   * Receives every request, reply and event. Without it, setting the environment variable
+   * FSTACK_KNI_NLDEBUG (1: headers, 2: headers and hex) traces to stderr.
+   */
+  trace?: (record: NetlinkTraceRecord) => void;
+}
+
+const HEADER_SIZE = 16;
+const MAX_GROUP = 0xffffffff;
+const MAX_DUMP_ATTEMPTS = 1000;
+const DEFAULT_DUMP_ATTEMPTS = 5;
+const MIN_RECEIVE_BUFFER = 1024;
+const MAX_RECEIVE_BUFFER = 2 ** 30;
+const ECANCELED = 125;
+
+// Netlink headers are in host byte order.
+const littleEndian = endianness() === 'LE';
+const readU16 = (buffer: Buffer, offset: number) =>
+  littleEndian ? buffer.readUInt16LE(offset) : buffer.readUInt16BE(offset);
+const readU32 = (buffer: Buffer, offset: number) =>
+  littleEndian ? buffer.readUInt32LE(offset) : buffer.readUInt32BE(offset);
+
+// Shared by every request that completed with a plain ack inside request().
+const acknowledged: Promise<undefined> = Promise.resolve(undefined);
+
+interface PendingRequest {
+  resolve(payload: Buffer | undefined): void;
+  reject(error: NetlinkError): void;
+  op: NetlinkOperation;
+}
+
+/**
+ * One rtnetlink socket with extended acks and strict checking, opened in a namespace of
+ * your choice. Requests may overlap freely; dumps run one at a time in the order given.
+ *
+ *   const socket = NetlinkSocket.open({ netns: { name: 'kni' } });
+ *   const links = await socket.dump(getLinkMessage, { operation: 'list links' });
+ *   socket.close();
+ *
+ * An idle socket does not keep the process alive (see ref()); an event socket with
+ * `onEvent` does, until unref() or close().
+ */
+export class NetlinkSocket {
+  readonly #native: NativeRouteSocket;
+  readonly #pending = new Map<number, PendingRequest>();
+  readonly #trace: ((record: NetlinkTraceRecord) => void) | undefined;
+  readonly #dumpAttempts: number;
+  #closed = false;
+
+  // Called by the addon once per request; one function for all requests of the socket.
+  readonly #onReply = (
+    sequence: number,
+    status: NativeStatus,
+    errno: number,
+    payload: Buffer | undefined,
+    extackMessage: string | undefined,
+    extackOffset: number,
+  ): void => {
+    const request = this.#pending.get(sequence);
+    if (request === undefined) return;
+    this.#pending.delete(sequence);
+    if (this.#trace !== undefined) {
+      this.#trace({
+        type: 'reply',
+        portId: this.portId,
+        sequence,
+        status: NativeStatus[status] as keyof typeof NativeStatus,
+        errno,
+        payload,
+        extackMessage,
+      });
+    }
+
+    if (status === NativeStatus.Ok) {
+      request.resolve(payload);
+    } else {
+      request.reject(this.#replyError(status, errno, request.op, extackMessage, extackOffset));
+    }
+  };
+
+  private constructor(options: NetlinkSocketOptions) {
+    const native: NativeSocketOptions = { onReply: this.#onReply };
+    if (options.netns !== undefined) Object.assign(native, resolveNetnsTarget(options.netns));
+    if (options.groups !== undefined) native.groups = checkGroups(options.groups);
+    if (options.receiveBuffer !== undefined) {
+      native.receiveBuffer = checkInteger(options.receiveBuffer, 'receiveBuffer', MIN_RECEIVE_BUFFER, MAX_RECEIVE_BUFFER);
+    }
+    this.#dumpAttempts =
+      options.dumpAttempts === undefined
+        ? DEFAULT_DUMP_ATTEMPTS
+        : checkInteger(options.dumpAttempts, 'dumpAttempts', 1, MAX_DUMP_ATTEMPTS);
+    native.dumpAttempts = this.#dumpAttempts;
+
+    const onEvent = checkFunction(options.onEvent, 'onEvent');
+    const onOverflow = checkFunction(options.onOverflow, 'onOverflow');
+    this.#trace = checkFunction(options.trace, 'trace') ?? traceFromEnvironment();
+    const trace = this.#trace;
+    if (onEvent !== undefined) {
+      native.onEvent =
+        trace === undefined
+          ? onEvent
+          : (messages) => {
+              trace({ type: 'event', portId: this.portId, messages });
+              onEvent(messages);
+            };
+    }
+    if (onOverflow !== undefined) {
+      native.onOverflow =
+        trace === undefined
+          ? onOverflow
+          : () => {
+              trace({ type: 'overflow', portId: this.portId });
+              onOverflow();
+            };
+    }
+
+    this.#native = addon().openRouteSocket(native);
+  }
+
+  /**
+   * Opens a socket. Throws TypeError or RangeError on bad options, and an Error with
+   * `errno`, `code` and `syscall` when the namespace or the socket cannot be opened.
+   */
+  static open(options: NetlinkSocketOptions = {}): NetlinkSocket {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError('NetlinkSocket.open options must be an object');
+    }
+    return new NetlinkSocket(options);
+  }
+
+  /** Port id the kernel bound the socket to (nlmsg_pid of our requests). */
+  get portId(): number {
+    return this.#native.portId;
+  }
+
+  /** Requests waiting for their reply, queued dumps included. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Sends one request and resolves with the data the kernel sent before its ack (a GET's
+   * answer, an NLM_F_ECHO copy) or undefined for a plain ack. The socket writes nlmsg_seq
+   * and nlmsg_pid into `message` and adds NLM_F_REQUEST | NLM_F_ACK. Rejects with
+   * NetlinkError; throws TypeError or RangeError when `message` is not one netlink message.
+   */
+  request(message: Buffer, op?: NetlinkOperation): Promise<Buffer | undefined> {
+    checkMessage(message, 'request');
+    const operation = checkOperation(op, message);
+    return this.#send(message, operation, false);
+  }
+
+  /**
+   * Sends a dump request (NLM_F_DUMP is added) and resolves with all reply messages back
+   * to back, NLMSG_DONE left out. A dump marked NLM_F_DUMP_INTR is run again, and after
+   * `dumpAttempts` interrupted attempts rejects with DumpInterruptedError.
+   */
+  dump(message: Buffer, op?: NetlinkOperation): Promise<Buffer> {
+    checkMessage(message, 'dump');
+    const operation = checkOperation(op, message);
+    return this.#send(message, operation, true) as Promise<Buffer>;
+  }
+
+  /**
+   * Sends several plain requests in one sendmsg (larger batches in a few) and resolves
+   * with one result per item, in order. Kernel errors, a closed socket and send failures
+   * are reported per item; the promise itself does not reject.
+   */
+  batch(items: readonly NetlinkBatchItem[]): Promise<NetlinkBatchResult[]> {
+    if (!Array.isArray(items)) throw new TypeError('batch expects an array of { message, op }');
+    const messages: Buffer[] = [];
+    const operations: NetlinkOperation[] = [];
+    items.forEach((item, index) => {
+      if (typeof item !== 'object' || item === null) throw new TypeError(`batch[${index}] must be { message, op }`);
+      checkMessage(item.message, `batch[${index}]`);
+      messages.push(item.message);
+      operations.push(checkOperation(item.op, item.message));
+    });
+
+    if (this.#closed) {
+      return Promise.resolve(operations.map((op) => ({ ok: false as const, error: closedError(op) })));
+    }
+    if (items.length === 0) return Promise.resolve([]);
+
+    const sequences = this.#native.batch(messages);
+    const results = new Array<NetlinkBatchResult>(items.length);
+    return new Promise((resolve) => {
+      let remaining = items.length;
+      const settle = (index: number, result: NetlinkBatchResult) => {
+        results[index] = result;
+        remaining -= 1;
+        if (remaining === 0) resolve(results);
+      };
+
+      sequences.forEach((sequence, index) => {
+        const op = operations[index] as NetlinkOperation;
+        this.#traceSend(sequence, false, messages[index] as Buffer, op);
+        if (sequence === 0) {
+          this.#traceAck(sequence);
+          settle(index, { ok: true, payload: undefined });
+          return;
+        }
+        if (sequence < 0) {
+          settle(index, { ok: false, error: sendError(-sequence, op) });
+          return;
+        }
+        this.#pending.set(sequence, {
+          resolve: (payload) => settle(index, { ok: true, payload }),
+          reject: (error) => settle(index, { ok: false, error }),
+          op,
+        });
+      });
+    });
+  }
+
+  /** Keeps the process alive while the socket is open, even with nothing pending. */
+  ref(): this {
+    if (!this.#closed) this.#native.ref();
+    return this;
+  }
+
+  /** Lets the process exit while nothing is pending, also for an event socket. */
+  unref(): this {
+    if (!this.#closed) this.#native.unref();
+    return this;
+  }
+
+  /** Whether the socket currently keeps the event loop alive. */
+  hasRef(): boolean {
+    return !this.#closed && this.#native.hasRef();
+  }
+
+  /**
+   * Closes the socket. Pending requests reject with NetlinkError kind `closed` (ECANCELED)
+   * and batch items resolve with it. Closing again does nothing.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#native.close();
+    this.#pending.clear();
+  }
+
+  #send(message: Buffer, op: NetlinkOperation, dump: boolean): Promise<Buffer | undefined> {
+    if (this.#closed) return Promise.reject(closedError(op));
+
+    const sequence = this.#native.request(message, dump);
+    this.#traceSend(sequence, dump, message, op);
+    if (sequence === 0) {
+      this.#traceAck(sequence);
+      return acknowledged;
+    }
+    if (sequence < 0) return Promise.reject(sendError(-sequence, op));
+
+    return new Promise((resolve, reject) => {
+      this.#pending.set(sequence, { resolve, reject, op });
+    });
+  }
+
+  #traceSend(sequence: number, dump: boolean, message: Buffer, op: NetlinkOperation): void {
+    if (this.#trace === undefined) return;
+    this.#trace({ type: 'send', portId: this.portId, sequence, dump, message, op });
+  }
+
+  // Traces a request the addon completed inside request() or batch(): its ack was already
+  // queued when sendmsg returned, and the addon reports that with sequence number 0.
+  #traceAck(sequence: number): void {
+    if (this.#trace === undefined) return;
+    this.#trace({
+      type: 'reply',
+      portId: this.portId,
+      sequence,
+      status: 'Ok',
+      errno: 0,
+      payload: undefined,
+      extackMessage: undefined,
+    });
+  }
+
+  #replyError(
+    status: NativeStatus,
+    errno: number,
+    op: NetlinkOperation,
+    extackMessage: string | undefined,
+    extackOffset: number,
+  ): NetlinkError {
+    switch (status) {
+      case NativeStatus.DumpInterrupted:
+        return new DumpInterruptedError({ ...op, attempts: this.#dumpAttempts });
+      case NativeStatus.Closed:
+        return closedError(op);
+      case NativeStatus.SocketError:
+        return new NetlinkError({ kind: 'socket', errno, ...op });
+      default:
+        return new NetlinkError({
+          kind: 'kernel',
+          errno,
+          ...op,
+          ...(extackMessage !== undefined && { extackMessage }),
+          ...(extackOffset >= 0 && { extackOffset }),
+        });
+    }
+  }
+}
+
+function closedError(op: NetlinkOperation): NetlinkError {
+  return new NetlinkError({ kind: 'closed', errno: ECANCELED, ...op });
+}
+
+function sendError(errno: number, op: NetlinkOperation): NetlinkError {
+  return new NetlinkError({ kind: 'socket', errno, syscall: 'sendmsg', ...op });
+}
+
+function checkMessage(message: unknown, where: string): asserts message is Buffer {
+  if (!Buffer.isBuffer(message)) {
+    throw new TypeError(`${where}: message must be a Buffer`);
+  }
+  const buffer = message;
+  const length = buffer.length >= HEADER_SIZE ? readU32(buffer, 0) : 0;
+  if (buffer.length < HEADER_SIZE || length !== buffer.length) {
+    throw new RangeError(
+      `${where}: message must be one netlink message whose nlmsg_len (${length}) equals its size (${buffer.length} bytes)`,
+    );
+  }
+}
+
+function checkOperation(op: NetlinkOperation | undefined, message: Buffer): NetlinkOperation {
+  if (op === undefined) return { operation: `netlink request type ${readU16(message, 4)}` };
+  if (typeof op !== 'object' || op === null || typeof op.operation !== 'string') {
+    throw new TypeError('op must be { operation: string, object?: string }');
+  }
+  if (op.object !== undefined && typeof op.object !== 'string') {
+    throw new TypeError('op.object must be a string when given');
+  }
+  return op;
+}
+
+function checkInteger(value: unknown, what: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`${what} must be an integer, got ${String(value)}`);
+  }
+  if (value < min || value > max) throw new RangeError(`${what} must be ${min} to ${max}, got ${value}`);
+  return value;
+}
+
+function checkGroups(groups: readonly number[]): number[] {
+  if (!Array.isArray(groups)) throw new TypeError('groups must be an array of RTNLGRP_* numbers');
+  return groups.map((group) => checkInteger(group, 'group', 1, MAX_GROUP));
+}
+
+function checkFunction<T>(value: T | undefined, what: string): T | undefined {
+  if (value !== undefined && typeof value !== 'function') throw new TypeError(`${what} must be a function`);
+  return value;
+}
+
+// FSTACK_KNI_NLDEBUG=1 prints one line per request, reply and event message; =2 adds hex.
+function traceFromEnvironment(): ((record: NetlinkTraceRecord) => void) | undefined {
+  const setting = process.env.FSTACK_KNI_NLDEBUG;
+  if (setting === undefined || setting === '' || setting === '0') return undefined;
+  const withHex = setting === '2';
+
+  return (record) => {
+    const prefix = `fstack-kni netlink [port ${record.portId}]`;
+    const lines: string[] = [];
+    switch (record.type) {
+      case 'send': {
+        const what = record.op.object === undefined ? record.op.operation : `${record.op.operation} ${record.op.object}`;
+        lines.push(`${prefix} send seq ${record.sequence}${record.dump ? ' dump' : ''}: ${what}`);
+        lines.push(...describeMessages(record.message, withHex));
+        break;
+      }
+      case 'reply':
+        lines.push(
+          `${prefix} reply seq ${record.sequence}: ${record.status} errno ${record.errno}` +
+            (record.extackMessage === undefined ? '' : ` extack "${record.extackMessage}"`),
+        );
+        if (record.payload !== undefined) lines.push(...describeMessages(record.payload, withHex));
+        break;
+      case 'event':
+        lines.push(`${prefix} events`, ...describeMessages(record.messages, withHex));
+        break;
+      case 'overflow':
+        lines.push(`${prefix} overflow: the kernel dropped messages (ENOBUFS)`);
+        break;
+    }
+    process.stderr.write(`${lines.join('\n')}\n`);
+  };
+}
+
+function describeMessages(buffer: Buffer, withHex: boolean): string[] {
+  const lines: string[] = [];
+  let offset = 0;
+  while (offset + HEADER_SIZE <= buffer.length) {
+    const length = readU32(buffer, offset);
+    if (length < HEADER_SIZE || offset + length > buffer.length) {
+      lines.push(`  malformed message at offset ${offset} (nlmsg_len ${length})`);
+      break;
+    }
+    const flags = readU16(buffer, offset + 6);
+    lines.push(
+      `  len ${length} type ${readU16(buffer, offset + 4)} flags 0x${flags.toString(16)}` +
+        ` seq ${readU32(buffer, offset + 8)} pid ${readU32(buffer, offset + 12)}`,
+    );
+    if (withHex) lines.push(`  ${buffer.subarray(offset, offset + length).toString('hex')}`);
+    offset += (length + 3) & ~3;
+  }
+  return lines;
+}
