@@ -14,18 +14,28 @@ export interface IpAddress {
  * 0-255, no leading zeros, nothing else. Returns undefined for anything else.
  */
 export function parseIPv4(text: string): Uint8Array | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-
+  // A hand-written scan: this runs on every address request, and split + regex cost more
+  // than the rest of encoding one.
   const bytes = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const part = parts[i] as string;
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(part)) return undefined;
-    const value = Number(part);
-    if (value > 255) return undefined;
-    bytes[i] = value;
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+
+  for (let i = 0; i <= text.length; i++) {
+    const code = i < text.length ? text.charCodeAt(i) : 0x2e;
+    if (code >= 0x30 && code <= 0x39) {
+      if (digits > 0 && value === 0) return undefined;
+      value = value * 10 + (code - 0x30);
+      digits++;
+      if (value > 255) return undefined;
+      continue;
+    }
+    if (code !== 0x2e || digits === 0 || part > 3) return undefined;
+    bytes[part++] = value;
+    value = 0;
+    digits = 0;
   }
-  return bytes;
+  return part === 4 ? bytes : undefined;
 }
 
 /**
