@@ -134,8 +134,9 @@ void RouteSocket::Open(Napi::Env env, const SocketOptions& options) {
     CloseTransport();
     throw SystemError(env, operation, -status, "uv_poll_start");
   }
+  // The timer keeps the loop alive only while it is started, which is what a deferred read
+  // needs; the poll handle follows UpdateRef().
   uv_unref(reinterpret_cast<uv_handle_t*>(&state->poll));
-  uv_unref(reinterpret_cast<uv_handle_t*>(&state->deferredRead));
   napi_add_async_cleanup_hook(env, &RouteSocket::OnEnvTeardown, state, &state->cleanupHook);
 
   dumpAttempts_ = options.dumpAttempts;
@@ -146,7 +147,8 @@ void RouteSocket::Open(Napi::Env env, const SocketOptions& options) {
 void RouteSocket::UpdateRef() {
   bool keepAlive = refMode_ == RefMode::Ref ||
                    (refMode_ == RefMode::Default && !onEvent_.IsEmpty());
-  bool hold = !closed_ && (requests_.size() > 0 || keepAlive);
+  bool undelivered = !completions_.empty() || !events_.empty();
+  bool hold = !closed_ && (requests_.size() > 0 || undelivered || keepAlive);
   if (hold == holding_) {
     return;
   }

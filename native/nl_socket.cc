@@ -198,8 +198,9 @@ Napi::Value RouteSocket::Request(const Napi::CallbackInfo& info) {
 
   int error = 0;
   if (!dump) {
+    bool readAck = requests_.size() == 1 && CanReadAckNow(data, size);
     error = Send(data, size);
-    if (error == 0 && ConsumeAck(sequence) == AckResult::Consumed) {
+    if (error == 0 && readAck && ReadAckNow(sequence) == AckResult::Acknowledged) {
       requests_.Release(request);
       return Napi::Number::New(env, 0);
     }
@@ -241,18 +242,21 @@ Napi::Value RouteSocket::Batch(const Napi::CallbackInfo& info) {
     throw Napi::Error::New(env, "batch: the netlink socket is closed");
   }
 
+  // Acks are read after each sendmsg while they come in order (see CanReadAckNow), which
+  // also keeps a long batch from filling the receive buffer.
+  bool readingAcks = requests_.size() == 0;
+  for (uint32_t i = 0; i < count && readingAcks; ++i) {
+    readingAcks = CanReadAckNow(messages[i].Data(), messages[i].ByteLength());
+  }
+  std::vector<bool> acknowledged(count, false);
+  uint32_t nextAck = 0;
+
   std::vector<uint32_t> sequences(count);
   for (uint32_t i = 0; i < count; ++i) {
     PendingRequest& request = requests_.Allocate();
     sequences[i] = request.sequence;
     StampHeader(messages[i].Data(), request.sequence, portId_, false);
   }
-
-  // Acks are taken off the socket after each sendmsg while they arrive in order, which
-  // also keeps a long batch from filling the receive buffer.
-  std::vector<bool> acknowledged(count, false);
-  uint32_t nextAck = 0;
-  bool consumingAcks = activeDump_ == 0;
 
   int error = 0;
   uint32_t failedFrom = count;
@@ -269,9 +273,9 @@ Napi::Value RouteSocket::Batch(const Napi::CallbackInfo& info) {
         failedFrom = chunkStart;
         break;
       }
-      for (; consumingAcks && nextAck < i; ++nextAck) {
-        consumingAcks = ConsumeAck(sequences[nextAck]) == AckResult::Consumed;
-        acknowledged[nextAck] = consumingAcks;
+      for (; readingAcks && nextAck < i; ++nextAck) {
+        acknowledged[nextAck] = ReadAckNow(sequences[nextAck]) == AckResult::Acknowledged;
+        readingAcks = acknowledged[nextAck];
       }
       batchParts_.clear();
       chunkStart = i;
@@ -289,13 +293,12 @@ Napi::Value RouteSocket::Batch(const Napi::CallbackInfo& info) {
     chunkBytes += Align(size);
   }
 
-  Napi::Array result = Napi::Array::New(env, count);
+  Napi::Float64Array result = Napi::Float64Array::New(env, count);
   for (uint32_t i = 0; i < count; ++i) {
     if (i >= failedFrom || acknowledged[i]) {
       requests_.Release(*requests_.Find(sequences[i]));
     }
-    double value = i >= failedFrom ? -error : acknowledged[i] ? 0 : sequences[i];
-    result.Set(i, Napi::Number::New(env, value));
+    result[i] = i >= failedFrom ? -error : acknowledged[i] ? 0 : sequences[i];
   }
   UpdateRef();
   return result;

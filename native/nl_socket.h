@@ -66,8 +66,17 @@ struct PollState {
   RouteSocket* owner = nullptr;
 };
 
-/** Result of trying to take a request's ack off the socket synchronously. */
-enum class AckResult { Consumed, NotAtHead, Failed };
+/** What ReadAckNow found right after a send. */
+enum class AckResult {
+  /** The request's plain ack: the request is complete. */
+  Acknowledged,
+  /** Another datagram (an error, a reply with data); dispatched, delivered from the loop. */
+  Dispatched,
+  /** Nothing queued yet. */
+  NotRead,
+  /** recvmsg failed; the error is kept for the loop. */
+  Failed,
+};
 
 class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
  public:
@@ -97,7 +106,8 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
   int SendVector(const std::vector<iovec>& parts);
   int StartDump(PendingRequest& request);
   void StartQueuedDumps();
-  AckResult ConsumeAck(uint32_t sequence);
+  bool CanReadAckNow(const uint8_t* message, size_t size) const;
+  AckResult ReadAckNow(uint32_t sequence);
 
   // Receiving and completing (nl_transport.cc).
   static void OnPoll(uv_poll_t* handle, int status, int events);
@@ -105,7 +115,7 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
   void ReadAvailable(int pollStatus);
   void HandleReceiveError(int error);
   void ScheduleRead();
-  ssize_t ReceiveDatagram(bool* multicast, uint32_t* sender);
+  ssize_t ReceiveDatagram(bool* multicast, uint32_t* sender, bool peekFirst);
   void Dispatch(const uint8_t* data, size_t size, bool multicast, uint32_t sender);
   void HandleReply(PendingRequest& request, const MessageView& message);
   void FinishDump(PendingRequest& request);
@@ -143,7 +153,7 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
   std::deque<uint32_t> queuedDumps_;
   uint32_t activeDump_ = 0;
   bool suspectLostReplies_ = false;
-  // A recvmsg error seen where it could not be handled (ConsumeAck), kept for the next read.
+  // A recvmsg error seen where it could not be handled (ReadAckNow), kept for the next read.
   bool overflowSeen_ = false;
   int deferredError_ = 0;
 

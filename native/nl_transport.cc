@@ -20,6 +20,11 @@ constexpr int kMaxDatagramsPerWakeup = 256;
 constexpr int kMaxConsecutiveErrors = 8;
 // A capped ack without extended-ack attributes: header, error code, the request's header.
 constexpr size_t kPlainAckSize = kHeaderSize + 4 + kHeaderSize;
+// Room left in receiveBuffer_ beyond the request for an ack's own header and error code
+// and its extended-ack attributes; those are far smaller.
+constexpr size_t kMaxAckOverhead = 16 * 1024;
+// RTM_BASE: rtnetlink message types start here.
+constexpr uint16_t kFirstRouteType = 16;
 
 void AppendAligned(std::vector<uint8_t>& buffer, const uint8_t* data, size_t size) {
   buffer.insert(buffer.end(), data, data + size);
@@ -102,49 +107,54 @@ void RouteSocket::StartQueuedDumps() {
   }
 }
 
-// Takes the head datagram off the socket when it is the plain ack (error 0, no extended
-// ack) of `sequence`; anything else stays queued for the event loop. The kernel handles a
-// rtnetlink request inside sendmsg, so right after the send its ack is usually at the head,
-// and a request can then complete without a trip through the loop.
-AckResult RouteSocket::ConsumeAck(uint32_t sequence) {
-  alignas(4) uint8_t head[kPlainAckSize];
-  sockaddr_nl from{};
-  iovec data{head, sizeof head};
-  msghdr message{};
-  message.msg_name = &from;
-  message.msg_namelen = sizeof from;
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-
-  ssize_t size = recvmsg(fd_, &message, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
-  if (size < 0) {
-    // recvmsg reports a pending socket error once and clears it, so keep it for the loop.
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      HandleReceiveError(errno);
-      return AckResult::Failed;
-    }
-    return AckResult::NotAtHead;
-  }
-
+// Whether the reply to `message`, about to be sent, may be read right after the send by
+// ReadAckNow. That needs a queue that can hold nothing else: no dump running or queued,
+// no multicast membership, no other request pending. And it needs a reply no larger than
+// an ack, so that one recvmsg into receiveBuffer_ (at least 64 KiB) cannot truncate it:
+// not a GET (rtnetlink type & 3 == 2) and no NLM_F_ECHO. An ack echoes at most the
+// request's header (NETLINK_CAP_ACK) plus a few hundred bytes of extended-ack attributes.
+bool RouteSocket::CanReadAckNow(const uint8_t* message, size_t size) const {
   MessageHeader header;
-  int32_t error = -1;
-  if (size == static_cast<ssize_t>(kPlainAckSize) && from.nl_pid == 0 && from.nl_groups == 0 &&
-      ReadHeader(head, sizeof head, &header)) {
-    std::memcpy(&error, head + kHeaderSize, sizeof error);
-  }
-  bool plainAck = error == 0 && header.type == NLMSG_ERROR && header.length == kPlainAckSize &&
-                  header.sequence == sequence && header.portId == portId_ &&
-                  (header.flags & NLM_F_ACK_TLVS) == 0;
-  if (!plainAck) {
-    return AckResult::NotAtHead;
-  }
+  ReadHeader(message, size, &header);
+  bool isGet = header.type >= kFirstRouteType && (header.type & 3) == 2;
+  return activeDump_ == 0 && !packetInfo_ && onEvent_.IsEmpty() && !isGet &&
+         (header.flags & NLM_F_ECHO) == 0 && size + kMaxAckOverhead <= receiveBuffer_.size();
+}
 
-  // Nothing else reads this socket, so the datagram peeked at is the one received.
-  if (recv(fd_, head, sizeof head, MSG_DONTWAIT) < 0) {
-    HandleReceiveError(errno);
+// Reads the next datagram right after a send. The kernel handles a rtnetlink request
+// inside sendmsg, so its ack is normally queued already, and a request whose ack is plain
+// (error 0, no extended ack) completes without a trip through the event loop. Any other
+// datagram is dispatched as usual and delivered from the loop on its next iteration.
+AckResult RouteSocket::ReadAckNow(uint32_t sequence) {
+  bool multicast = false;
+  uint32_t sender = 0;
+  ssize_t received = ReceiveDatagram(&multicast, &sender, false);
+  if (received < 0) {
+    int error = static_cast<int>(-received);
+    if (error == EAGAIN || error == EWOULDBLOCK || error == EINTR) {
+      return AckResult::NotRead;
+    }
+    // recvmsg reports a pending socket error once and clears it, so keep it for the loop.
+    HandleReceiveError(error);
     return AckResult::Failed;
   }
-  return AckResult::Consumed;
+
+  const uint8_t* data = receiveBuffer_.data();
+  MessageHeader header;
+  int32_t error = -1;
+  if (received == static_cast<ssize_t>(kPlainAckSize) && !multicast && sender == 0 &&
+      ReadHeader(data, kPlainAckSize, &header)) {
+    std::memcpy(&error, data + kHeaderSize, sizeof error);
+  }
+  if (error == 0 && header.type == NLMSG_ERROR && header.length == kPlainAckSize &&
+      header.sequence == sequence && header.portId == portId_ &&
+      (header.flags & NLM_F_ACK_TLVS) == 0) {
+    return AckResult::Acknowledged;
+  }
+
+  Dispatch(data, static_cast<size_t>(received), multicast, sender);
+  ScheduleRead();
+  return AckResult::Dispatched;
 }
 
 void RouteSocket::OnPoll(uv_poll_t* handle, int status, int events) {
@@ -218,7 +228,7 @@ void RouteSocket::ReadAvailable(int pollStatus) {
 
     bool multicast = false;
     uint32_t sender = 0;
-    ssize_t received = ReceiveDatagram(&multicast, &sender);
+    ssize_t received = ReceiveDatagram(&multicast, &sender, true);
     if (received >= 0) {
       repeatedErrors = 0;
       Dispatch(receiveBuffer_.data(), static_cast<size_t>(received), multicast, sender);
@@ -243,20 +253,24 @@ void RouteSocket::ReadAvailable(int pollStatus) {
   Deliver(overflow);
 }
 
-// Reads one datagram into receiveBuffer_, growing it first so nothing is truncated.
-// Returns the datagram size or -errno.
-ssize_t RouteSocket::ReceiveDatagram(bool* multicast, uint32_t* sender) {
-  // MSG_PEEK | MSG_TRUNC with no buffer returns the size of the next datagram.
-  iovec nothing{nullptr, 0};
-  msghdr peek{};
-  peek.msg_iov = &nothing;
-  peek.msg_iovlen = 1;
-  ssize_t size = recvmsg(fd_, &peek, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
-  if (size < 0) {
-    return -errno;
-  }
-  if (static_cast<size_t>(size) > receiveBuffer_.size()) {
-    receiveBuffer_.resize(Align(static_cast<size_t>(size)));
+// Reads one datagram into receiveBuffer_ and returns its size or -errno. With `peekFirst`,
+// MSG_PEEK | MSG_TRUNC (with no buffer) first returns the size of the next datagram and the
+// buffer grows to fit, so nothing is ever truncated. Without it the caller must know the
+// datagram fits (CanReadAckNow); a datagram truncated all the same is reported as lost, like
+// an overflow, and the buffer grows for the next one.
+ssize_t RouteSocket::ReceiveDatagram(bool* multicast, uint32_t* sender, bool peekFirst) {
+  if (peekFirst) {
+    iovec nothing{nullptr, 0};
+    msghdr peek{};
+    peek.msg_iov = &nothing;
+    peek.msg_iovlen = 1;
+    ssize_t size = recvmsg(fd_, &peek, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+    if (size < 0) {
+      return -errno;
+    }
+    if (static_cast<size_t>(size) > receiveBuffer_.size()) {
+      receiveBuffer_.resize(Align(static_cast<size_t>(size)));
+    }
   }
 
   sockaddr_nl from{};
@@ -272,12 +286,13 @@ ssize_t RouteSocket::ReceiveDatagram(bool* multicast, uint32_t* sender) {
     message.msg_controllen = sizeof control;
   }
 
-  ssize_t received = recvmsg(fd_, &message, MSG_DONTWAIT);
+  ssize_t received = recvmsg(fd_, &message, MSG_DONTWAIT | MSG_TRUNC);
   if (received < 0) {
     return -errno;
   }
   if (message.msg_flags & MSG_TRUNC) {
-    return -EMSGSIZE;
+    receiveBuffer_.resize(Align(static_cast<size_t>(received)));
+    return -ENOBUFS;
   }
 
   *sender = from.nl_pid;

@@ -81,8 +81,8 @@ Napi::Value Connection::Call(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, id);
 }
 
-// cancel(id): forgets a pending call without running its callback; unknown ids (calls
-// already completed) are ignored. A reply that arrives later is dropped by sd-bus.
+// cancel(id): drops a pending call without running its callback. Unknown ids (calls that
+// already completed) are ignored, and sd-bus discards a reply that arrives later.
 Napi::Value Connection::Cancel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "cancel: id must be a number");
@@ -101,8 +101,8 @@ Napi::Value Connection::Cancel(const Napi::CallbackInfo& info) {
 
 Napi::Object Connection::LostReplyError(Napi::Env env) const {
   // While the connection closes, sd-bus fails each pending call with a synthetic
-  // org.freedesktop.DBus.Error.NoReply "Connection terminated" (errno ETIMEDOUT), the same
-  // name it uses for a reply timeout; report it as the disconnect it is.
+  // org.freedesktop.DBus.Error.NoReply "Connection terminated" (errno ETIMEDOUT). That is
+  // also the name of a reply timeout, so report it as the disconnect it is.
   return MakeBusError(env, "org.freedesktop.DBus.Error.Disconnected",
                       "the connection to " + address_ + " was lost before the reply arrived",
                       ECONNRESET);

@@ -84,9 +84,9 @@ int CheckPeer(const Library& library, Bus* bus, std::string* detail) {
   return 0;
 }
 
-// Opens a connection to `address`. A bus client talks to a bus daemon and sends Hello
-// first; a direct connection talks to one peer (systemd's private socket) and must not,
-// which is sd_bus_new's default (sd_bus_set_bus_client off).
+// Opens a connection to `address`. A bus client talks to a bus daemon and sends Hello first.
+// A direct connection talks to one peer (systemd's private socket) and must not send Hello,
+// so it keeps sd_bus_new's default of sd_bus_set_bus_client off.
 int OpenAddress(const Library& library, const std::string& address, bool bus_client, Bus** ret,
                 std::string* detail) {
   Bus* bus = nullptr;
@@ -110,9 +110,9 @@ bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 
 }  // namespace
 
-Napi::Error ErrnoError(Napi::Env env, const std::string& what, int result) {
+Napi::Error ErrnoError(Napi::Env env, const std::string& operation, int result) {
   int error = result < 0 ? -result : result;
-  Napi::Error exception = Napi::Error::New(env, what + ": " + ErrnoDescription(error));
+  Napi::Error exception = Napi::Error::New(env, operation + ": " + ErrnoDescription(error));
   exception.Set("code", Napi::String::New(env, ErrnoCode(error)));
   exception.Set("errno", Napi::Number::New(env, error));
   return exception;
@@ -163,6 +163,8 @@ Connection::Connection(const Napi::CallbackInfo& info) : ObjectWrap<Connection>(
 
   if (kind == "system") {
     // As systemctl does: root talks to PID 1 directly, everyone else through the bus.
+    // NOTE: tests never contact PID 1, so this branch runs only in production; the 'user'
+    // branch below follows the same steps and is tested.
     if (geteuid() == 0 && Exists("/run/systemd/private")) {
       address_ = kSystemPrivateAddress;
       result = OpenAddress(*library_, address_, false, &bus_, &detail);
@@ -200,9 +202,9 @@ Connection::Connection(const Napi::CallbackInfo& info) : ObjectWrap<Connection>(
 
   if (result < 0) {
     bus_ = nullptr;
-    std::string what = "cannot connect to " + address_;
-    if (!detail.empty()) what += " (" + detail + ")";
-    throw ErrnoError(env, what, result);
+    std::string operation = "cannot connect to " + address_;
+    if (!detail.empty()) operation += " (" + detail + ")";
+    throw ErrnoError(env, operation, result);
   }
 
   const char* actual = nullptr;
@@ -314,11 +316,11 @@ void Connection::Rearm() {
     Fail(events);
     return;
   }
-  int wanted = 0;
-  if ((events & POLLIN) != 0) wanted |= UV_READABLE;
-  if ((events & POLLOUT) != 0) wanted |= UV_WRITABLE;
-  int result = wanted != 0 ? uv_poll_start(&watcher_->poll, wanted, OnPoll)
-                           : uv_poll_stop(&watcher_->poll);
+  int requested = 0;
+  if ((events & POLLIN) != 0) requested |= UV_READABLE;
+  if ((events & POLLOUT) != 0) requested |= UV_WRITABLE;
+  int result = requested != 0 ? uv_poll_start(&watcher_->poll, requested, OnPoll)
+                              : uv_poll_stop(&watcher_->poll);
   if (result < 0) {
     Fail(result);
     return;

@@ -2,8 +2,8 @@
 // class BusConnection (declared for TypeScript in src/native/native-bus.ts).
 //
 // Event loop integration: sd_bus_get_events and sd_bus_get_timeout decide what a uv_poll on
-// the bus socket and a one-shot uv_timer wait for; on either, sd_bus_process runs until it
-// has nothing left, which completes calls and delivers signals. Both handles are unref'd
+// the bus socket and a one-shot uv_timer wait for. When either fires, sd_bus_process runs
+// until it has nothing left, which completes calls and delivers signals. Both handles are unref'd
 // while no call and no match installation is pending, so an idle connection never keeps
 // the process alive. Everything runs on the thread that created the connection.
 #pragma once
@@ -123,15 +123,15 @@ struct Connection::Match {
 
   Connection* owner = nullptr;
   Slot* slot = nullptr;
-  // True on a bus connection until the bus daemon answered AddMatch.
+  // True on a bus connection until the bus daemon replied to AddMatch.
   bool installing = false;
   Napi::FunctionReference on_signal;
   Napi::FunctionReference on_installed;
   Napi::AsyncContext context;
 };
 
-// Builds an Error whose message ends with the errno description and that carries `errno`
+// Builds an Error "<operation>: <errno description>" that carries `errno`
 // (positive) and `code` (the errno name, such as "ENOENT").
-Napi::Error ErrnoError(Napi::Env env, const std::string& what, int result);
+Napi::Error ErrnoError(Napi::Env env, const std::string& operation, int result);
 
 }  // namespace fstack_kni::sdbus

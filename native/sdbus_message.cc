@@ -12,7 +12,7 @@ namespace fstack_kni::sdbus {
 
 namespace {
 
-// Largest integer a double holds exactly (Number.MAX_SAFE_INTEGER).
+// Largest integer a double represents exactly (Number.MAX_SAFE_INTEGER).
 constexpr double kMaxSafeInteger = 9007199254740991.0;
 
 bool IsBasicType(char type) {
@@ -163,9 +163,9 @@ class Reader {
   }
 
  private:
-  int Check(int result, const char* what) {
+  int Check(int result, const char* item) {
     if (result < 0) {
-      throw DecodeError(std::string("cannot read D-Bus ") + what + ": " + std::strerror(-result),
+      throw DecodeError(std::string("cannot read D-Bus ") + item + ": " + std::strerror(-result),
                         -result);
     }
     return result;

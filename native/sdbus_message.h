@@ -23,7 +23,7 @@ namespace fstack_kni::sdbus {
 // A message body that sd-bus could not read; `error` is a positive errno.
 class DecodeError : public std::runtime_error {
  public:
-  DecodeError(const std::string& what, int error) : std::runtime_error(what), error(error) {}
+  DecodeError(const std::string& message, int error) : std::runtime_error(message), error(error) {}
   int error;
 };
 

@@ -99,6 +99,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     createNetns(netns);
     createdNetns = true;
     step('create the sandbox network namespace', true, `netns ${netns}`);
+  } catch (error) {
+    const exists = (error as { code?: unknown }).code === 'EEXIST';
+    const detail = exists
+      ? `netns ${netns} exists (left by demo --keep?); remove it with: ip netns delete ${netns}, or choose --netns NAME`
+      : (error as Error).message;
+    step('create the sandbox network namespace', false, detail);
+    return report;
+  }
+
+  try {
 
     nl = Rtnl.open({ netns: { name: netns } });
     await nl.links.setUp('lo', true);

@@ -1,8 +1,8 @@
 // The D-Bus (sd-bus) part of the addon boundary; see native.ts for the rest.
 //
-// libsystemd.so.0 is opened with dlopen on first use, so the addon loads without it; the
-// environment variable FSTACK_KNI_LIBSYSTEMD names another library file (tests use it to
-// simulate a host without libsystemd). The name is read on every load attempt.
+// libsystemd.so.0 is opened with dlopen on first use, so the addon loads without it. The
+// environment variable FSTACK_KNI_LIBSYSTEMD names another library file, which tests use to
+// simulate a host without libsystemd. The name is read on every load attempt.
 
 /**
  * A decoded D-Bus value. Integer types up to 32 bits and doubles are numbers, 64-bit
@@ -33,7 +33,7 @@ export interface NativeBusError {
 }
 
 /**
- * Completion of a method call: `error` is null on success and `values` then holds the
+ * Completion of a method call: `error` is null on success and `values` then contains the
  * reply's arguments. Local failures use the names org.freedesktop.DBus.Error.Disconnected
  * (errno ECANCELED when close() was called, ECONNRESET when the connection was lost),
  * org.freedesktop.DBus.Error.NoReply (sd-bus's reply timeout, errno ETIMEDOUT) and
@@ -104,8 +104,8 @@ export interface NativeBusConnection {
   cancel(id: number): void;
   /**
    * Adds a match rule and returns its id. On a bus connection the rule is sent with
-   * AddMatch and `onInstalled` runs with the daemon's answer; on a direct connection the
-   * rule is active when addMatch returns and `onInstalled` never runs.
+   * AddMatch, and `onInstalled` runs with the daemon's reply. On a direct connection the
+   * rule is active when addMatch returns, and `onInstalled` never runs.
    */
   addMatch(
     rule: string,

@@ -71,16 +71,21 @@ export interface NativeRouteSocket {
    * Sends one request; `message` is exactly one netlink message (nlmsg_len equals its
    * size). The addon writes nlmsg_seq and nlmsg_pid into `message` and adds NLM_F_REQUEST
    * plus NLM_F_ACK (plain request) or NLM_F_DUMP (dump). Dumps are queued and run one at a
-   * time. Returns the sequence number that `onReply` will report, or -errno when sendmsg
-   * failed (then `onReply` is never called for it). Throws when the socket is closed.
+   * time. Returns:
+   * - the sequence number that `onReply` will report;
+   * - 0 when the request already completed with a plain ack (no payload, no extended ack),
+   *   read right after sendmsg; `onReply` is not called for it;
+   * - -errno when sendmsg failed; `onReply` is not called for it.
+   * Throws when the socket is closed.
    */
   request(message: Buffer, dump: boolean): number;
   /**
-   * Sends several plain requests in as few sendmsg calls as possible (one up to 256
-   * messages or 64 KiB). Returns per message its sequence number, or -errno when its
-   * sendmsg failed; messages after a failed sendmsg are not sent and get the same -errno.
+   * Sends several plain requests in as few sendmsg calls as possible (one per 256
+   * messages or 64 KiB). Returns per message what request() returns for it: a sequence
+   * number, 0 (already acknowledged) or -errno. Messages after a failed sendmsg are not
+   * sent and get the same -errno.
    */
-  batch(messages: Buffer[]): number[];
+  batch(messages: Buffer[]): Float64Array;
   /** Number of requests waiting for a reply, queued dumps included. */
   pending(): number;
   /** Whether the poll handle currently keeps the event loop alive. */

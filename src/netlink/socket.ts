@@ -77,6 +77,8 @@ const readU32 = (buffer: Buffer, offset: number) =>
 
 // Shared by every request that completed with a plain ack inside request().
 const acknowledged: Promise<undefined> = Promise.resolve(undefined);
+// Describes requests sent without `op` in error messages.
+const unnamedOperation: NetlinkOperation = { operation: 'netlink request' };
 
 interface PendingRequest {
   resolve(payload: Buffer | undefined): void;
@@ -205,7 +207,7 @@ export class NetlinkSocket {
    */
   request(message: Buffer, op?: NetlinkOperation): Promise<Buffer | undefined> {
     checkMessage(message, 'request');
-    const operation = checkOperation(op, message);
+    const operation = checkOperation(op);
     return this.#send(message, operation, false);
   }
 
@@ -216,7 +218,7 @@ export class NetlinkSocket {
    */
   dump(message: Buffer, op?: NetlinkOperation): Promise<Buffer> {
     checkMessage(message, 'dump');
-    const operation = checkOperation(op, message);
+    const operation = checkOperation(op);
     return this.#send(message, operation, true) as Promise<Buffer>;
   }
 
@@ -233,7 +235,7 @@ export class NetlinkSocket {
       if (typeof item !== 'object' || item === null) throw new TypeError(`batch[${index}] must be { message, op }`);
       checkMessage(item.message, `batch[${index}]`);
       messages.push(item.message);
-      operations.push(checkOperation(item.op, item.message));
+      operations.push(checkOperation(item.op));
     });
 
     if (this.#closed) {
@@ -253,9 +255,10 @@ export class NetlinkSocket {
 
       sequences.forEach((sequence, index) => {
         const op = operations[index] as NetlinkOperation;
-        this.#traceSend(sequence, false, messages[index] as Buffer, op);
+        const message = messages[index] as Buffer;
+        this.#traceSend(false, message, op);
         if (sequence === 0) {
-          this.#traceAck(sequence);
+          this.#traceAck(message);
           settle(index, { ok: true, payload: undefined });
           return;
         }
@@ -304,9 +307,9 @@ export class NetlinkSocket {
     if (this.#closed) return Promise.reject(closedError(op));
 
     const sequence = this.#native.request(message, dump);
-    this.#traceSend(sequence, dump, message, op);
+    this.#traceSend(dump, message, op);
     if (sequence === 0) {
-      this.#traceAck(sequence);
+      this.#traceAck(message);
       return acknowledged;
     }
     if (sequence < 0) return Promise.reject(sendError(-sequence, op));
@@ -316,19 +319,20 @@ export class NetlinkSocket {
     });
   }
 
-  #traceSend(sequence: number, dump: boolean, message: Buffer, op: NetlinkOperation): void {
+  // The addon has written the sequence number into the message by now.
+  #traceSend(dump: boolean, message: Buffer, op: NetlinkOperation): void {
     if (this.#trace === undefined) return;
-    this.#trace({ type: 'send', portId: this.portId, sequence, dump, message, op });
+    this.#trace({ type: 'send', portId: this.portId, sequence: readU32(message, 8), dump, message, op });
   }
 
   // Traces a request the addon completed inside request() or batch(): its ack was already
-  // queued when sendmsg returned, and the addon reports that with sequence number 0.
-  #traceAck(sequence: number): void {
+  // queued when sendmsg returned, which the addon reports as sequence number 0.
+  #traceAck(message: Buffer): void {
     if (this.#trace === undefined) return;
     this.#trace({
       type: 'reply',
       portId: this.portId,
-      sequence,
+      sequence: readU32(message, 8),
       status: 'Ok',
       errno: 0,
       payload: undefined,
@@ -383,8 +387,8 @@ function checkMessage(message: unknown, where: string): asserts message is Buffe
   }
 }
 
-function checkOperation(op: NetlinkOperation | undefined, message: Buffer): NetlinkOperation {
-  if (op === undefined) return { operation: `netlink request type ${readU16(message, 4)}` };
+function checkOperation(op: NetlinkOperation | undefined): NetlinkOperation {
+  if (op === undefined) return unnamedOperation;
   if (typeof op !== 'object' || op === null || typeof op.operation !== 'string') {
     throw new TypeError('op must be { operation: string, object?: string }');
   }

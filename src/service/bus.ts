@@ -10,7 +10,7 @@ import type {
 import { type CallContext, SystemdError, callTimeoutError, errorFromBus } from './errors.js';
 
 /**
- * Where systemd is reached:
+ * The systemd instance to connect to, and how:
  * - 'system': PID 1. As root, directly over /run/systemd/private when it exists (as
  *   `systemctl` does), else through the system bus.
  * - 'user': the calling user's manager, over $XDG_RUNTIME_DIR/systemd/private when it exists

@@ -5,7 +5,7 @@ import type { NativeBusError } from '../native/native-bus.js';
 const { ETIMEDOUT } = constants.errno;
 
 /**
- * What went wrong, as a stable string for scripts and the CLI:
+ * Stable failure code for scripts and the CLI:
  * - ENOSYSTEMD: libsystemd.so.0 could not be loaded, so there is no D-Bus client.
  * - ECONNECT: connecting to the bus or to systemd failed.
  * - EDISCONNECTED: the connection was closed or lost.
@@ -58,7 +58,7 @@ export class SystemdError extends Error {
   }
 }
 
-/** D-Bus error names the service layer tells apart. */
+/** D-Bus error names the service layer distinguishes. */
 export const DBusErrorName = {
   NoSuchUnit: 'org.freedesktop.systemd1.NoSuchUnit',
   AlreadySubscribed: 'org.freedesktop.systemd1.AlreadySubscribed',
@@ -77,7 +77,7 @@ export interface CallContext {
   timeoutMs: number;
 }
 
-/** The error for a call that got no reply within its time limit. */
+/** Builds the error for a call that got no reply within its time limit. */
 export function callTimeoutError(context: CallContext): SystemdError {
   const { operation, unit, timeoutMs } = context;
   const subject = unit === undefined ? operation : `${operation} for ${unit}`;

@@ -12,7 +12,7 @@ export const MANAGER_PATH = '/org/freedesktop/systemd1';
 export const MANAGER_INTERFACE = 'org.freedesktop.systemd1.Manager';
 
 /**
- * How a job ended, from the JobRemoved signal (org.freedesktop.systemd1(5)): done, canceled
+ * Outcome of a job, from the JobRemoved signal (org.freedesktop.systemd1(5)): done, canceled
  * (another job replaced it), timeout (JobTimeoutSec= passed), failed (the unit failed),
  * dependency (a required unit failed), skipped (nothing to do, e.g. reload of an inactive
  * unit), and on newer systemd more values, passed through unchanged.
@@ -34,7 +34,7 @@ export type JobResult =
 /** Manager methods that queue a job for one unit with a (name, mode) signature. */
 export type JobMethod = 'StartUnit' | 'StopUnit' | 'RestartUnit';
 
-/** How a job is queued (the `--job-mode` of systemctl); systemd's default is replace. */
+/** Queueing mode of a job (the `--job-mode` of systemctl). systemd's default is replace. */
 export type JobMode = 'replace' | 'fail' | 'isolate' | 'ignore-dependencies' | 'ignore-requirements';
 
 export const JOB_MODES: readonly JobMode[] = [
@@ -86,8 +86,8 @@ export class JobRunner {
   readonly #bus: DBusConnection;
   #subscribed: Promise<void> | undefined;
   readonly #waiters = new Map<string, Waiter>();
-  // Job requests whose reply (the job path) has not arrived yet, and the JobRemoved
-  // signals of jobs nobody waits for that arrived meanwhile.
+  // Count of job requests whose reply (the job path) has not arrived yet, and the
+  // JobRemoved signals without a waiter that arrived meanwhile.
   #queueing = 0;
   readonly #unclaimed = new Map<string, JobRemoved>();
 

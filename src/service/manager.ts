@@ -29,7 +29,7 @@ const PROPERTIES_INTERFACE = 'org.freedesktop.DBus.Properties';
 const UNIT_INTERFACE = 'org.freedesktop.systemd1.Unit';
 
 export interface SystemdConnectOptions {
-  /** Which systemd to talk to; 'system' unless set. */
+  /** systemd instance to talk to; 'system' unless set. */
   bus?: BusTarget;
   /** Default time limit in ms of every operation (reply and job wait); 90 000 unless set. */
   timeoutMs?: number;
@@ -41,7 +41,7 @@ export interface OperationOptions {
 }
 
 export interface JobOptions extends OperationOptions {
-  /** How the job is queued; 'replace' unless set (systemctl's default). */
+  /** Queueing mode of the job; 'replace' unless set (systemctl's default). */
   mode?: JobMode;
 }
 
@@ -61,9 +61,9 @@ export class SystemdManager {
   }
 
   /**
-   * Connects to systemd and reads its version, which proves it answers. Rejects with
+   * Connects to systemd and reads its version, which proves it responds. Rejects with
    * SystemdError ENOSYSTEMD when libsystemd.so.0 cannot be loaded, and ECONNECT when the
-   * socket cannot be reached or systemd does not answer.
+   * socket cannot be reached or systemd does not respond.
    */
   static async connect(options: SystemdConnectOptions = {}): Promise<SystemdManager> {
     const timeoutMs = normalizeTimeout(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs');
@@ -77,9 +77,10 @@ export class SystemdManager {
     } catch (error) {
       bus.close();
       const reason = error instanceof Error ? error.message : String(error);
-      throw new SystemdError('ECONNECT', `systemd does not answer at ${bus.address}: ${reason}`, {
+      throw new SystemdError('ECONNECT', `systemd does not respond at ${bus.address}: ${reason}`, {
         operation: 'connect',
         ...(error instanceof SystemdError && error.dbusError !== undefined ? { dbusError: error.dbusError } : {}),
+        ...(error instanceof SystemdError && error.errno !== undefined ? { errno: error.errno } : {}),
         cause: error,
       });
     }
@@ -103,8 +104,8 @@ export class SystemdManager {
 
   /**
    * Starts a unit and waits for the job to end, as `systemctl start NAME` does. Resolves
-   * with the job result; a unit that fails to start resolves with result 'failed', it does
-   * not reject. Rejects with SystemdError EINVALIDUNITNAME (nothing sent), ENOSUCHUNIT,
+   * with the job result, so a unit that fails to start resolves with result 'failed' rather
+   * than rejecting. Rejects with SystemdError EINVALIDUNITNAME (nothing sent), ENOSUCHUNIT,
    * ETIMEDOUT (the job is left running), EDISCONNECTED or EDBUS.
    */
   startUnit(name: string, options: JobOptions = {}): Promise<JobOutcome> {

@@ -2,7 +2,7 @@
 // of unit_name_is_valid() in systemd's src/basic/unit-name.c and of systemd.unit(5).
 import { SystemdError } from './errors.js';
 
-/** Unit types systemd knows; the name suffix after the last dot is one of them. */
+/** Unit types of systemd 252. The name suffix after the last dot is one of them. */
 export const UNIT_TYPES = [
   'service',
   'socket',

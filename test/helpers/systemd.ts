@@ -2,15 +2,15 @@
 //
 // How it is set up (all as root):
 // - `unshare --mount --propagation slave` gives the manager its own mount namespace, where
-//   a tmpfs on /run/systemd holds an empty /run/systemd/system: systemd --user refuses to
+//   a tmpfs on /run/systemd contains an empty /run/systemd/system: systemd --user refuses to
 //   start unless that directory exists, and the host's /run/systemd stays untouched.
 //   Slave rather than private propagation lets mounts made later on the host reach the
 //   manager (nothing flows back), so units can use NetworkNamespacePath=/run/netns/NAME
 //   for a namespace created by `ip netns add` after the manager started.
 // - Before exec, the launcher moves itself into a fresh cgroup (fstack-kni-test-<pid>) in
 //   every cgroup hierarchy. systemd --user takes its own cgroup as its root and moves every
-//   process of that root into init.scope; started in the host's root cgroup it would move
-//   all host processes.
+//   process of that root into init.scope. Started in the host's root cgroup, it would move
+//   all host processes there (seen with systemd 252 on a host without systemd as PID 1).
 // - The manager runs with XDG_RUNTIME_DIR=DIR and XDG_CONFIG_HOME=DIR/cfg. Units go in
 //   DIR/cfg/systemd/user. Its session bus is its own dbus.socket/dbus.service pair (written
 //   there too, so the vendor ones from dbus-user-session are not needed): systemd --user

@@ -1,5 +1,5 @@
 // DBusConnection against peers the test sets up itself: unix socket servers that hang up,
-// never answer, or belong to another user. None of them speaks D-Bus.
+// stay silent, or belong to another user. None of them speaks D-Bus.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { type Server, createServer } from 'node:net';
@@ -51,7 +51,7 @@ describe.skipIf(!addon().busLibrary().available)('DBusConnection', () => {
     rmSync(directory, { recursive: true, force: true });
   });
 
-  it('fails pending calls when the peer hangs up', async () => {
+  it('fails calls on peer hang-up', async () => {
     ({ server } = await listen(directory, (socket) => socket.destroy()));
     const address = `unix:path=${join(directory, 'peer.sock')}`;
     connection = DBusConnection.open({ address, direct: true });
@@ -69,7 +69,7 @@ describe.skipIf(!addon().busLibrary().available)('DBusConnection', () => {
     expect(later.code).toBe('EDISCONNECTED');
   });
 
-  it('times out a call to a peer that never answers', async () => {
+  it('times out a silent peer', async () => {
     // sd-bus would wait for the authentication handshake far longer than the call's limit.
     ({ server } = await listen(directory, (socket) => socket.resume()));
     connection = DBusConnection.open({ address: `unix:path=${join(directory, 'peer.sock')}`, direct: true });
@@ -85,7 +85,7 @@ describe.skipIf(!addon().busLibrary().available)('DBusConnection', () => {
     expect(connection.pending()).toBe(0);
   });
 
-  it('rejects arguments that do not fit the signature', async () => {
+  it('rejects arguments not fitting signature', async () => {
     ({ server } = await listen(directory, (socket) => socket.resume()));
     connection = DBusConnection.open({ address: `unix:path=${join(directory, 'peer.sock')}`, direct: true });
     const call = (signature: string, args: unknown[]) =>
@@ -129,12 +129,12 @@ describe.skipIf(!addon().busLibrary().available || process.getuid?.() !== 0)('DB
     rmSync(directory, { recursive: true, force: true });
   });
 
-  it('refuses a direct peer running as another user', async () => {
+  it('rejects a foreign direct peer', async () => {
     directory = mkdtempSync(join(tmpdir(), 'fstack-kni-peer-'));
     chmodSync(directory, 0o777);
     const path = join(directory, 'peer.sock');
 
-    // A socket server owned by nobody (uid 65534), standing in for a foreign private socket.
+    // A socket server run by user nobody (uid 65534) stands in for a foreign private socket.
     child = spawn(
       process.execPath,
       ['-e', `require('net').createServer((s) => s.resume()).listen(${JSON.stringify(path)})`],

@@ -112,7 +112,7 @@ describe.skipIf(systemdSkipReason !== undefined)('SystemdManager with a private 
     expect((await systemd.show('sleeper.service', 'ActiveState')).ActiveState).toBe('inactive');
   });
 
-  it('reports a unit that fails to start', async () => {
+  it('reports a failing unit', async () => {
     const outcome = await manager.startUnit('false.service');
     expect(outcome.result).toBe('failed');
     expect(outcome.job).toMatch(JOB_PATH);
@@ -140,7 +140,7 @@ describe.skipIf(systemdSkipReason !== undefined)('SystemdManager with a private 
     expect(state.message).toContain('no-such-unit.service');
   });
 
-  it('times out waiting for a slow job', async () => {
+  it('times out a slow job', async () => {
     const error = await rejectionOf(manager.startUnit('slow.service', { timeoutMs: 500 }));
     expect(error.code).toBe('ETIMEDOUT');
     expect(error.unit).toBe('slow.service');
@@ -171,7 +171,7 @@ describe.skipIf(systemdSkipReason !== undefined)('SystemdManager with a private 
     expect(stopped.map((outcome) => outcome.result)).toEqual(['done', 'done', 'done']);
   });
 
-  it('picks up a new unit file after reload', async () => {
+  it('loads a new unit after reload', async () => {
     await systemd.writeUnitFile('late.service', '[Service]\nType=oneshot\nExecStart=/bin/true\n');
 
     await manager.reload();
@@ -270,7 +270,7 @@ describe.skipIf(systemdSkipReason !== undefined)('SystemdManager with a private 
     }
   });
 
-  it('lets the process exit with an idle connection open', async () => {
+  it('exits with an idle connection open', async () => {
     // A connection that is never closed, with a match, must not keep Node running once
     // its last call completed.
     const script = `
@@ -312,7 +312,7 @@ describe.skipIf(systemdSkipReason !== undefined)('SystemdManager with a private 
     }
   });
 
-  it("chooses the user manager's private socket, else the session bus", async () => {
+  it('resolves the user bus target', async () => {
     const viaPrivate = await withEnv({ XDG_RUNTIME_DIR: systemd.dir }, () =>
       SystemdManager.connect({ bus: 'user' }),
     );

@@ -2,7 +2,8 @@
 // without F-Stack.
 import { DEMO_NETNS, type DemoReport, runDemo } from '../../kni/demo.js';
 import type { Command } from '../run.js';
-import { ExitCode, style } from '../output.js';
+import { checkNetnsName } from '../../netlink/netns.js';
+import { ExitCode, UsageError, style } from '../output.js';
 import { parseCommandArgs, renderReport } from './apply.js';
 import { renderExplanation } from './explain.js';
 import { renderStatus } from './status.js';
@@ -36,6 +37,13 @@ export const command: Command = {
 
   async run(argv: string[]): Promise<number> {
     const { values } = parseCommandArgs(argv, OPTIONS);
+    if (values.netns !== undefined) {
+      try {
+        checkNetnsName(values.netns);
+      } catch (error) {
+        throw new UsageError(`--netns: ${(error as Error).message}`);
+      }
+    }
     const report = await runDemo({ keep: values.keep ?? false, ...(values.netns !== undefined ? { netns: values.netns } : {}) });
 
     if (values.json ?? false) {
