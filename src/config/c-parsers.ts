@@ -3,11 +3,11 @@
 // lcore_list, vlan_filter), parse_lcore_mask, and the silent KNI port parser kni_set_bitmap.
 import { isCSpace } from './ini.js';
 
-/** RTE_MAX_ETHPORTS of a default DPDK build: port_list holds at most this many ids. */
+/** RTE_MAX_ETHPORTS of a default DPDK build: port_list contains at most this many ids. */
 export const RTE_MAX_ETHPORTS = 32;
 /** RTE_MAX_LCORE of a default x86 DPDK build: bits of lcore_mask beyond it must be 0. */
 export const RTE_MAX_LCORE = 128;
-/** DPDK_MAX_LCORE of ff_config.h: lcore_list holds at most this many entries. */
+/** DPDK_MAX_LCORE of ff_config.h: lcore_list contains at most this many entries. */
 export const DPDK_MAX_LCORE = 128;
 /** DPDK_MAX_VLAN_FILTER of ff_config.h. */
 export const DPDK_MAX_VLAN_FILTER = 128;
@@ -87,7 +87,7 @@ export function rteStrsplit(text: string, delimiter: string, maxTokens: number):
   return starts.map((start, k) => text.slice(start, ends[k]));
 }
 
-/** Why __parse_config_list rejected a value. */
+/** Reason __parse_config_list rejected a value. */
 export interface ListFailure {
   reason: 'not-integer' | 'too-many';
   /** The item (after F-Stack's space stripping) that failed. */
@@ -100,12 +100,12 @@ export interface ListOddity {
   item: string;
 }
 
-/** What __parse_config_list makes of a value. */
+/** Result of __parse_config_list for a value. */
 export interface ListParse {
   /** Sorted values, each cut to 16 bits; empty when `failure` is set. */
   values: number[];
   failure?: ListFailure;
-  /** True when the value holds no item at all (F-Stack then keeps an uninitialized size). */
+  /** True when the value contains no item at all (F-Stack then keeps an uninitialized size). */
   empty: boolean;
   oddities: ListOddity[];
 }
@@ -171,10 +171,10 @@ export function parseConfigList(value: string, maxElements: number): ListParse {
   return { values, empty: false, oddities };
 }
 
-/** Why parse_lcore_mask rejects a mask. */
+/** Reason parse_lcore_mask rejects a mask. */
 export type LcoreMaskFailure = 'empty' | 'not-hex' | 'too-wide' | 'no-lcore';
 
-/** What parse_lcore_mask makes of lcore_mask. */
+/** Result of parse_lcore_mask for lcore_mask. */
 export interface LcoreMaskParse {
   /** Enabled lcore ids, ascending; empty when `failure` is set. */
   lcores: number[];
@@ -183,8 +183,8 @@ export interface LcoreMaskParse {
 
 /**
  * F-Stack's parse_lcore_mask: blanks (space, tab) around the mask and a `0x` prefix are
- * dropped, then every character must be a hex digit; bits beyond RTE_MAX_LCORE must be 0.
- * With process id 0 (the default) at least one lcore must be set.
+ * dropped, then every character must be a hex digit. Bits beyond RTE_MAX_LCORE must be 0, and
+ * with process id 0 (the default) at least one lcore must be set.
  */
 export function parseLcoreMask(value: string): LcoreMaskParse {
   let text = value;
@@ -229,9 +229,9 @@ export interface KniPortItem {
 /**
  * F-Stack's kni_set_bitmap (lib/ff_dpdk_kni.c), item by item. Each item is read with atoi, so
  * `http` is 0 and `80 443` is 80. An item is a range when a `-` occurs before the character
- * preceding the next comma (or anywhere when no comma follows); the bounds are atoi of the item
- * and of the text after the `-`, so `8080-` sets nothing and `-5` is 0-5. Values are cut to
- * 16 bits, so 65616 is port 80. An empty item is port 0.
+ * preceding the next comma, or anywhere when no comma follows. The bounds are atoi of the item
+ * and of the text after the `-`, so `8080-` sets nothing and `-5` is -5 to 5. Values are cut
+ * to 16 bits, so 65616 is port 80 and -1 is 65535. An empty item is port 0.
  */
 export function readKniPortItems(value: string): KniPortItem[] {
   const items: KniPortItem[] = [];
@@ -258,7 +258,7 @@ export function readKniPortItems(value: string): KniPortItem[] {
   return items;
 }
 
-/** The sorted, distinct ports F-Stack's KNI filter matches for a tcp_port or udp_port value. */
+/** Returns the sorted, distinct ports F-Stack's KNI filter matches for a tcp_port or udp_port value. */
 export function kniPortSet(value: string | undefined): number[] {
   if (value === undefined) return [];
   const bits = new Uint8Array(65536);
@@ -277,7 +277,7 @@ export function kniPortSet(value: string | undefined): number[] {
   return ports;
 }
 
-/** The intended reading of one KNI item: digits, or two digit groups joined by `-`. */
+/** Returns the intended reading of one KNI item: digits, or two digit groups joined by `-`. */
 export function strictKniItem(text: string): { first: number; last: number } | undefined {
   const match = /^[ \t]*([0-9]{1,5})[ \t]*(?:-[ \t]*([0-9]{1,5})[ \t]*)?$/.exec(text);
   if (match === null) return undefined;
@@ -288,8 +288,8 @@ export function strictKniItem(text: string): { first: number; last: number } | u
 }
 
 /**
- * sscanf(section, "<prefix>%d", &id): the id after the prefix, with leading whitespace and a
- * sign allowed and anything after the digits ignored; undefined when no number follows.
+ * Reads the id like sscanf(section, "<prefix>%d", &id): leading whitespace and a sign are
+ * allowed and anything after the digits is ignored. Returns undefined when no number follows.
  */
 export function scanSectionId(section: string, prefix: string): number | undefined {
   if (!section.startsWith(prefix)) return undefined;

@@ -84,7 +84,7 @@ export interface Diagnostic {
   column: number;
   /** The value or text the finding is about, as it appears in the file. */
   value?: string;
-  /** What to change. */
+  /** Suggested change. */
   fix?: string;
 }
 
@@ -112,12 +112,9 @@ export function toDiagnostic(finding: Finding, file: string): Diagnostic {
 
 /** Sorts diagnostics by line, column, then errors first. */
 export function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
+  const rank = (diagnostic: Diagnostic): number => (diagnostic.severity === 'error' ? 0 : 1);
   return diagnostics.sort(
-    (a, b) =>
-      a.line - b.line ||
-      a.column - b.column ||
-      (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1) ||
-      a.code.localeCompare(b.code),
+    (a, b) => a.line - b.line || a.column - b.column || rank(a) - rank(b) || a.code.localeCompare(b.code),
   );
 }
 

@@ -6,8 +6,8 @@
 export type LineEnding = '\n' | '\r\n' | '';
 
 /**
- * How the file's bytes map to JS strings. `utf8` when the bytes are valid UTF-8, else
- * `latin1`, which maps every byte to one character and back, so any file round-trips.
+ * Character encoding of the file's bytes: `utf8` when they are valid UTF-8, else `latin1`,
+ * which maps every byte to one character and back, so any file round-trips.
  */
 export type TextEncoding = 'utf8' | 'latin1';
 
@@ -91,7 +91,7 @@ export function byteOffsetToIndex(text: string, byteOffset: number, encoding: Te
   return index;
 }
 
-/** The line ending used by most lines; `\n` when there is none or a tie. */
+/** Returns the line ending used by most lines, or `\n` when there is none or a tie. */
 export function dominantLineEnding(doc: ConfigDocument): '\n' | '\r\n' {
   let crlf = 0;
   let lf = 0;

@@ -1,6 +1,6 @@
-// Where things are in a document, from F-Stack's point of view, for editing: active sections and
-// their line ranges, the lines of each key (continuation lines included), and commented-out
-// sections and keys such as the `#[kni]` block F-Stack's sample config ships.
+// Layout of a document as F-Stack reads it, for editing. It lists the active sections with
+// their line ranges and the lines of each key, continuation lines included. It also finds
+// commented-out sections and keys, such as the `#[kni]` block of F-Stack's sample config.
 import type { ConfigDocument } from './document.js';
 import { type IniPairEvent, type IniScan, tokenize } from './ini.js';
 
@@ -121,7 +121,7 @@ export function uncomment(text: string): string {
   return text.replace(/^[ \t]*[#;][ \t]*/, '');
 }
 
-/** The lines in which to look for commented-out keys of an active section occurrence. */
+/** Returns the lines in which to look for commented-out keys of an active section occurrence. */
 export function commentSearchRange(layout: DocumentLayout, section: SectionRange): { start: number; end: number } {
   const nextCommented = layout.commented.find((block) => block.header > section.header && block.header < section.end);
   return { start: section.header + 1, end: nextCommented?.header ?? section.end };

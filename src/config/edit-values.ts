@@ -23,7 +23,7 @@ import {
 } from './schema.js';
 import { type FstackVersion, versionInRange } from './versions.js';
 
-/** Why an edit was rejected. */
+/** Reason an edit was rejected. */
 export type EditErrorCode =
   | 'key-invalid'
   | 'section-unknown'
@@ -190,7 +190,9 @@ function checkNumberList(path: KeyPath, value: string, reject: (reason: string) 
     if (low > high) reject(`range "${item}" ends below its start`);
     if (path.name === 'lcore_list' && high >= DPDK_MAX_LCORE) reject(`lcore ids are 0-${DPDK_MAX_LCORE - 1}`);
   }
-  const max = path.name === 'lcore_list' ? DPDK_MAX_LCORE : path.name === 'vlan_filter' ? DPDK_MAX_VLAN_FILTER : RTE_MAX_ETHPORTS;
+  let max = RTE_MAX_ETHPORTS;
+  if (path.name === 'lcore_list') max = DPDK_MAX_LCORE;
+  if (path.name === 'vlan_filter') max = DPDK_MAX_VLAN_FILTER;
   const list = parseConfigList(value, max);
   if (list.failure !== undefined) reject(`F-Stack reads at most ${max} values here`);
   if (list.oddities.some((oddity) => oddity.kind === 'duplicate')) reject('a value is listed twice');

@@ -4,7 +4,7 @@
 // - `set` changes the value in place on the key's last line (the one F-Stack keeps), keeping
 //   the text around the value, and drops the key's continuation lines (they would replace it).
 // - A key that is absent but commented out in its section (`#tcp_port=80,443`) is uncommented
-//   and filled in; otherwise the new line goes after the section's last key.
+//   and filled in. Otherwise the new line goes after the section's last key.
 // - A section that is absent but commented out (`#[kni]`) is uncommented in place; otherwise it
 //   is added after a blank line at the end, and `[dpdk]` before the first section that needs it.
 // After the edits the file is parsed again: each set key must read back as written, no other
@@ -169,7 +169,7 @@ function setKey(
   return spliceLines(document, insertionPoint(layout, target), 0, [`${path.name}=${value}`]);
 }
 
-/** The line index after the last key (and its continuation lines) of a section occurrence. */
+/** Returns the line index after the last key (and its continuation lines) of a section occurrence. */
 function insertionPoint(layout: DocumentLayout, section: SectionRange): number {
   let after = section.header + 1;
   for (const entry of layout.entries) {
@@ -311,7 +311,7 @@ function verifyReadBack(
   }
 }
 
-/** The last value F-Stack reads for every section and key. */
+/** Returns the last value F-Stack reads for every section and key. */
 function effectiveValues(loaded: LoadedConfig): Map<string, { value: string; line: number }> {
   const values = new Map<string, { value: string; line: number }>();
   for (const event of loaded.scan.events) {

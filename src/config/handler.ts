@@ -1,7 +1,7 @@
 // F-Stack's config handler (ini_parse_handler and the section handlers of lib/ff_config.c)
 // replayed over the tokenizer's events: which calls it applies, ignores or rejects, and the
-// resulting configuration. A rejected call makes F-Stack stop reading the file; here reading
-// goes on so later lines can be checked too, and the stop point is recorded.
+// resulting configuration. A rejected call makes F-Stack stop reading the file. Here reading
+// goes on, so later lines can be checked too, and the stop point is recorded.
 import {
   type ListFailure,
   DPDK_MAX_LCORE,
@@ -519,7 +519,7 @@ function location(event: IniPairEvent): SourceLocation {
   return { line: event.valuePos.line, column: event.valuePos.column };
 }
 
-/** A rejected call, placed at the key name (`at: 'name'`) or at its value. */
+/** Builds the outcome of a rejected call, placed at the key name (`at: 'name'`) or at its value. */
 function fail(
   event: IniPairEvent,
   code: Finding['code'],

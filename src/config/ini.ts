@@ -14,9 +14,9 @@
 //   truncated) name and the whole trimmed line as value. No inline comment is removed there.
 // - `[`: a section header up to the first `]`, unless a `;` preceded by whitespace comes
 //   first (then it is an error). The name is not trimmed and is cut to 49 bytes.
-// - Else `name=value` or `name:value`, split at the first `=` or `:`; a `;` after whitespace
-//   starts an inline comment (before the separator it makes the line an error). Name and value
-//   are trimmed. No separator: an error.
+// - Else `name=value` or `name:value`, split at the first `=` or `:`. A `;` after whitespace
+//   starts an inline comment, and before the separator it makes the line an error. Name and
+//   value are trimmed. A line without separator is an error.
 // Everything here works on bytes held in latin1 strings (one char per byte), so limits and
 // columns are exact; names and values are decoded back with the document's encoding.
 import { type ConfigDocument, type TextEncoding, lineBytes } from './document.js';

@@ -4,7 +4,7 @@
 // helper yet, so the lock is a lock file FILE.lock created with O_CREAT|O_EXCL and holding the
 // owner's pid and host name. Trade-offs against flock():
 // - A crashed owner leaves the file behind. A waiter removes it when its pid is no longer
-//   alive on this host (checked with kill(pid, 0)); a lock from another host, or from a pid
+//   alive on this host (checked with kill(pid, 0)). A lock from another host, or from a pid
 //   that was reused meanwhile, is only waited for until the timeout.
 // - Breaking a stale lock renames it aside and checks the inode before deleting, so a fresh
 //   lock taken in between is put back. Only if a third process creates a lock in the very
@@ -29,7 +29,7 @@ export interface FileLock {
   release(): Promise<void>;
 }
 
-/** Who holds a lock, as written in the lock file. */
+/** Owner of a lock, as written in the lock file. */
 export interface LockHolder {
   pid: number;
   host: string;

@@ -3,10 +3,11 @@
 //
 // Values are the text F-Stack keeps after its own trimming and comment rules; numbers and lists
 // are what its C parsers make of that text. Nothing is normalized beyond that, so callers see
-// exactly what F-Stack sees (an address with a trailing "# lab" stays broken, and a warning
-// says so).
+// exactly what F-Stack reads (an address with a trailing "# lab" stays broken, and a warning
+// reports it).
 import { readFile } from 'node:fs/promises';
 
+import { scanSectionId } from './c-parsers.js';
 import { type Diagnostic, sortDiagnostics } from './diagnostics.js';
 import { type ConfigDocument, parseDocument } from './document.js';
 import { runHandler } from './handler.js';
@@ -97,7 +98,7 @@ export interface PortConfig {
 
 /**
  * `[vlanN]` (1.24 and later) whose id is in `vlan_filter` and whose `portid` attaches it to a
- * configured port; F-Stack ignores other VLAN sections (warnings say why).
+ * configured port. F-Stack ignores other VLAN sections, and a warning reports each.
  */
 export interface VlanConfig {
   /** VLAN id: N of `[vlanN]`. */
@@ -173,7 +174,7 @@ export interface ConfigEntry {
   /** F-Stack's own line number (a line cut by the length limit counts twice). */
   iniLine: number;
   /**
-   * What F-Stack does with it: `applied`, `ignored` (unknown, out of range, not for this
+   * Outcome of the handler call: `applied`, `ignored` (unknown, out of range, not for this
    * version) or `failed` (the handler rejected it and F-Stack stops).
    */
   status: 'applied' | 'ignored' | 'failed';
@@ -214,7 +215,7 @@ export interface FstackConfig {
   sections: SectionHeader[];
 }
 
-/** Where F-Stack stops reading: the first syntax error or rejected value. */
+/** Position where F-Stack stops reading: the first syntax error or rejected value. */
 export interface StopPoint {
   line: number;
   column: number;
@@ -231,8 +232,8 @@ export interface LoadedConfig {
   document: ConfigDocument;
   /**
    * What F-Stack reads. When the file has errors, values after F-Stack's stop point are still
-   * read (as if the failing lines were absent), so diagnostics can cover the whole file; the
-   * entries carry `afterStop` and `stop` says where F-Stack itself gives up.
+   * read (as if the failing lines were absent), so diagnostics can cover the whole file. Those
+   * entries carry `afterStop`, and `stop` is the position where F-Stack itself stops.
    */
   config: FstackConfig;
   diagnostics: Diagnostic[];
@@ -294,13 +295,27 @@ export interface KeyValue {
   column: number;
 }
 
-/** Returns the last value F-Stack reads for `section`/`name`, or undefined. */
+/**
+ * Returns the last value F-Stack reads for `section`/`name`, or undefined. Numbered sections
+ * match the way F-Stack scans them, so `port0` also finds a `[port 0]` section.
+ */
 export function getValue(config: FstackConfig, section: string, name: string): KeyValue | undefined {
+  const wanted = canonicalSectionName(section);
   for (let i = config.entries.length - 1; i >= 0; i--) {
     const entry = config.entries[i] as ConfigEntry;
-    if (entry.section === section && entry.name === name && entry.status !== 'failed') {
-      return { section, name, value: entry.value, line: entry.line, column: entry.valueColumn };
+    if (entry.name === name && entry.status !== 'failed' && canonicalSectionName(entry.section) === wanted) {
+      return { section: entry.section, name, value: entry.value, line: entry.line, column: entry.valueColumn };
     }
   }
   return undefined;
+}
+
+/** `port 0`, `port00` and `port0` all name port 0 for F-Stack's sscanf("port%d"). */
+function canonicalSectionName(section: string): string {
+  for (const prefix of ['port', 'vlan', 'vdev', 'bond']) {
+    if (!section.startsWith(prefix)) continue;
+    const id = scanSectionId(section, prefix);
+    return id !== undefined && id >= 0 ? `${prefix}${id}` : section;
+  }
+  return section;
 }

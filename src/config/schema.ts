@@ -1,5 +1,5 @@
-// Which sections and keys F-Stack's config handler (lib/ff_config.c, ini_parse_handler) reads
-// in each version, and what kind of value each key takes.
+// Sections and keys that F-Stack's config handler (lib/ff_config.c, ini_parse_handler) reads
+// in each version, with the kind of value each key takes.
 //
 // Sources: the handlers of lib/ff_config.c and the sample config.ini shipped with each release.
 // NOTE: where a release renamed a key in steps (pci_whitelist became allow from 1.23 on, while
@@ -7,7 +7,7 @@
 // versions, so neither is reported as unknown there.
 import { type FstackVersion, versionInRange } from './versions.js';
 
-/** How F-Stack reads a value. */
+/** Parsing rule F-Stack applies to a value. */
 export type ValueKind =
   /** atoi(): leading digits, garbage reads as 0. */
   | 'integer'

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 
-/** What a file looked like when read. The content hash decides; the rest helps messages. */
+/** Identity of a file when read. The content hash decides, and the other fields help messages. */
 export interface FileSnapshot {
   /** SHA-256 of the bytes read, hex. */
   sha256: string;

@@ -15,7 +15,7 @@ export function checkKni(input: ValidationInput): Finding[] {
   if (kni.enable && method === undefined) {
     findings.push({
       code: 'kni-method-missing',
-      message: 'KNI is enabled but [kni] has no method; F-Stack refuses to start ("conf dpdk.method is necessary")',
+      message: 'KNI is enabled but [kni] has no method; F-Stack fails to start ("conf dpdk.method is necessary")',
       ...(enable !== undefined ? atValue(enable) : { line: 0, column: 0 }),
       value: enable?.value ?? '',
       fix: 'add method=accept (listed ports go to the kernel) or method=reject (listed ports stay in F-Stack) to [kni]',
@@ -24,7 +24,7 @@ export function checkKni(input: ValidationInput): Finding[] {
   if (method !== undefined && !['accept', 'reject'].includes(method.value.toLowerCase())) {
     findings.push({
       code: 'kni-method-invalid',
-      message: `method "${method.value}" is neither accept nor reject; F-Stack refuses to start`,
+      message: `method "${method.value}" is neither accept nor reject; F-Stack fails to start`,
       ...atValue(method),
       value: method.value,
       fix: 'write method=accept or method=reject',
@@ -33,7 +33,7 @@ export function checkKni(input: ValidationInput): Finding[] {
   if (action !== undefined && !['alltokni', 'alltoff', 'default'].includes(action.value.toLowerCase())) {
     findings.push({
       code: 'kni-action-invalid',
-      message: `kni_action "${action.value}" is not alltokni, alltoff or default; F-Stack refuses to start`,
+      message: `kni_action "${action.value}" is not alltokni, alltoff or default; F-Stack fails to start`,
       ...atValue(action),
       value: action.value,
       fix: 'write kni_action=default (use method and the port lists), alltokni or alltoff',
@@ -59,7 +59,7 @@ export function checkKni(input: ValidationInput): Finding[] {
   if (input.version === '1.24' && type !== undefined && kni.type !== 0 && kni.type !== 1) {
     findings.push({
       code: 'kni-type-invalid',
-      message: `type ${type.value} is neither 0 (rte_kni) nor 1 (virtio_user); F-Stack started with --proc-type=primary refuses it`,
+      message: `type ${type.value} is neither 0 (rte_kni) nor 1 (virtio_user); F-Stack started with --proc-type=primary fails to start`,
       ...atValue(type),
       value: type.value,
       fix: 'write type=1 (virtio_user) or type=0 (rte_kni, needs an FF_KNI_KNI build)',
@@ -74,7 +74,7 @@ export function checkKni(input: ValidationInput): Finding[] {
       const at = ports.get(id)?.sources.lcore_list ?? { line: 0, column: 0 };
       findings.push({
         code: 'kni-primary-lcore',
-        message: `with KNI enabled, lcore_list of [port${id}] must include the primary lcore ${primary}; F-Stack started with --proc-type=primary refuses to start`,
+        message: `with KNI enabled, lcore_list of [port${id}] must include the primary lcore ${primary}; F-Stack started with --proc-type=primary fails to start`,
         ...at,
         value: lcores.join(','),
         fix: `add ${primary} to lcore_list of [port${id}]`,

@@ -1,6 +1,6 @@
 // Checks of the number lists (port_list, lcore_list, vlan_filter, slave_port_list) and of the
 // lcores: what F-Stack's list parser accepts but reads differently, and lcore_list entries
-// that lcore_mask does not enable (F-Stack refuses to start).
+// that lcore_mask does not enable (F-Stack fails to start).
 import {
   DPDK_MAX_LCORE,
   DPDK_MAX_VLAN_FILTER,
@@ -143,7 +143,7 @@ function checkLcoreLists(input: ValidationInput, findings: Finding[]): void {
       code: 'lcore-not-enabled',
       message:
         `lcore_list of [port${id}] names lcore ${missing.join(', ')}, which lcore_mask ${config.dpdk.lcoreMask ?? '(absent)'} does not enable; ` +
-        `F-Stack refuses to start ("lcore ${missing[0]} is not enabled")`,
+        `F-Stack fails to start ("lcore ${missing[0]} is not enabled")`,
       ...location,
       value: entry?.value ?? port.lcoreList.join(','),
       fix: `use lcores from ${config.dpdk.lcores.length > 0 ? config.dpdk.lcores.join(',') : 'lcore_mask'}, or add them to lcore_mask`,
@@ -155,7 +155,7 @@ function hasFailedEntry(input: ValidationInput, name: string): boolean {
   return input.run.config.entries.some((entry) => entry.section === 'dpdk' && entry.name === name && entry.status === 'failed');
 }
 
-/** The section name the port's values came from (`port0`, or a spelling such as `port 0`). */
+/** Returns the section name the port's values came from (`port0`, or a spelling such as `port 0`). */
 function sectionNameOf(input: ValidationInput, id: number): string {
   const entry = [...input.run.config.entries]
     .reverse()

@@ -1,5 +1,5 @@
 // Checks of the [portN] and [vlanN] sections as a whole: listed ports missing one of the four
-// address keys (F-Stack refuses to start), port sections F-Stack does not use, and VLAN
+// address keys (F-Stack fails to start), port sections F-Stack does not use, and VLAN
 // sections it ignores or cannot attach.
 import type { Finding } from './diagnostics.js';
 import type { SourceLocation } from './model.js';
@@ -32,8 +32,8 @@ function checkListedPorts(input: ValidationInput, findings: Finding[]): void {
       code: 'port-missing-address',
       message:
         header === undefined
-          ? `port ${id} is in port_list but the file has no [port${id}] section; F-Stack refuses to start`
-          : `[port${id}] has no ${missing.join(', ')}; F-Stack refuses to start ("port${id} if config error: no ${missing[0]}")`,
+          ? `port ${id} is in port_list but the file has no [port${id}] section; F-Stack fails to start`
+          : `[port${id}] has no ${missing.join(', ')}; F-Stack fails to start ("port${id} if config error: no ${missing[0]}")`,
       ...(header ?? portListAt),
       fix:
         header === undefined
@@ -103,7 +103,7 @@ function checkVlans(input: ValidationInput, findings: Finding[]): void {
   }
 }
 
-/** The first active header F-Stack routes to this numbered section, if any. */
+/** Returns the first active header F-Stack routes to this numbered section, if any. */
 function sectionHeaderOf(input: ValidationInput, prefix: 'port' | 'vlan', id: number): SourceLocation | undefined {
   const header = input.run.config.sections.find((section) => {
     const routed = routeSection(section.name, input.version);

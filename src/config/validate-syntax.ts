@@ -112,8 +112,8 @@ export function checkSyntax(input: ValidationInput): Finding[] {
 }
 
 /**
- * Reports physical lines longer than F-Stack reads at once, when the rest is more than
- * whitespace; returns the line numbers so other checks do not report the pieces again.
+ * Reports physical lines longer than F-Stack reads at once whose rest is more than whitespace.
+ * Returns their line numbers, so other checks do not report the pieces again.
  */
 function checkCutLines(input: ValidationInput, findings: Finding[]): Set<number> {
   const lines = new Set<number>();

@@ -1,5 +1,5 @@
-// Checks of numeric values: F-Stack reads them with atoi, which turns "yes" into 0 and
-// "1O" into 1 without a word.
+// Checks of numeric values: F-Stack reads them with atoi, which turns "yes" into 0 and "10s"
+// into 10 without a warning.
 import { atoi, isCleanInteger } from './c-parsers.js';
 import type { Finding } from './diagnostics.js';
 import { keySpec } from './schema.js';

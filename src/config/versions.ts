@@ -49,7 +49,7 @@ export function maxLineForVersion(version: FstackVersion): number {
   return compareVersions(version, '1.24') >= 0 ? 2048 : 200;
 }
 
-/** How F-Stack creates the kernel side of its exception path. */
+/** Kernel-side driver of F-Stack's exception path. */
 export type KniBackend =
   /** rte_kni netdev from the rte_kni.ko module; carrier is off unless set. */
   | 'rte_kni'
@@ -64,8 +64,9 @@ export interface KniRealization {
 }
 
 /**
- * Returns how KNI is realized: up to 1.23 always rte_kni; 1.24 uses virtio_user unless
- * built with FF_KNI_KNI and `type=0`; from 1.25 a virtio_user tap without a carrier step.
+ * Returns how KNI is realized. Up to 1.23 it is always rte_kni. 1.24 uses virtio_user unless
+ * built with FF_KNI_KNI and set to `type=0`. From 1.25 it is a virtio_user tap without a
+ * carrier step.
  *
  * NOTE: 1.24 reads a missing `type` as 0, which selects rte_kni only in FF_KNI_KNI builds. The
  * build flags are not in the file, so an explicit `type=0` is taken to mean such a build and a

@@ -1,7 +1,7 @@
-// Safe replacement of f-stack.conf: follows a symlink to the real file, takes the advisory
-// lock, refuses when the file changed since it was read, optionally keeps a backup, and
-// writes through a temporary file in the same directory (fsync, rename, fsync of the
-// directory) with the old mode and owner.
+// Safe replacement of f-stack.conf. A write follows a symlink to the real file, takes the
+// advisory lock and rejects a file changed since it was read. It optionally keeps a backup,
+// then writes a temporary file in the same directory with the old mode and owner, fsyncs it,
+// renames it over the file and fsyncs the directory.
 import { randomBytes } from 'node:crypto';
 import { open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -22,7 +22,7 @@ export interface WriteOptions {
   lockTimeoutMs?: number;
 }
 
-/** What a write did. */
+/** Outcome of a write. */
 export interface WriteResult {
   /** The real file written (symlinks resolved). */
   path: string;

@@ -2,7 +2,8 @@
 // every step that took effect is undone with its inverse operations in reverse order.
 //
 // The kernel handles each message of a batch on its own, so steps after a failed one still
-// run; the rollback covers every step that succeeded, not only those before the failure.
+// run. The rollback therefore covers every step that succeeded, not only those before the
+// failure.
 import type { KernelOperation } from './operations.js';
 import type { Change, Plan } from './plan.js';
 import { describeOperation } from './describe.js';
@@ -34,7 +35,7 @@ export interface StepError {
 export interface StepResult {
   change: Change;
   status: StepStatus;
-  /** Why the step failed, or why its undo failed. */
+  /** The error of the step, or of its undo for `rollback-failed`. */
   error?: StepError;
   /** For `rollback-failed`: the undo commands that did not succeed. */
   failedUndo?: string[];
@@ -53,7 +54,10 @@ export interface ApplyOptions {
   netns?: string;
 }
 
-/** Applies the plan's changes; never throws for a kernel rejection, only reports it. */
+/**
+ * Applies the plan's changes. A kernel rejection becomes a `failed` step, not an exception;
+ * the promise rejects only when the executor itself throws.
+ */
 export async function applyPlan(
   plan: Plan,
   executor: OperationExecutor,

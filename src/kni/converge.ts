@@ -43,8 +43,8 @@ export interface ConvergeReport {
 }
 
 /**
- * Runs one converge. Kernel rejections never throw: they end up in `steps`, followed by a
- * rollback. Throws only when reading the kernel fails.
+ * Runs one converge. A kernel rejection ends up in `steps`, followed by a rollback; the
+ * promise rejects when reading the kernel or sending a batch fails.
  */
 export async function converge(
   desired: DesiredState,

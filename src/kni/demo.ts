@@ -43,7 +43,7 @@ tcp_port=22
 const SHARED_ADDRESS = '192.0.2.79';
 /** The client the probe frames come from: a host on the port's subnet. */
 const CLIENT = { mac: '02:00:5e:00:02:0a', ip: '192.0.2.10', port: 40022 };
-/** How long the probe waits for each answer from the kernel. */
+/** How long the probe waits for each reply from the kernel. */
 const ANSWER_TIMEOUT_MS = 3000;
 
 export interface DemoStep {
@@ -80,7 +80,10 @@ export interface DemoReport {
 const readAsync = promisify(read);
 const writeAsync = promisify(write);
 
-/** Runs the demo and always cleans up what it created (unless `keep`). Never throws for a failed step. */
+/**
+ * Runs the demo and cleans up what it created (unless `keep`). A failed step, including an
+ * unexpected exception, is recorded in `steps` instead of thrown.
+ */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const netns = options.netns ?? DEMO_NETNS;
   const report: DemoReport = { ok: false, netns, steps: [], removal: [] };
@@ -157,7 +160,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
 
 /**
  * Proves the shared address works from the wire's side: an ARP request and a TCP SYN to
- * port 22 go into the tap as F-Stack would pass them on, and the kernel's answers come out.
+ * port 22 go into the tap as F-Stack would pass them on, and the kernel's replies come out.
  */
 async function probe(
   reader: FrameReader,
@@ -194,8 +197,8 @@ async function probe(
   const reset = (answer.flags & TCP_RST) !== 0;
   step('TCP to 192.0.2.79:22 reaches the kernel through veth0', reset, reset ? 'the kernel answered SYN with a reset' : `unexpected flags 0x${answer.flags.toString(16)}`);
   // TODO: start a listener on 192.0.2.79:22 inside the sandbox before the SYN. A Node process
-  // cannot enter another netns; this needs an addon call that opens (and binds) a TCP socket
-  // from a thread inside the namespace, whose fd net.Server can then listen on.
+  // cannot enter another netns, so this needs an addon call that opens and binds a TCP
+  // socket from a thread inside the namespace. net.Server can then listen on its fd.
   step(
     'TCP listener on 192.0.2.79:22 inside the sandbox',
     false,
@@ -257,7 +260,7 @@ async function cleanUp(context: CleanUpContext): Promise<void> {
 
 /**
  * Reads frames from a tap fd. The fd is blocking, so each read occupies a libuv worker
- * until a frame arrives; a read that outlives its wait is kept and reused, never doubled.
+ * until a frame arrives. A read that outlives its wait is kept and reused, never doubled.
  */
 class FrameReader {
   private pending: Promise<Buffer | undefined> | undefined;

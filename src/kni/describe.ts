@@ -2,6 +2,9 @@
 import type { RouteSpec } from '../rtnl/types.js';
 import type { KernelOperation } from './operations.js';
 
+const ADDRESS_VERBS = { 'address-add': 'add', 'address-replace': 'replace', 'address-delete': 'del' } as const;
+const ROUTE_VERBS = { 'route-add': 'add', 'route-replace': 'replace', 'route-delete': 'del' } as const;
+
 export interface DescribeOptions {
   /** Named netns the operation runs in; adds `-n NAME` (or `ip netns exec NAME`). */
   netns?: string;
@@ -36,7 +39,7 @@ export function describeOperation(operation: KernelOperation, options: DescribeO
     case 'address-add':
     case 'address-replace':
     case 'address-delete': {
-      const verb = operation.type === 'address-add' ? 'add' : operation.type === 'address-replace' ? 'replace' : 'del';
+      const verb = ADDRESS_VERBS[operation.type];
       const spec = operation.address;
       const parts = [`${ip} address ${verb} ${spec.address}/${spec.prefixLength}`];
       if (spec.peer !== undefined) parts.push(`peer ${spec.peer}`);
@@ -48,7 +51,7 @@ export function describeOperation(operation: KernelOperation, options: DescribeO
     case 'route-add':
     case 'route-replace':
     case 'route-delete': {
-      const verb = operation.type === 'route-add' ? 'add' : operation.type === 'route-replace' ? 'replace' : 'del';
+      const verb = ROUTE_VERBS[operation.type];
       return `${ip}${operation.route.family === 6 ? ' -6' : ''} route ${verb} ${describeRoute(operation.route)}`;
     }
   }

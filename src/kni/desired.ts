@@ -1,5 +1,5 @@
-// The kernel state f-stack.conf asks for: one entry per veth<N> (and per VLAN interface on
-// it) with its addresses, default routes, link state and MAC.
+// The kernel state that f-stack.conf requires: one entry per veth<N> (and per VLAN interface
+// on it) with its addresses, default routes, link state and MAC.
 import type { FstackConfig, PortConfig, VlanConfig } from '../config/model.js';
 import {
   broadcastAddress,

@@ -1,5 +1,5 @@
-// Version rules of the kernel side of KNI, on top of the F-Stack versions the config model
-// knows (src/config/versions.ts): which driver creates veth<N> and how packets are steered.
+// Version rules of the kernel side of KNI, on top of the F-Stack versions of the config model
+// (src/config/versions.ts): which driver creates veth<N> and how packets are steered.
 import { type FstackVersion, type KniBackend, versionInRange } from '../config/versions.js';
 
 export { type FstackVersion, type KniBackend, kniRealization, parseFstackVersion } from '../config/versions.js';

@@ -3,7 +3,7 @@
 // in F-Stack's lib/ff_dpdk_if.c (tags v1.21 to v1.25, all of which read kni_action):
 //
 // - ARP and NDP (ICMPv6 133-137): F-Stack handles the packet and a copy goes to the kernel,
-//   whatever kni_action says.
+//   whatever kni_action is set to.
 // - kni_action=alltokni sends everything else to the kernel, alltoff to F-Stack.
 // - method=accept: TCP/UDP whose destination port is listed go to the kernel, the rest to
 //   F-Stack. method=reject: listed ports go to F-Stack, everything else to the kernel.
@@ -65,8 +65,8 @@ export function parsePacket(text: string): PacketKind {
 }
 
 /**
- * The packets shown when none are named: every listed TCP and UDP port, ICMP, ARP, NDP and
- * one TCP port that is not listed.
+ * Returns the packets shown when none are named: every listed TCP and UDP port, ICMP, ARP,
+ * NDP and one TCP port that is not listed.
  */
 export function defaultPackets(kni: KniSteering): PacketKind[] {
   const packets: PacketKind[] = [

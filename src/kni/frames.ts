@@ -1,5 +1,5 @@
 // Ethernet frames for probing the kernel through a tap, the way F-Stack hands it packets:
-// ARP requests and TCP segments in, and the kernel's answers out. Only what the demo's
+// ARP requests and TCP segments in, and the kernel's replies out. Only what the demo's
 // reachability proof needs: IPv4, no options, no fragments.
 import { formatIPv4, parseIPv4 } from '../net/ip.js';
 
@@ -63,7 +63,7 @@ export function parseArpReply(frame: Buffer): ArpReply | undefined {
   };
 }
 
-/** An IPv4 TCP segment in an Ethernet frame, with both checksums. */
+/** Builds an IPv4 TCP segment in an Ethernet frame, with both checksums. */
 export function tcpFrame(
   segment: Omit<TcpSegment, 'sourceMac'> & { sourceMac: string; destinationMac: string },
 ): Buffer {
@@ -136,7 +136,7 @@ function ipBytes(text: string): Buffer {
   return Buffer.from(bytes);
 }
 
-/** The Internet checksum (RFC 1071) of `data`, starting from `initial`. */
+/** Computes the Internet checksum (RFC 1071) of `data`, starting from `initial`. */
 function checksum(data: Uint8Array, initial = 0): number {
   let sum = initial;
   for (let i = 0; i + 1 < data.length; i += 2) sum += ((data[i] as number) << 8) | (data[i + 1] as number);

@@ -10,7 +10,7 @@ export interface LiveState {
   routes: Route[];
 }
 
-/** What readLiveState needs from an rtnetlink handle (`Rtnl` satisfies it). */
+/** The dumps readLiveState needs from an rtnetlink handle (`Rtnl` has them). */
 export interface LiveStateSource {
   links: { list(): Promise<Link[]> };
   addresses: { list(): Promise<Address[]> };

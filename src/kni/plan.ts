@@ -44,9 +44,9 @@ export type ChangeKind =
   | 'delete-route';
 
 /**
- * Why a change is in the plan: the config asks for something absent (`missing`), the kernel
- * has it with other attributes (`mismatch`), --prune removes what the config does not ask
- * for (`prune`), or an earlier step removes it as a side effect (`reinstall`).
+ * Reason of a change: the config requires something absent (`missing`), the kernel has it
+ * with other attributes (`mismatch`), --prune removes what the config does not require
+ * (`prune`), or an earlier step removes it as a side effect (`reinstall`).
  */
 export type ChangeReason = 'missing' | 'mismatch' | 'prune' | 'reinstall';
 
@@ -55,7 +55,7 @@ export interface Change {
   kind: ChangeKind;
   interface: string;
   reason: ChangeReason;
-  /** What the step does and which f-stack.conf keys ask for it. */
+  /** The step and the f-stack.conf keys that require it, in words. */
   description: string;
   /** The object of the step: `192.0.2.79/24 broadcast 192.0.2.255`, `default via 192.0.2.1 metric 0`, ... */
   target: string;
@@ -185,7 +185,7 @@ function changeFactory(netns: string | undefined): ChangeFactory {
 
 /**
  * Finds the interface's link. A missing VLAN link is planned for creation and returned as
- * undefined (a link that will exist, down and empty); a missing port link blocks the plan.
+ * undefined (a link that will exist, down and empty). A missing port link blocks the plan.
  */
 function resolveLink(
   iface: DesiredInterface,
@@ -395,9 +395,9 @@ function planAddresses(
 
 /**
  * Turns pending deletes into changes. Deleting a primary IPv4 address makes the kernel
- * delete its secondaries (same subnet) as well, unless promote_secondaries is set; so
- * secondaries go first, and the ones that stay are installed again after the adds with
- * `ip address replace`, which works whether the kernel removed them or promoted one.
+ * delete its secondaries (same subnet) as well, unless promote_secondaries is set. So
+ * secondaries are deleted first, and those that stay are installed again after the adds.
+ * `ip address replace` does that whether the kernel removed them or promoted one.
  */
 function planDeletes(
   name: string,
@@ -455,7 +455,7 @@ function isPrimaryIPv4(address: Address): boolean {
   return address.family === 4 && (address.flags & IFA_F_SECONDARY) === 0;
 }
 
-/** The secondary IPv4 addresses of a primary: same link, prefix length and subnet. */
+/** Returns the secondary IPv4 addresses of a primary: same link, prefix length and subnet. */
 function secondariesOf(primary: Address, current: readonly Address[]): Address[] {
   if (!isPrimaryIPv4(primary)) return [];
   const network = parseIp(primary.address);
@@ -510,7 +510,7 @@ function planRoutes(
       continue;
     }
 
-    // The main table holds one default route per family and metric. Another interface's
+    // The main table has one default route per family and metric. Another interface's
     // route with that key would be replaced or would make the add fail with EEXIST.
     const sameKey = live.routes.filter(
       (r) =>
@@ -667,7 +667,7 @@ function desiredRouteSpec(link: string, route: DesiredRoute): Extract<KernelOper
   };
 }
 
-/** The spec that recreates or deletes a live route exactly. */
+/** Returns the spec that recreates or deletes a live route exactly. */
 function routeSpecOf(link: string, route: Route): Extract<KernelOperation, { type: 'route-add' }>['route'] {
   return {
     family: route.family,

@@ -37,7 +37,7 @@ export interface InterfaceStatus {
   addresses: string[];
   /** Kernel routes out of the interface that do not follow from an address. */
   routes: string[];
-  /** What f-stack.conf asks for. */
+  /** The state f-stack.conf requires. */
   expected: { addresses: string[]; routes: string[]; carrier: boolean; mac?: string };
 }
 
@@ -48,7 +48,7 @@ export interface Problem {
   message: string;
   /** The likely cause. */
   cause: string;
-  /** What to do. */
+  /** The action that resolves the problem. */
   fix: string;
 }
 
@@ -324,7 +324,7 @@ function problemsFromChanges(plan: Plan, desired: DesiredState): Problem[] {
   return problems;
 }
 
-/** A missing address is an "old IP" when the interface carries another of that family. */
+/** Describes a missing address, as an "old IP" when the interface has another of that family. */
 function missingAddress(change: Change, plan: Plan): Problem {
   const old = oldAddressFor(change, plan);
   if (old !== undefined) {
@@ -345,7 +345,7 @@ function missingAddress(change: Change, plan: Plan): Problem {
   };
 }
 
-/** The address that the plan adds in place of a mismatching one. */
+/** Returns the address that the plan adds in place of a mismatching one. */
 function replacementOf(change: Change, plan: Plan): string {
   const add = plan.changes.find(
     (c) => c.kind === 'add-address' && c.interface === change.interface && c.current === change.current,
@@ -353,7 +353,7 @@ function replacementOf(change: Change, plan: Plan): string {
   return add?.target ?? 'another address';
 }
 
-/** The drift address of the same family that a missing address most likely replaced. */
+/** Returns the drift address of the same family that a missing address most likely replaced. */
 function oldAddressFor(change: Change, plan: Plan): Drift | undefined {
   if (change.operation.type !== 'address-add') return undefined;
   const family = change.operation.address.address.includes(':') ? 6 : 4;

@@ -50,7 +50,7 @@ export function runJson<T = Record<string, unknown>>(args: string[]): { code: nu
   return { code: result.code, json, stderr: result.stderr };
 }
 
-/** A temp dir removed by the returned cleanup. */
+/** Creates a temp dir; `remove` deletes it. */
 export function makeTempDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'fstack-kni-test-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
@@ -62,7 +62,7 @@ export function writeConfig(dir: string, text: string, name = 'f-stack.conf'): s
   return path;
 }
 
-/** The runbook's f-stack.conf: port 0 at 192.0.2.79/24, KNI accept with tcp_port=22. */
+/** Returns the runbook's f-stack.conf: port 0 at 192.0.2.79/24, KNI accept with tcp_port=22. */
 export function runbookConfig(port0Extra = '', kni = 'enable=1\nmethod=accept\ntcp_port=22\n'): string {
   return `[dpdk]
 lcore_mask=1
@@ -82,7 +82,7 @@ ${kni}`;
 export const DOC_PORT0 = { addr: '192.0.2.79', netmask: '255.255.255.0', broadcast: '192.0.2.255', gateway: '192.0.2.1' };
 
 /**
- * A shipped sample config with KNI on (accept, tcp_port=22) and [port0] moved to
+ * Returns a shipped sample config with KNI on (accept, tcp_port=22) and [port0] moved to
  * documentation addresses; the samples ship [kni] commented out.
  */
 export function sampleWithKni(file: string, port0: Partial<Record<'addr' | 'netmask' | 'broadcast' | 'gateway', string>> = DOC_PORT0): string {
@@ -152,9 +152,9 @@ export function ipRoutes(netns: string, name: string): string[] {
 }
 
 /**
- * Everything `ip -j` shows of links, addresses and routes (all tables, both families), less
- * the qdisc: the kernel attaches one the first time a link comes up and keeps it after the
- * link goes down again, so a rolled-back `up` changes it.
+ * Returns everything `ip -j` shows of links, addresses and routes (all tables, both
+ * families), less the qdisc. The kernel attaches a qdisc the first time a link comes up and
+ * keeps it after the link goes down, so a rolled-back `up` changes it.
  */
 export function ipSnapshot(netns: string): string {
   const links = ipJson<Array<Record<string, unknown>>>(netns, 'address', 'show').map(({ qdisc: _qdisc, ...rest }) => rest);

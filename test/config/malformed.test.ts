@@ -23,7 +23,7 @@ const BASE = [
   'tcp_port=22', //           14
 ];
 
-/** The base file with some lines replaced (by 1-based number) and lines appended. */
+/** Returns the base file with some lines replaced (by 1-based number) and lines appended. */
 function variant(replace: Record<number, string>, append: string[] = []): string {
   const lines = BASE.map((line, i) => replace[i + 1] ?? line);
   return `${[...lines, ...append].join('\n')}\n`;

@@ -1,7 +1,8 @@
-// An in-memory kernel for apply tests. It follows the Linux rules the plan relies on:
-// routes need an up link and a reachable gateway, deleting the last IPv4 address of a link
-// removes its IPv4 routes, a tap rejects carrier changes, and each batch message is handled
-// on its own (a failure does not stop the later ones).
+// An in-memory kernel for apply tests, following the Linux rules the plan relies on. Routes
+// need an up link and a reachable gateway. Deleting the last IPv4 address of a link removes
+// its IPv4 routes, and deleting a primary removes its secondaries. A tap nobody holds
+// rejects carrier changes. Each batch message is handled on its own, so a failure does not
+// stop the later ones.
 import { inSubnet, parseIp } from '../../src/net/ip.js';
 import type { OperationExecutor, OperationResult } from '../../src/kni/apply.js';
 import type { KernelAccess } from '../../src/kni/kernel.js';
@@ -55,7 +56,7 @@ export class FakeKernel implements OperationExecutor {
     });
   }
 
-  /** The kernel as the converge engine sees it: dumps return copies. */
+  /** Returns the kernel access for the converge engine; dumps return copies. */
   access(): KernelAccess {
     return {
       source: {
@@ -67,7 +68,7 @@ export class FakeKernel implements OperationExecutor {
     };
   }
 
-  /** A deep copy of the current state, for before/after comparisons. */
+  /** Returns a deep copy of the current state, for before/after comparisons. */
   snapshot(): LiveState {
     return structuredClone(this.state);
   }
@@ -90,7 +91,8 @@ export class FakeKernel implements OperationExecutor {
       }
       case 'link-set-carrier': {
         const link = this.link(operation.link);
-        if (link.kind === 'tun' || link.kind === 'veth') throw kernelError('EPERM', 'Operation not permitted');
+        if (link.kind === 'tun') throw kernelError('EPERM', 'Operation not permitted');
+        if (link.kind === 'veth') throw kernelError('EOPNOTSUPP', 'Operation not supported');
         link.carrier = operation.carrier;
         return;
       }

@@ -3,7 +3,7 @@ import type { FstackConfig, PortConfig, VlanConfig } from '../../src/config/mode
 import type { Address, Link, Route } from '../../src/rtnl/types.js';
 import type { LiveState } from '../../src/kni/live.js';
 
-/** The runbook's port: 192.0.2.79/24, broadcast .255, gateway .1. */
+/** Builds the runbook's port: 192.0.2.79/24, broadcast .255, gateway .1. */
 export function runbookPort(id = 0, overrides: Partial<PortConfig> = {}): PortConfig {
   return {
     id,
@@ -24,7 +24,7 @@ export interface ConfigParts {
   portList?: number[];
 }
 
-/** A config with KNI on (method=accept, tcp_port=22) and the runbook's port 0 by default. */
+/** Builds a config with KNI on (method=accept, tcp_port=22) and the runbook's port 0 by default. */
 export function makeConfig(parts: ConfigParts = {}): FstackConfig {
   const ports = parts.ports ?? [runbookPort()];
   return {
@@ -73,7 +73,7 @@ export function makeAddress(link: Link, text: string, overrides: Partial<Address
   };
 }
 
-/** A default route via `gateway` out of `link`, as `ip route add` leaves it (proto boot). */
+/** Builds a default route via `gateway` out of `link`, as `ip route add` leaves it (proto boot). */
 export function makeDefaultRoute(link: Link, gateway: string, overrides: Partial<Route> = {}): Route {
   const family = gateway.includes(':') ? 6 : 4;
   return {
@@ -92,7 +92,7 @@ export function makeDefaultRoute(link: Link, gateway: string, overrides: Partial
   };
 }
 
-/** The subnet route the kernel adds with an address (proto kernel, scope link). */
+/** Builds the subnet route the kernel adds with an address (proto kernel, scope link). */
 export function makeSubnetRoute(link: Link, network: string, prefixLength: number): Route {
   return {
     family: network.includes(':') ? 6 : 4,

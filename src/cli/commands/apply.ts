@@ -100,12 +100,21 @@ export function targetOptions(values: TargetValues, loaded: LoadedConfig): Desir
   }
 }
 
-/** Opens an rtnetlink handle in the named netns (or the current one). */
+/**
+ * Opens an rtnetlink handle in the named netns (or the current one). A permission error
+ * exits with "unavailable" (4): the tool needs CAP_NET_ADMIN (and CAP_SYS_ADMIN for --netns).
+ */
 export function openRtnl(netns: string | undefined): Rtnl {
-  return Rtnl.open(netns === undefined ? {} : { netns: { name: netns } });
+  try {
+    return Rtnl.open(netns === undefined ? {} : { netns: { name: netns } });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'EPERM' || code === 'EACCES') Object.assign(error as Error, { exitCode: ExitCode.Unavailable });
+    throw error;
+  }
 }
 
-/** The JSON form of a plan: commands as text, operations left out. */
+/** Converts a plan to JSON: commands as text, operations left out. */
 export function planToJson(plan: Plan, netns: string | undefined): Record<string, unknown> {
   const render = netns === undefined ? {} : { netns };
   return {
@@ -220,7 +229,7 @@ export function reportToJson(
   };
 }
 
-/** Extra explanation for kernel answers whose usual meaning does not apply. */
+/** Returns a hint for kernel errors whose usual meaning does not apply to the step. */
 function hintFor(step: StepResult): string | undefined {
   if (step.change.kind === 'carrier-on' && step.error?.code === 'EPERM') {
     return 'a tap accepts carrier on only while a process holds it open; an rte_kni interface always accepts it';
@@ -242,7 +251,8 @@ export function renderReport(report: ConvergeReport, desired: DesiredState, netn
   const statusByChange = new Map(report.steps.map((step) => [step.change, step]));
   for (const change of report.plan.changes) {
     const step = statusByChange.get(change);
-    const mark = step === undefined ? (report.check ? 'would run' : 'not run') : step.status;
+    let mark: string = report.check ? 'would run' : 'not run';
+    if (step !== undefined) mark = step.status;
     lines.push(`  ${markStyle(mark)} ${change.command}`);
     lines.push(`      ${style(change.description, 'dim')}`);
     if (step?.error !== undefined) lines.push(`      ${style(`error: ${step.error.message}`, 'red')}`);
