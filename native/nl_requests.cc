@@ -45,6 +45,7 @@ PendingRequest* RequestTable::Find(uint32_t sequence) {
 void RequestTable::Release(PendingRequest& request) {
   request.sequence = 0;
   request.dump = false;
+  request.echo = false;
   request.replyMayBeLost = false;
   request.attempts = 0;
   request.dumpRequest.clear();

@@ -18,6 +18,8 @@ struct PendingRequest {
   /** 0 marks a free slot; the kernel echoes this value in nlmsg_seq. */
   uint32_t sequence = 0;
   bool dump = false;
+  /** NLM_F_ECHO was set: the kernel sends the notification of the change as a reply. */
+  bool echo = false;
   /** Set after an ENOBUFS on the socket: the reply may have been dropped by the kernel. */
   bool replyMayBeLost = false;
   /** Dump attempts sent so far. */

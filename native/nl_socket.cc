@@ -63,6 +63,12 @@ void StampHeader(uint8_t* message, uint32_t sequence, uint32_t portId, bool dump
   std::memcpy(message + 12, &portId, sizeof portId);
 }
 
+bool HasEcho(const uint8_t* message) {
+  uint16_t flags;
+  std::memcpy(&flags, message + 6, sizeof flags);
+  return (flags & NLM_F_ECHO) != 0;
+}
+
 Napi::FunctionReference ReadCallback(Napi::Env env, const Napi::Object& options,
                                      const char* key, bool required) {
   Napi::Value value = options.Get(key);
@@ -194,6 +200,7 @@ Napi::Value RouteSocket::Request(const Napi::CallbackInfo& info) {
   PendingRequest& request = requests_.Allocate();
   uint32_t sequence = request.sequence;
   request.dump = dump;
+  request.echo = HasEcho(data);
   StampHeader(data, sequence, portId_, dump);
 
   int error = 0;
@@ -255,6 +262,7 @@ Napi::Value RouteSocket::Batch(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < count; ++i) {
     PendingRequest& request = requests_.Allocate();
     sequences[i] = request.sequence;
+    request.echo = HasEcho(messages[i].Data());
     StampHeader(messages[i].Data(), request.sequence, portId_, false);
   }
 

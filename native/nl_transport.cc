@@ -308,17 +308,15 @@ ssize_t RouteSocket::ReceiveDatagram(bool* multicast, uint32_t* sender, bool pee
   return received;
 }
 
-// Routes the messages of one datagram: multicast datagrams are events; a unicast message
-// with our port id and a pending sequence number is a reply; other unicast messages from
-// the kernel are unsolicited and treated as events too.
+// Routes the messages of one datagram. A message with our port id and the sequence number
+// of a pending request is its reply, except in a multicast datagram: the kernel also
+// multicasts the notification of a change to the socket that made it, with the request's
+// port id and sequence number. With NLM_F_ECHO it unicasts that notification instead, and
+// the datagram still carries the group, so for such a request it is a reply all the same.
+// Everything else from the kernel is an event; messages for requests that already
+// completed (a stray ack after a dump) are dropped.
 void RouteSocket::Dispatch(const uint8_t* data, size_t size, bool multicast, uint32_t sender) {
   if (sender != 0) {
-    return;
-  }
-  if (multicast) {
-    if (!onEvent_.IsEmpty()) {
-      AppendAligned(events_, data, size);
-    }
     return;
   }
 
@@ -327,12 +325,15 @@ void RouteSocket::Dispatch(const uint8_t* data, size_t size, bool multicast, uin
   while (walker.Next(&message)) {
     const MessageHeader& header = message.header;
     if (header.sequence != 0 && header.portId == portId_) {
-      // Messages for a finished request (a stray ack after a dump) are dropped.
       PendingRequest* request = requests_.Find(header.sequence);
-      if (request != nullptr && (!request->dump || request->sequence == activeDump_)) {
+      bool running = request != nullptr && (!request->dump || request->sequence == activeDump_);
+      if (running && (!multicast || request->echo)) {
         HandleReply(*request, message);
+        continue;
       }
-      continue;
+      if (!multicast) {
+        continue;
+      }
     }
     if (!onEvent_.IsEmpty()) {
       AppendAligned(events_, message.bytes, message.size);

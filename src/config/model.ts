@@ -300,10 +300,10 @@ export interface KeyValue {
  * match the way F-Stack scans them, so `port0` also finds a `[port 0]` section.
  */
 export function getValue(config: FstackConfig, section: string, name: string): KeyValue | undefined {
-  const wanted = canonicalSectionName(section);
+  const expected = canonicalSectionName(section);
   for (let i = config.entries.length - 1; i >= 0; i--) {
     const entry = config.entries[i] as ConfigEntry;
-    if (entry.name === name && entry.status !== 'failed' && canonicalSectionName(entry.section) === wanted) {
+    if (entry.name === name && entry.status !== 'failed' && canonicalSectionName(entry.section) === expected) {
       return { section: entry.section, name, value: entry.value, line: entry.line, column: entry.valueColumn };
     }
   }

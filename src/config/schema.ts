@@ -2,9 +2,9 @@
 // in each version, with the kind of value each key takes.
 //
 // Sources: the handlers of lib/ff_config.c and the sample config.ini shipped with each release.
-// NOTE: where a release renamed a key in steps (pci_whitelist became allow from 1.23 on, while
-// some 1.24 builds still read pci_whitelist), both names are listed for the overlapping
-// versions, so neither is reported as unknown there.
+// Where a release renamed a key in steps (pci_whitelist became allow from 1.23 on, while some
+// 1.24 builds still read pci_whitelist), both names are listed for the overlapping versions,
+// so neither is reported as unknown there.
 import { type FstackVersion, versionInRange } from './versions.js';
 
 /** Parsing rule F-Stack applies to a value. */

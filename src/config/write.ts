@@ -2,6 +2,8 @@
 // advisory lock and rejects a file changed since it was read. It optionally keeps a backup,
 // then writes a temporary file in the same directory with the old mode and owner, fsyncs it,
 // renames it over the file and fsyncs the directory.
+// NOTE: extended attributes, ACLs and SELinux labels of the old file are not copied to the
+// new one.
 import { randomBytes } from 'node:crypto';
 import { open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';

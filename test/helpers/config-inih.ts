@@ -5,10 +5,11 @@
 // INI_STOP_ON_FIRST_ERROR is 0 (F-Stack: 1) and INI_MAX_LINE is 200 (F-Stack: 200 up to 1.23,
 // 2048 from 1.24). Debian's build exposes these settings as global variables (ini_max_line,
 // ini_stop_on_first_error, ...), so the harness sets them to F-Stack's values at run time and
-// both parsers then behave alike on every input. Other settings match F-Stack's copy:
-// multi-line on, BOM on, inline comments on with prefix ";", start-of-line comments ";#",
-// stack buffer, MAX_SECTION and MAX_NAME 50, no value-less keys. Newer upstream inih (not
-// Debian's 55) also strips inline comments from continuation lines; F-Stack's copy does not.
+// both parsers agree on every input the differential test generates. Other settings match
+// F-Stack's copy: multi-line on, BOM on, inline comments on with prefix ";", start-of-line
+// comments ";#", stack buffer, MAX_SECTION and MAX_NAME 50, no value-less keys. Some other
+// inih copies (not Debian's 55) strip inline comments from continuation lines, while
+// F-Stack's copy does not.
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
