@@ -1,6 +1,43 @@
 // Public library API of fstack-kni.
 export { version } from './version.js';
 
+// rtnetlink: one handle per namespace, namespaces and tun devices.
+export * from './rtnl/index.js';
+export { createTun, type TunDevice, type TunOptions } from './rtnl/tun.js';
+export {
+  DumpInterruptedError,
+  NetlinkError,
+  type NetlinkErrorKind,
+} from './netlink/errors.js';
+export {
+  createNetns,
+  deleteNetns,
+  netnsPath,
+  openNetns,
+  type NetnsHandle,
+  type NetnsOptions,
+} from './netlink/netns.js';
+
+// f-stack.conf: read exactly as F-Stack does, validate, edit.
+export {
+  getValue,
+  loadConfig,
+  parseConfig,
+  type Diagnostic,
+  type DiagnosticCode,
+  type FstackConfig,
+  type FstackVersion,
+  type KniConfig,
+  type LoadedConfig,
+  type PortConfig,
+  type VlanConfig,
+} from './config/model.js';
+export { EditError, applyEdits, type EditOperation, type EditResult } from './config/edit.js';
+export { ConflictError, editConfigFile, writeConfigFile } from './config/write.js';
+
+// systemd control over D-Bus.
+export * from './service/index.js';
+
 // The converge engine: f-stack.conf -> desired state -> plan -> apply, plus diagnosis.
 export { KniError, type KniErrorCode } from './kni/errors.js';
 export {
