@@ -159,9 +159,17 @@ AckResult RouteSocket::ReadAckNow(uint32_t sequence) {
 
 void RouteSocket::OnPoll(uv_poll_t* handle, int status, int events) {
   auto* state = static_cast<PollState*>(handle->data);
-  if (state->owner != nullptr) {
-    state->owner->ReadAvailable(status);
+  if (state->owner == nullptr) {
+    return;
   }
+  // libuv reports EPOLLERR as UV_EBADF and stops the handle. On a netlink socket EPOLLERR
+  // means a pending socket error such as ENOBUFS, which recvmsg reports and clears, so
+  // polling goes on and the read below handles it.
+  if (status == UV_EBADF) {
+    uv_poll_start(handle, UV_READABLE, &RouteSocket::OnPoll);
+    status = 0;
+  }
+  state->owner->ReadAvailable(status);
 }
 
 void RouteSocket::OnDeferredRead(uv_timer_t* timer) {
@@ -215,7 +223,9 @@ void RouteSocket::ReadAvailable(int pollStatus) {
       repeatedErrors = error == lastError ? repeatedErrors + 1 : 1;
       lastError = error;
       if (repeatedErrors >= kMaxConsecutiveErrors) {
+        // The socket is broken (say EBADF); polling it would only spin.
         CompleteAll(Status::SocketError, error);
+        uv_poll_stop(&poll_->poll);
         break;
       }
     }

@@ -83,3 +83,36 @@ export {
   type Verdict,
 } from './kni/explain.js';
 export { runDemo, type DemoOptions, type DemoReport } from './kni/demo.js';
+
+// Interop: the desired state as systemd-networkd files.
+export { NETWORKD_FILE_PREFIX, networkdFiles, type NetworkdFile, type NetworkdOptions } from './export/networkd.js';
+
+// Closing the runbook's loop: restart F-Stack and wait for veth<N>, turn KNI on or off in
+// f-stack.conf, check the ports, and keep the interfaces configured.
+export {
+  DEFAULT_FSTACK_UNIT,
+  portInterfaceNames,
+  restartAndConverge,
+  type InterfaceReturn,
+  type RestartOptions,
+  type RestartReport,
+  type RestartTimings,
+} from './service/restart.js';
+export {
+  LinkAppearanceTracker,
+  LinkWaitError,
+  type LinkAppearance,
+  type TrackedLinkState,
+} from './service/wait-link.js';
+export {
+  KNI_METHODS,
+  disableKniOperations,
+  editKniSection,
+  enableKniOperations,
+  type KniEnableRequest,
+  type KniMethod,
+} from './service/kni-config.js';
+export { verifyTcpPorts, type PortCheck, type PortCheckResult, type VerifyOptions, type VerifyReport } from './service/verify.js';
+export { KniWatcher, type WatchOptions } from './service/watch.js';
+export { streamLogger, type LogLevel, type LogRecord, type WatchLogger } from './service/watch-log.js';
+export { ManagedInterfaces, type ClassifiedEvent, type EventEffect } from './service/watch-events.js';

@@ -336,6 +336,14 @@ export class AttributeIterator {
     return this.buffer.subarray(this.offset, this.offset + this.length);
   }
 
+  /** Payload as a view, checked to be an IPv4 (4 bytes) or IPv6 (16 bytes) address. */
+  ipBytes(): Buffer {
+    if (this.length !== 4 && this.length !== 16) {
+      throw new NetlinkDecodeError(`attribute type ${this.type} is ${this.length} bytes, not an IPv4 or IPv6 address`, this.offset);
+    }
+    return this.bytes();
+  }
+
   private need(size: number, typeName: string): void {
     if (this.length < size) {
       throw new NetlinkDecodeError(`attribute type ${this.type} is ${this.length} bytes, too short for ${typeName}`, this.offset);

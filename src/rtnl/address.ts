@@ -216,13 +216,13 @@ export function decodeAddress(buffer: Buffer, message: NetlinkMessage, headerLen
   for (const attribute = new AttributeIterator(buffer, body.attributesOffset, body.end); attribute.next(); ) {
     switch (attribute.type) {
       case IFA_LOCAL:
-        local = formatIp(attribute.bytes());
+        local = formatIp(attribute.ipBytes());
         break;
       case IFA_ADDRESS:
-        address = formatIp(attribute.bytes());
+        address = formatIp(attribute.ipBytes());
         break;
       case IFA_BROADCAST:
-        decoded.broadcast = formatIp(attribute.bytes());
+        decoded.broadcast = formatIp(attribute.ipBytes());
         break;
       case IFA_LABEL:
         decoded.label = attribute.string();

@@ -131,7 +131,7 @@ export function decodeNeighbour(buffer: Buffer, message: NetlinkMessage, headerL
     flags: header.flags,
   };
   for (const attribute = new AttributeIterator(buffer, body.attributesOffset, body.end); attribute.next(); ) {
-    if (attribute.type === NDA_DST) neighbour.address = formatIp(attribute.bytes());
+    if (attribute.type === NDA_DST) neighbour.address = formatIp(attribute.ipBytes());
     else if (attribute.type === NDA_LLADDR) neighbour.mac = formatMac(attribute.bytes());
   }
   return neighbour;

@@ -278,10 +278,10 @@ export function decodeRoute(buffer: Buffer, message: NetlinkMessage, headerLengt
   for (const attribute = new AttributeIterator(buffer, body.attributesOffset, body.end); attribute.next(); ) {
     switch (attribute.type) {
       case RTA_DST:
-        if (header.destinationLength > 0) route.destination = formatIp(attribute.bytes());
+        if (header.destinationLength > 0) route.destination = formatIp(attribute.ipBytes());
         break;
       case RTA_GATEWAY:
-        route.gateway = formatIp(attribute.bytes());
+        route.gateway = formatIp(attribute.ipBytes());
         break;
       case RTA_OIF:
         route.index = attribute.u32();
@@ -293,7 +293,7 @@ export function decodeRoute(buffer: Buffer, message: NetlinkMessage, headerLengt
         route.table = attribute.u32();
         break;
       case RTA_PREFSRC:
-        route.preferredSource = formatIp(attribute.bytes());
+        route.preferredSource = formatIp(attribute.ipBytes());
         break;
       default:
         break;

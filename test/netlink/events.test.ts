@@ -44,19 +44,7 @@ class EventLog {
 }
 
 function isAddressEvent(type: number, address: string) {
-  return (m: raw.RawMessage) =>
-    m.type === type && raw.addresses(Buffer.concat([headerOf(m), m.payload])).some((a) => a.startsWith(`${address}/`));
-}
-
-// Rebuilds a message from its parts so the raw helpers can decode it again.
-function headerOf(m: raw.RawMessage): Buffer {
-  const header = Buffer.alloc(16);
-  header.writeUInt32LE(16 + m.payload.length, 0);
-  header.writeUInt16LE(m.type, 4);
-  header.writeUInt16LE(m.flags, 6);
-  header.writeUInt32LE(m.sequence, 8);
-  header.writeUInt32LE(m.portId, 12);
-  return header;
+  return (m: raw.RawMessage) => m.type === type && raw.addressOf(m)?.startsWith(`${address}/`) === true;
 }
 
 function hostAddresses(prefix: string, count: number): string[] {

@@ -166,12 +166,19 @@ export function linkNames(reply: Buffer): string[] {
     });
 }
 
-/** IPv4 addresses (IFA_LOCAL) with prefix length in RTM_NEWADDR messages. */
+/** IPv4 address (IFA_LOCAL) with prefix length of an RTM_NEWADDR or RTM_DELADDR message. */
+export function addressOf(message: RawMessage): string | undefined {
+  if ((message.type !== RTM_NEWADDR && message.type !== RTM_DELADDR) || message.payload[0] !== AF_INET) {
+    return undefined;
+  }
+  const local = parseAttributes(message.payload, 8).get(IFA_LOCAL);
+  return `${local === undefined ? '?' : [...local].join('.')}/${message.payload[1]}`;
+}
+
+/** IPv4 addresses with prefix length in the RTM_NEWADDR messages of a reply. */
 export function addresses(reply: Buffer): string[] {
   return parseMessages(reply)
-    .filter((m) => m.type === RTM_NEWADDR && m.payload[0] === AF_INET)
-    .map((m) => {
-      const local = parseAttributes(m.payload, 8).get(IFA_LOCAL);
-      return `${local === undefined ? '?' : [...local].join('.')}/${m.payload[1]}`;
-    });
+    .filter((m) => m.type === RTM_NEWADDR)
+    .map(addressOf)
+    .filter((a): a is string => a !== undefined);
 }

@@ -8,4 +8,9 @@ export const commands: CommandTable = {
   status: async () => (await import('./status.js')).command,
   explain: async () => (await import('./explain.js')).command,
   demo: async () => (await import('./demo.js')).command,
+  restart: async () => (await import('./restart.js')).command,
+  enable: async () => (await import('./enable.js')).command,
+  disable: async () => (await import('./disable.js')).command,
+  watch: async () => (await import('./watch.js')).command,
+  export: async () => (await import('./export.js')).command,
 };

@@ -1,0 +1,74 @@
+// libFuzzer target: NLMSG_ERROR and NLMSG_DONE payloads with their extended-ack attributes
+// (ParseError, ParseDone), applied to every message of a datagram whatever its type.
+//
+// Invariants: a parse succeeds exactly when the payload holds a valid error code, the
+// errno is that code negated, the extended-ack text is a NUL-free view inside the message,
+// and the offset is -1 or a 32-bit value.
+#include <climits>
+#include <cstring>
+
+#include <linux/netlink.h>
+
+#include "../nl_parse.h"
+#include "fuzz_check.h"
+
+using fstack_kni::netlink::Acknowledgement;
+using fstack_kni::netlink::kHeaderSize;
+using fstack_kni::netlink::MessageView;
+using fstack_kni::netlink::MessageWalker;
+using fstack_kni::netlink::ParseDone;
+using fstack_kni::netlink::ParseError;
+
+namespace {
+
+void CheckExtack(const MessageView& message, const Acknowledgement& ack) {
+  if (!ack.extackMessage.empty()) {
+    const auto* text = reinterpret_cast<const uint8_t*>(ack.extackMessage.data());
+    FUZZ_CHECK(text >= message.bytes + kHeaderSize);
+    FUZZ_CHECK(text + ack.extackMessage.size() <= message.bytes + message.size);
+    FUZZ_CHECK(std::memchr(text, 0, ack.extackMessage.size()) == nullptr);
+    TouchBytes(text, ack.extackMessage.size());
+  }
+  FUZZ_CHECK(ack.extackOffset >= -1 && ack.extackOffset <= int64_t{UINT32_MAX});
+}
+
+// The kernel's `int error` right after the header, when the payload holds one.
+bool ErrorCode(const MessageView& message, int32_t* code) {
+  if (message.size < kHeaderSize + sizeof(int32_t)) {
+    return false;
+  }
+  std::memcpy(code, message.bytes + kHeaderSize, sizeof *code);
+  return true;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  MessageWalker walker(data, size);
+  MessageView message;
+  while (walker.Next(&message)) {
+    int32_t code = 0;
+    bool hasCode = ErrorCode(message, &code);
+    bool validCode = hasCode && code <= 0 && code != INT32_MIN;
+
+    Acknowledgement error;
+    bool parsed = ParseError(message, &error);
+    FUZZ_CHECK(parsed == validCode);
+    if (parsed) {
+      FUZZ_CHECK(error.error == -code);
+      CheckExtack(message, error);
+      if ((message.header.flags & NLM_F_ACK_TLVS) == 0) {
+        FUZZ_CHECK(error.extackMessage.empty() && error.extackOffset == -1);
+      }
+    }
+
+    Acknowledgement done;
+    parsed = ParseDone(message, &done);
+    FUZZ_CHECK(parsed == (!hasCode || validCode));
+    if (parsed) {
+      FUZZ_CHECK(done.error == (hasCode ? -code : 0));
+      CheckExtack(message, done);
+    }
+  }
+  return 0;
+}
