@@ -1,7 +1,7 @@
 // Running a piece of work inside another network namespace without moving the main thread.
 //
-// A file descriptor keeps the namespace it was created in, so sockets and tun devices are
-// created on a short-lived thread that first calls setns(CLONE_NEWNET); the fd is then
+// A file descriptor keeps the namespace it was created in. So sockets and tun devices are
+// created on a short-lived thread that first calls setns(CLONE_NEWNET), and the fd is then
 // used from the main thread like any other.
 #pragma once
 

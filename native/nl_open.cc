@@ -14,7 +14,7 @@ namespace fstack_kni::netlink {
 namespace {
 
 // Turns a netlink socket option on. Kernels older than the option (NETLINK_EXT_ACK: 4.12,
-// NETLINK_GET_STRICT_CHK: 4.20) answer ENOPROTOOPT; the socket then works without it.
+// NETLINK_GET_STRICT_CHK: 4.20) fail with ENOPROTOOPT, and the socket works without it.
 SyscallFailure EnableOption(int fd, int option, const char* syscall) {
   int on = 1;
   if (setsockopt(fd, SOL_NETLINK, option, &on, sizeof on) != 0 && errno != ENOPROTOOPT) {
@@ -72,7 +72,7 @@ SyscallFailure Configure(int fd, const SocketOptions& options, uint32_t* portId)
   }
 
   // NETLINK_ADD_MEMBERSHIP takes group numbers, so groups above 31 work too. Their
-  // messages carry no nl_groups bit, so NETLINK_PKTINFO tells events from replies.
+  // messages carry no nl_groups bit, so NETLINK_PKTINFO distinguishes events from replies.
   for (uint32_t group : options.groups) {
     if (failure.error != 0) {
       break;
@@ -112,7 +112,10 @@ void RouteSocket::Open(Napi::Env env, const SocketOptions& options) {
   }
 
   uv_loop_t* loop = nullptr;
-  NAPI_THROW_IF_FAILED_VOID(env, napi_get_uv_event_loop(env, &loop));
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    close(fd);
+    throw Napi::Error::New(env, operation + ": no event loop");
+  }
   auto* state = new PollState();
   int status = uv_poll_init(loop, &state->poll, fd);
   if (status != 0) {

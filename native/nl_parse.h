@@ -55,7 +55,7 @@ class MessageWalker {
 
   // Stores the next message in `message` and returns true. Returns false at the end of the
   // datagram and at the first header whose length is below kHeaderSize or runs past the
-  // end; malformed() tells the two apart.
+  // end. malformed() distinguishes the two.
   bool Next(MessageView* message);
 
   bool malformed() const { return malformed_; }
@@ -90,9 +90,9 @@ constexpr int kMalformedReplyError = EPROTO;
 /**
  * Collects the reply of one request from the messages addressed to it.
  *
- * A plain request completes at its NLMSG_ERROR (an ack when the error is 0); data messages
- * before it (a GET's answer, an NLM_F_ECHO copy) form the payload. A dump completes at
- * NLMSG_DONE or at an NLMSG_ERROR that ends it early; an NLMSG_DONE seen by a plain
+ * A plain request completes at its NLMSG_ERROR (an ack when the error is 0). Data messages
+ * before it (a GET's reply, an NLM_F_ECHO copy) form the payload. A dump completes at
+ * NLMSG_DONE or at an NLMSG_ERROR that ends it early. An NLMSG_DONE seen by a plain
  * request is kept out of the payload because the ack still follows.
  */
 class ReplyCollector {

@@ -73,7 +73,8 @@ std::vector<uint32_t> RequestTable::Sequences() const {
 
 void RequestTable::Grow() {
   // Two live sequence numbers differ in their low bits under the old mask, so they still
-  // differ under the wider one: moving them cannot collide.
+  // differ under the wider one and moving them cannot collide (test/netlink/parse.test.ts
+  // checks the table against a model).
   std::vector<PendingRequest> grown(slots_.size() * 2);
   size_t mask = grown.size() - 1;
   for (PendingRequest& request : slots_) {

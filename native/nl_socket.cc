@@ -4,6 +4,7 @@
 #include <linux/netlink.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -22,14 +23,12 @@ constexpr int kMaxDumpAttempts = 1000;
 constexpr double kMinReceiveBuffer = 1024;
 constexpr double kMaxReceiveBuffer = 1 << 30;
 
-const uint8_t kPadding[4] = {0, 0, 0, 0};
-
 bool IsInteger(const Napi::Value& value) {
   if (!value.IsNumber()) {
     return false;
   }
   double number = value.As<Napi::Number>().DoubleValue();
-  return number == static_cast<double>(static_cast<int64_t>(number));
+  return std::isfinite(number) && std::trunc(number) == number;
 }
 
 // Returns the bytes of a Uint8Array (Buffer included) or throws TypeError.
@@ -53,7 +52,7 @@ Napi::Uint8Array ReadMessage(Napi::Env env, const Napi::Value& value, const std:
 }
 
 // Writes sequence number and port id and adds the flags the socket relies on: a plain
-// request always asks for an ack, so every request ends with exactly one NLMSG_ERROR.
+// request always carries NLM_F_ACK, so every request ends with exactly one NLMSG_ERROR.
 void StampHeader(uint8_t* message, uint32_t sequence, uint32_t portId, bool dump) {
   uint16_t flags;
   std::memcpy(&flags, message + 6, sizeof flags);
@@ -161,7 +160,8 @@ RouteSocket::RouteSocket(const Napi::CallbackInfo& info) : ObjectWrap<RouteSocke
   onEvent_ = ReadCallback(env, options, "onEvent", false);
   onOverflow_ = ReadCallback(env, options, "onOverflow", false);
 
-  // The JavaScript object holds the callbacks; onReply_ and the others are weak.
+  // Properties of the JavaScript object keep the callbacks alive, because onReply_ and the
+  // others are weak references.
   Napi::Object self = info.This().As<Napi::Object>();
   std::vector<Napi::PropertyDescriptor> properties;
   properties.push_back(Napi::PropertyDescriptor::Value("onReply", onReply_.Value()));
@@ -231,7 +231,7 @@ Napi::Value RouteSocket::Request(const Napi::CallbackInfo& info) {
 
 // batch(messages) -> per message a sequence number, 0 when it already completed with a
 // plain ack, or -errno when its sendmsg failed. Messages go out in as few datagrams as the
-// limits above allow; after a failed sendmsg the remaining messages are not sent either,
+// limits above allow. After a failed sendmsg the remaining messages are not sent either,
 // so a later message never takes effect when an earlier one could not be sent.
 Napi::Value RouteSocket::Batch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -255,58 +255,62 @@ Napi::Value RouteSocket::Batch(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < count && readingAcks; ++i) {
     readingAcks = CanReadAckNow(messages[i].Data(), messages[i].ByteLength());
   }
-  std::vector<bool> acknowledged(count, false);
-  uint32_t nextAck = 0;
 
+  // The messages are copied into one buffer, each at an aligned offset as the kernel steps
+  // through them, and stamped there: the same Buffer may appear twice in `messages`.
   std::vector<uint32_t> sequences(count);
+  std::vector<size_t> offsets(count + 1);
+  batchBytes_.clear();
   for (uint32_t i = 0; i < count; ++i) {
     PendingRequest& request = requests_.Allocate();
     sequences[i] = request.sequence;
     request.echo = HasEcho(messages[i].Data());
     StampHeader(messages[i].Data(), request.sequence, portId_, false);
-  }
 
+    offsets[i] = batchBytes_.size();
+    batchBytes_.insert(batchBytes_.end(), messages[i].Data(),
+                       messages[i].Data() + messages[i].ByteLength());
+    batchBytes_.resize(Align(batchBytes_.size()), 0);
+  }
+  offsets[count] = batchBytes_.size();
+
+  std::vector<bool> acknowledged(count, false);
+  uint32_t nextAck = 0;
   int error = 0;
   uint32_t failedFrom = count;
-  uint32_t chunkStart = 0;
-  size_t chunkBytes = 0;
-  batchParts_.clear();
-  for (uint32_t i = 0; i <= count && error == 0; ++i) {
-    size_t size = i < count ? messages[i].ByteLength() : 0;
-    bool full = i == count || chunkBytes + Align(size) > kMaxBatchBytes ||
-                i - chunkStart >= kMaxBatchMessages;
-    if (full && i > chunkStart) {
-      error = SendVector(batchParts_);
-      if (error != 0) {
-        failedFrom = chunkStart;
-        break;
-      }
-      for (; readingAcks && nextAck < i; ++nextAck) {
-        acknowledged[nextAck] = ReadAckNow(sequences[nextAck]) == AckResult::Acknowledged;
-        readingAcks = acknowledged[nextAck];
-      }
-      batchParts_.clear();
-      chunkStart = i;
-      chunkBytes = 0;
-    }
-    if (i == count) {
-      break;
+  for (uint32_t start = 0; start < count;) {
+    uint32_t end = start + 1;
+    while (end < count && end - start < kMaxBatchMessages &&
+           offsets[end + 1] - offsets[start] <= kMaxBatchBytes) {
+      ++end;
     }
 
-    // The kernel steps from message to message by the aligned length.
-    batchParts_.push_back(iovec{messages[i].Data(), size});
-    if (Align(size) != size) {
-      batchParts_.push_back(iovec{const_cast<uint8_t*>(kPadding), Align(size) - size});
+    error = Send(batchBytes_.data() + offsets[start], offsets[end] - offsets[start]);
+    if (error != 0) {
+      failedFrom = start;
+      break;
     }
-    chunkBytes += Align(size);
+    for (; readingAcks && nextAck < end; ++nextAck) {
+      acknowledged[nextAck] = ReadAckNow(sequences[nextAck]) == AckResult::Acknowledged;
+      readingAcks = acknowledged[nextAck];
+    }
+    start = end;
   }
 
   Napi::Float64Array result = Napi::Float64Array::New(env, count);
   for (uint32_t i = 0; i < count; ++i) {
-    if (i >= failedFrom || acknowledged[i]) {
+    if (i >= failedFrom) {
       requests_.Release(*requests_.Find(sequences[i]));
+      result[i] = -error;
+    } else if (acknowledged[i]) {
+      requests_.Release(*requests_.Find(sequences[i]));
+      result[i] = 0;
+    } else {
+      result[i] = sequences[i];
     }
-    result[i] = i >= failedFrom ? -error : acknowledged[i] ? 0 : sequences[i];
+  }
+  if (batchBytes_.capacity() > kMaxBatchBytes * 4) {
+    std::vector<uint8_t>().swap(batchBytes_);
   }
   UpdateRef();
   return result;

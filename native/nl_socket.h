@@ -1,16 +1,15 @@
 // RouteSocket: one NETLINK_ROUTE socket driven by the libuv loop of its JavaScript thread.
 //
-// The socket is non-blocking and watched with uv_poll, so a request costs a sendmsg and,
-// when the loop wakes up, the recvmsg calls that read its reply; nothing runs on the
-// thread pool. Replies are matched to requests by sequence number and port id, and each
-// completion calls the JavaScript `onReply` function given at open time.
+// The socket is non-blocking and watched with uv_poll. A request costs a sendmsg and the
+// recvmsg calls that read its reply, and nothing runs on the thread pool. Replies are
+// matched to requests by sequence number and port id, and each completion calls the
+// JavaScript `onReply` function given at open time.
 //
-// The class is split by concept: nl_socket.cc holds the JavaScript methods, nl_open.cc
+// The class is split by concept: nl_socket.cc has the JavaScript methods, nl_open.cc
 // creates and configures the socket, nl_transport.cc sends, receives and completes.
 #pragma once
 
 #include <napi.h>
-#include <sys/uio.h>
 #include <uv.h>
 
 #include <cstdint>
@@ -66,7 +65,7 @@ struct PollState {
   RouteSocket* owner = nullptr;
 };
 
-/** What ReadAckNow found right after a send. */
+/** Outcome of ReadAckNow right after a send. */
 enum class AckResult {
   /** The request's plain ack: the request is complete. */
   Acknowledged,
@@ -103,7 +102,6 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
 
   // Sending (nl_transport.cc). These return 0 or an errno.
   int Send(const uint8_t* data, size_t size);
-  int SendVector(const std::vector<iovec>& parts);
   int StartDump(PendingRequest& request);
   void StartQueuedDumps();
   bool CanReadAckNow(const uint8_t* message, size_t size) const;
@@ -112,6 +110,7 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
   // Receiving and completing (nl_transport.cc).
   static void OnPoll(uv_poll_t* handle, int status, int events);
   static void OnDeferredRead(uv_timer_t* timer);
+  static void ReadFromLoop(RouteSocket* socket, int pollStatus);
   void ReadAvailable(int pollStatus);
   void HandleReceiveError(int error);
   void ScheduleRead();
@@ -141,7 +140,7 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
   std::unique_ptr<Napi::AsyncContext> asyncContext_;
 
   // Weak references: the functions are kept alive as properties of the JavaScript object,
-  // so an unclosed socket that nobody references can still be collected.
+  // so an unclosed socket without references can still be collected.
   Napi::FunctionReference onReply_;
   Napi::FunctionReference onEvent_;
   Napi::FunctionReference onOverflow_;
@@ -161,7 +160,7 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
   std::vector<uint8_t> events_;
   std::vector<Completion> completions_;
   std::vector<Completion> delivering_;
-  std::vector<iovec> batchParts_;
+  std::vector<uint8_t> batchBytes_;
 };
 
 // Checks the options object of openRouteSocket; throws TypeError or RangeError.

@@ -63,17 +63,8 @@ void CallFromLoop(Napi::Env env, const Napi::FunctionReference& reference,
 }  // namespace
 
 int RouteSocket::Send(const uint8_t* data, size_t size) {
-  iovec part{const_cast<uint8_t*>(data), size};
-  return SendVector({part});
-}
-
-int RouteSocket::SendVector(const std::vector<iovec>& parts) {
-  msghdr message{};
-  message.msg_iov = const_cast<iovec*>(parts.data());
-  message.msg_iovlen = parts.size();
-
   // A datagram is sent whole or not at all: there is no partial send to resume.
-  while (sendmsg(fd_, &message, 0) < 0) {
+  while (send(fd_, data, size, 0) < 0) {
     if (errno != EINTR) {
       return errno;
     }
@@ -169,13 +160,26 @@ void RouteSocket::OnPoll(uv_poll_t* handle, int status, int events) {
     uv_poll_start(handle, UV_READABLE, &RouteSocket::OnPoll);
     status = 0;
   }
-  state->owner->ReadAvailable(status);
+  ReadFromLoop(state->owner, status);
 }
 
 void RouteSocket::OnDeferredRead(uv_timer_t* timer) {
   auto* state = static_cast<PollState*>(timer->data);
   if (state->owner != nullptr) {
-    state->owner->ReadAvailable(0);
+    ReadFromLoop(state->owner, 0);
+  }
+}
+
+// No C++ exception may unwind into libuv. Node-API calls fail (and node-addon-api throws)
+// once the environment is shutting down, a worker's for instance, and then nothing can be
+// delivered anyway.
+void RouteSocket::ReadFromLoop(RouteSocket* socket, int pollStatus) {
+  try {
+    socket->ReadAvailable(pollStatus);
+  } catch (const Napi::Error&) {
+    socket->completions_.clear();
+    socket->delivering_.clear();
+    socket->events_.clear();
   }
 }
 
@@ -212,8 +216,11 @@ void RouteSocket::ReadAvailable(int pollStatus) {
       MarkRepliesMaybeLost();
     }
     if (deferredError_ != 0) {
-      // Other errors come from sk_err, set when the kernel failed to produce the next part
-      // of a dump (out of memory); that dump will not finish by itself.
+      // Other errors come from sk_err, which the kernel sets when it failed to produce the
+      // next part of a dump (out of memory). That dump will not finish by itself.
+      // NOTE: untested, since it needs the kernel to run out of memory. The kernel keeps
+      // such a dump open and may resume it on a later read, so the next dump on this socket
+      // can fail with EBUSY.
       int error = deferredError_;
       deferredError_ = 0;
       if (PendingRequest* dump = requests_.Find(activeDump_)) {
@@ -266,8 +273,8 @@ void RouteSocket::ReadAvailable(int pollStatus) {
 // Reads one datagram into receiveBuffer_ and returns its size or -errno. With `peekFirst`,
 // MSG_PEEK | MSG_TRUNC (with no buffer) first returns the size of the next datagram and the
 // buffer grows to fit, so nothing is ever truncated. Without it the caller must know the
-// datagram fits (CanReadAckNow); a datagram truncated all the same is reported as lost, like
-// an overflow, and the buffer grows for the next one.
+// datagram fits (CanReadAckNow). A datagram truncated all the same is reported as lost,
+// like an overflow, and the buffer grows for the next one.
 ssize_t RouteSocket::ReceiveDatagram(bool* multicast, uint32_t* sender, bool peekFirst) {
   if (peekFirst) {
     iovec nothing{nullptr, 0};
@@ -319,11 +326,11 @@ ssize_t RouteSocket::ReceiveDatagram(bool* multicast, uint32_t* sender, bool pee
 }
 
 // Routes the messages of one datagram. A message with our port id and the sequence number
-// of a pending request is its reply, except in a multicast datagram: the kernel also
-// multicasts the notification of a change to the socket that made it, with the request's
-// port id and sequence number. With NLM_F_ECHO it unicasts that notification instead, and
-// the datagram still carries the group, so for such a request it is a reply all the same.
-// Everything else from the kernel is an event; messages for requests that already
+// of a pending request is its reply, except in a multicast datagram. The kernel multicasts
+// the notification of a change to the socket that made it too, with the request's port id
+// and sequence number. With NLM_F_ECHO it unicasts that notification instead, but the
+// datagram still carries the group, so for such a request it is a reply all the same.
+// Everything else from the kernel is an event. Messages for requests that already
 // completed (a stray ack after a dump) are dropped.
 void RouteSocket::Dispatch(const uint8_t* data, size_t size, bool multicast, uint32_t sender) {
   if (sender != 0) {
@@ -364,7 +371,7 @@ void RouteSocket::HandleReply(PendingRequest& request, const MessageView& messag
 }
 
 // NLM_F_DUMP_INTR means the objects changed while the dump ran, so it may have missed or
-// repeated some; such a dump is run again, up to dumpAttempts times in all.
+// repeated some. Such a dump is run again, up to dumpAttempts times in all.
 void RouteSocket::FinishDump(PendingRequest& request) {
   const ReplyCollector& reply = request.reply;
   if (reply.error() != 0) {
@@ -445,7 +452,7 @@ void RouteSocket::Deliver(bool overflow) {
   std::vector<uint8_t> events;
   events.swap(events_);
 
-  // Collected but not finalized yet: there is nobody left to tell.
+  // Collected but not finalized yet: no callback is left to call.
   if (Value().IsEmpty()) {
     delivering_.clear();
     return;

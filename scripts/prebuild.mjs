@@ -2,9 +2,9 @@
 // Builds the Node-API prebuild that `npm pack` ships: prebuilds/<platform>-<arch>/fstack-kni.<libc>.node.
 //
 // prebuildify runs `node-gyp rebuild` in the directory it is given, and a rebuild starts by
-// deleting build/. The developers' build/Release (which tests and the CLI load) must not vanish
-// in the middle of a test run, so the sources are copied to a temporary directory and built
-// there; only the finished binary lands in this checkout.
+// deleting build/. Tests and the CLI load build/Release, which must not vanish during a test
+// run. So the sources are copied to a temporary directory and built there, and only the
+// finished binary is copied into this checkout.
 //
 // Run it with `npm run build:prebuild`: npm puts its bundled node-gyp on PATH and sets
 // npm_config_nodedir from .npmrc. Without nodedir the script uses the headers installed next
@@ -22,7 +22,7 @@ const prebuildify = require('prebuildify');
 const root = fileURLToPath(new URL('..', import.meta.url));
 const prebuildDir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
 
-/** Files the build reads: binding.gyp names native/*.cc and asks node-addon-api for its headers. */
+/** Files the build reads: binding.gyp lists native/*.cc and takes the header path from node-addon-api. */
 const BUILD_INPUTS = ['binding.gyp', 'package.json', 'native'];
 
 function headersNextToNode() {
@@ -47,7 +47,7 @@ function runPrebuildify(cwd) {
         strip: true,
         tagLibc: true,
         // Node-API modules run on any later Node, so build once against the running node's
-        // headers instead of the newest release node-abi knows (which would need a download).
+        // headers. prebuildify's default, the newest release listed by node-abi, needs a download.
         targets: [`node@${process.versions.node}`],
         nodeGyp: process.env.npm_config_node_gyp ?? 'node-gyp',
       },

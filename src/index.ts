@@ -86,6 +86,7 @@ export { runDemo, type DemoOptions, type DemoReport } from './kni/demo.js';
 
 // Interop: the desired state as systemd-networkd files.
 export { NETWORKD_FILE_PREFIX, networkdFiles, type NetworkdFile, type NetworkdOptions } from './export/networkd.js';
+export { formatDiagnostic } from './config/diagnostics.js';
 
 // Closing the runbook's loop: restart F-Stack and wait for veth<N>, turn KNI on or off in
 // f-stack.conf, check the ports, and keep the interfaces configured.
@@ -94,6 +95,7 @@ export {
   portInterfaceNames,
   restartAndConverge,
   type InterfaceReturn,
+  type RestartFailure,
   type RestartOptions,
   type RestartReport,
   type RestartTimings,
@@ -116,3 +118,35 @@ export { verifyTcpPorts, type PortCheck, type PortCheckResult, type VerifyOption
 export { KniWatcher, type WatchOptions } from './service/watch.js';
 export { streamLogger, type LogLevel, type LogRecord, type WatchLogger } from './service/watch-log.js';
 export { ManagedInterfaces, type ClassifiedEvent, type EventEffect } from './service/watch-events.js';
+
+// Types (and the two tables behind DiagnosticCode and FstackVersion) that appear in the
+// signatures above, exported so callers can name them.
+export { DIAGNOSTIC_CODES, type Severity } from './config/diagnostics.js';
+export type { ConfigDocument, DocumentLine, LineEnding, TextEncoding } from './config/document.js';
+export type { EditErrorCode } from './config/edit-values.js';
+export type { EditOptions } from './config/edit.js';
+export type {
+  ConfigEntry,
+  DpdkConfig,
+  KeyValue,
+  NumberedSection,
+  ParseOptions,
+  SectionHeader,
+  SourceLocation,
+  SourceMap,
+  StopPoint,
+} from './config/model.js';
+export type { FileSnapshot } from './config/snapshot.js';
+export { FSTACK_VERSIONS, type KniBackend, type KniRealization } from './config/versions.js';
+export type { EditFileOptions, EditFileResult, WriteOptions, WriteResult } from './config/write.js';
+export type { ApplyOptions, StepError } from './kni/apply.js';
+export type { DemoStep } from './kni/demo.js';
+export type { DescribeOptions } from './kni/describe.js';
+export type { BlockerCode } from './kni/plan.js';
+export type { InterfaceStatus, StatusInput } from './kni/status.js';
+export type { NativeBusArgument, NativeBusError, NativeBusSignal, NativeBusValue } from './native/native-bus.js';
+export type { NetlinkErrorOptions } from './netlink/errors.js';
+export type { EventSocket, EventSocketOpener, StateSource } from './rtnl/events.js';
+export type { MacvlanModeName } from './rtnl/names.js';
+export type { CallOptions } from './service/bus.js';
+export type { StreamLoggerOptions } from './service/watch-log.js';

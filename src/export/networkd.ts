@@ -11,11 +11,11 @@ import type {
 import { KniError } from '../kni/errors.js';
 import { version } from '../version.js';
 
-/** How the files are named and what their header says. */
+/** File naming and the header comment of the generated files. */
 export interface NetworkdOptions {
   /**
    * Start of every file name. networkd uses the first .network file in lexical order that
-   * matches a link, so the default `10-fstack-kni-` sorts before distribution catch-alls.
+   * matches a link, so the default `10-fstack-kni-` wins over higher-numbered wildcard files.
    */
   prefix?: string;
   /** The f-stack.conf path named in the header comment. Default: no path. */
@@ -40,8 +40,8 @@ export const NETWORKD_FILE_PREFIX = '10-fstack-kni-';
  * Renders a desired state as systemd-networkd files: for each interface a .network file with
  * its addresses, default routes and MAC, and for each VLAN interface a .netdev file that
  * creates it. Applying them gives the kernel what `fstack-kni apply` gives it, except the
- * carrier of rte_kni interfaces, which networkd cannot switch on (a comment in the file says
- * so). Throws KniError OPTION_INVALID for a MAC to be copied from another link, which
+ * carrier of rte_kni interfaces, which networkd cannot switch on (a comment in the file states
+ * this). Throws KniError OPTION_INVALID for a MAC to be copied from another link, which
  * networkd cannot express.
  */
 export function networkdFiles(
@@ -140,8 +140,8 @@ function networkSection(
     );
   }
   // A tap has no carrier until F-Stack's virtio_user backend opens it, and an rte_kni netdev
-  // none until it is switched on; configure the link anyway and keep the configuration when
-  // the carrier drops.
+  // has none until it is switched on. So configure the link anyway, and keep the
+  // configuration when the carrier drops.
   lines.push('ConfigureWithoutCarrier=yes', 'IgnoreCarrierLoss=yes');
   // Only f-stack.conf's addresses: a link-local IPv6 address only when the port has IPv6
   // (neighbour discovery needs one), and no addresses or routes from router advertisements.

@@ -8,7 +8,7 @@ import type { NativeBusExports } from './native-bus.js';
 export enum NativeStatus {
   /** The kernel acknowledged the request, or the dump finished. */
   Ok = 0,
-  /** The kernel answered with an NLMSG_ERROR (or a dump's NLMSG_DONE) carrying an errno. */
+  /** The kernel replied with an NLMSG_ERROR (or a dump's NLMSG_DONE) carrying an errno. */
   KernelError = 1,
   /** A system call on the socket failed (sendmsg, recvmsg); errno is set. */
   SocketError = 2,
@@ -20,11 +20,11 @@ export enum NativeStatus {
 
 /**
  * Completion of one request, called once per request from the event loop (or from
- * `close()`). `payload` holds the reply messages back to back, headers included: always a
+ * `close()`). `payload` contains the reply messages back to back, headers included: always a
  * Buffer (possibly empty) for a successful dump, a Buffer for a plain request only when
  * the kernel sent data before its ack (a GET, or NLM_F_ECHO), else undefined.
  * `extackMessage` and `extackOffset` come from the kernel's extended ack
- * (NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS); the offset counts bytes from the start of the
+ * (NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS). The offset counts bytes from the start of the
  * request message and is -1 when absent. `errno` is positive, 0 on success.
  */
 export type ReplyCallback = (
@@ -36,7 +36,7 @@ export type ReplyCallback = (
   extackOffset: number,
 ) => void;
 
-/** Where a socket or tun device is opened: a namespace file path or an open fd. */
+/** Namespace of a socket or tun device: a namespace file path or an open fd. */
 export interface NativeNetnsTarget {
   netnsPath?: string;
   netnsFd?: number;
@@ -73,8 +73,8 @@ export interface NativeRouteSocket {
    * plus NLM_F_ACK (plain request) or NLM_F_DUMP (dump). Dumps are queued and run one at a
    * time. Returns:
    * - the sequence number that `onReply` will report;
-   * - 0 when the request already completed with a plain ack (no payload, no extended ack),
-   *   read right after sendmsg; `onReply` is not called for it;
+   * - 0 when the request already completed with a plain ack (no payload, no extended ack)
+   *   that was read right after sendmsg. `onReply` is not called for it;
    * - -errno when sendmsg failed; `onReply` is not called for it.
    * Throws when the socket is closed.
    */

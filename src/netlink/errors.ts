@@ -4,9 +4,9 @@ import { constants } from 'node:os';
 import { addon } from '../native/addon.js';
 
 /**
- * Where a request failed: `kernel` (the kernel rejected it), `socket` (sendmsg or recvmsg
- * failed), `dump-interrupted` (the dump kept changing under us) or `closed` (the socket
- * was closed before the reply came).
+ * Kind of failure: `kernel` (the kernel rejected the request), `socket` (sendmsg or
+ * recvmsg failed), `dump-interrupted` (the listed objects kept changing during the dump) or
+ * `closed` (the socket was closed before the reply came).
  */
 export type NetlinkErrorKind = 'kernel' | 'socket' | 'dump-interrupted' | 'closed';
 
@@ -14,9 +14,9 @@ export interface NetlinkErrorOptions {
   kind: NetlinkErrorKind;
   /** Positive errno. */
   errno: number;
-  /** What was being done, e.g. `add address`. */
+  /** Action of the request, e.g. `add address`. */
   operation: string;
-  /** What it was done to, e.g. `192.0.2.79/24 on veth0`. */
+  /** Object of the action, e.g. `192.0.2.79/24 on veth0`. */
   object?: string;
   /** NLMSGERR_ATTR_MSG of the extended ack. */
   extackMessage?: string;
@@ -26,7 +26,7 @@ export interface NetlinkErrorOptions {
   syscall?: string;
 }
 
-const { EACCES, EINTR, EPERM } = constants.errno;
+const { EACCES, EINTR, ENOBUFS, EPERM } = constants.errno;
 
 const codeByErrno = new Map<number, string>();
 for (const [name, value] of Object.entries(constants.errno)) {
@@ -103,7 +103,10 @@ function formatMessage(options: NetlinkErrorOptions, code: string, description: 
       reason = `the netlink socket was closed before the reply arrived (${code})`;
       break;
     case 'socket':
-      reason = `${options.syscall ?? 'socket call'} failed: ${description} (${code})`;
+      reason = `${options.syscall ?? 'netlink socket call'} failed: ${description} (${code})`;
+      if (options.errno === ENOBUFS) {
+        reason += ': the kernel dropped messages for lack of receive buffer; raise receiveBuffer';
+      }
       break;
     default:
       reason = `${description} (${code})`;

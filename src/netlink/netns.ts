@@ -6,7 +6,7 @@ import { addon } from '../native/addon.js';
 import type { NativeNetnsTarget } from '../native/native.js';
 import type { NetnsTarget } from '../rtnl/types.js';
 
-/** Where `ip netns` keeps named namespaces. */
+/** Directory of named namespaces used by `ip netns`. */
 export const NETNS_DIRECTORY = '/run/netns';
 
 const MAX_NAME_BYTES = 255;

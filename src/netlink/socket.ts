@@ -8,7 +8,7 @@ import type { NetnsTarget } from '../rtnl/types.js';
 import { DumpInterruptedError, NetlinkError } from './errors.js';
 import { resolveNetnsTarget } from './netns.js';
 
-/** What a request does, for error messages: `add address` + `192.0.2.79/24 on veth0`. */
+/** Operation and object of a request, for error messages: `add address` + `192.0.2.79/24 on veth0`. */
 export interface NetlinkOperation {
   operation: string;
   object?: string;
@@ -22,7 +22,7 @@ export interface NetlinkBatchItem {
 /** Outcome of one message of a batch. */
 export type NetlinkBatchResult = { ok: true; payload: Buffer | undefined } | { ok: false; error: NetlinkError };
 
-/** What the `trace` callback receives: every request sent and every reply, event or overflow. */
+/** Record passed to the `trace` callback: every request sent and every reply, event or overflow. */
 export type NetlinkTraceRecord =
   | { type: 'send'; portId: number; sequence: number; dump: boolean; message: Buffer; op: NetlinkOperation }
   | {
@@ -96,6 +96,11 @@ interface PendingRequest {
  *
  * An idle socket does not keep the process alive (see ref()); an event socket with
  * `onEvent` does, until unref() or close().
+ *
+ * The kernel handles a request inside sendmsg, so the addon reads a plain ack right away
+ * when nothing else can be queued before it. Such a request resolves without a trip
+ * through the event loop, and a long loop of awaited requests keeps timers and other I/O
+ * waiting as synchronous code would.
  */
 export class NetlinkSocket {
   readonly #native: NativeRouteSocket;
@@ -201,7 +206,7 @@ export class NetlinkSocket {
 
   /**
    * Sends one request and resolves with the data the kernel sent before its ack (a GET's
-   * answer, an NLM_F_ECHO copy) or undefined for a plain ack. The socket writes nlmsg_seq
+   * reply, an NLM_F_ECHO copy) or undefined for a plain ack. The socket writes nlmsg_seq
    * and nlmsg_pid into `message` and adds NLM_F_REQUEST | NLM_F_ACK. Rejects with
    * NetlinkError; throws TypeError or RangeError when `message` is not one netlink message.
    */
@@ -287,7 +292,7 @@ export class NetlinkSocket {
     return this;
   }
 
-  /** Whether the socket currently keeps the event loop alive. */
+  /** Returns whether the socket currently keeps the event loop alive. */
   hasRef(): boolean {
     return !this.#closed && this.#native.hasRef();
   }
@@ -353,7 +358,7 @@ export class NetlinkSocket {
       case NativeStatus.Closed:
         return closedError(op);
       case NativeStatus.SocketError:
-        return new NetlinkError({ kind: 'socket', errno, ...op });
+        return new NetlinkError({ kind: 'socket', errno, syscall: 'recvmsg', ...op });
       default:
         return new NetlinkError({
           kind: 'kernel',

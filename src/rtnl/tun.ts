@@ -36,7 +36,7 @@ export interface TunDevice {
  * Creates a tun or tap device without packet information headers (IFF_NO_PI) and returns
  * it open. Like `ip tuntap add dev NAME mode tap` when `persist` is set; without it the
  * device disappears when the fd is closed or the process exits. Throws an Error with
- * `code` EBUSY when another fd holds a device of that name, EPERM without CAP_NET_ADMIN.
+ * `code` EBUSY when another fd has a device of that name open, EPERM without CAP_NET_ADMIN.
  */
 export function createTun(options: TunOptions): TunDevice {
   if (typeof options !== 'object' || options === null) {

@@ -8,7 +8,7 @@ import { type EditFileResult, editConfigFile } from '../config/write.js';
 export const KNI_METHODS = ['accept', 'reject'] as const;
 export type KniMethod = (typeof KNI_METHODS)[number];
 
-/** What `enable` writes into `[kni]`; keys left undefined keep their current value. */
+/** Keys `enable` writes into `[kni]`. Keys left undefined keep their current value. */
 export interface KniEnableRequest {
   /** `tcp_port` items: ports or inclusive ranges such as `8000-8010`. */
   tcpPorts?: readonly string[];
@@ -21,9 +21,9 @@ export interface KniEnableRequest {
 }
 
 /**
- * Returns the edits that set `enable=1` and the requested keys. A commented-out `#[kni]`
- * header and commented `#key=value` lines of the keys set are uncommented in place by the
- * config module; other commented lines of the block stay commented.
+ * Returns the edits that set `enable=1` and the requested keys. The config module
+ * uncomments a commented-out `#[kni]` header in place, and the commented `#key=value`
+ * lines of the keys set. Other commented lines of the block stay commented.
  */
 export function enableKniOperations(loaded: LoadedConfig, request: KniEnableRequest): EditOperation[] {
   const operations: EditOperation[] = [{ kind: 'set', key: 'kni.enable', value: '1' }];

@@ -10,7 +10,7 @@ import type { FstackConfig } from '../config/model.js';
 import type { DesiredState } from '../kni/desired.js';
 
 /**
- * Outcome of one connect: `open` (the handshake completed), `refused` (the kernel answered
+ * Outcome of one connect: `open` (the handshake completed), `refused` (the kernel replied
  * with RST, so the address is there but nothing listens), `timeout` or `error`.
  */
 export type PortCheckResult = 'open' | 'refused' | 'timeout' | 'error';
@@ -27,7 +27,7 @@ export interface PortCheck {
 export interface VerifyReport {
   /** `done` when connects were made, `skipped` when they could not or should not be. */
   status: 'done' | 'skipped';
-  /** Why the step was skipped. */
+  /** Reason the step was skipped. */
   reason?: string;
   checks: PortCheck[];
   /** False when a connect timed out or failed other than by refusal. */
@@ -80,7 +80,7 @@ function skipped(reason: string): VerifyReport {
   return { status: 'skipped', reason, checks: [], ok: true };
 }
 
-/** One TCP connect with a time limit; the socket is closed right after. */
+/** Connects once within the time limit and closes the socket right after. */
 function connectOnce(address: string, port: number, timeoutMs: number): Promise<PortCheck> {
   const started = performance.now();
   return new Promise((resolve) => {

@@ -25,7 +25,7 @@ export interface LinkAppearance {
 export interface TrackedLinkState {
   name: string;
   previousIndex: number | undefined;
-  /** ifindex of the link of that name the tracker knows now; undefined when absent. */
+  /** ifindex of the link of that name now, or undefined when it is absent. */
   currentIndex: number | undefined;
   /** True once a link of that name appeared after the baseline and still exists. */
   appeared: boolean;
@@ -108,7 +108,7 @@ export class LinkAppearanceTracker {
     return tracker;
   }
 
-  /** The state of every tracked interface now. */
+  /** Returns the state of every tracked interface. */
   states(): TrackedLinkState[] {
     return [...this.#tracked.values()].map((tracked) => ({
       name: tracked.name,

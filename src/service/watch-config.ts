@@ -1,5 +1,5 @@
-// f-stack.conf as the watch reconciler sees it: loaded and validated at start, reloaded on
-// SIGHUP and when the file changes. A reload that fails keeps the last good config.
+// f-stack.conf for the watch reconciler: loaded and validated at start, reloaded on SIGHUP
+// and when the file changes. A reload that fails keeps the last good config.
 //
 // The file is watched through its directory, since editors (and this product's own
 // writer) replace the file by renaming a new one over it, which ends a watch on the old
@@ -12,7 +12,7 @@ import { type LoadedConfig, loadConfig } from '../config/model.js';
 import { type DesiredOptions, type DesiredState, desiredState } from '../kni/desired.js';
 import { KniError } from '../kni/errors.js';
 
-/** A config that loaded without errors, and what it asks of the kernel. */
+/** A config that loaded without errors, with the desired state it defines. */
 export interface GoodConfig {
   loaded: LoadedConfig;
   /** Undefined when `[kni]` is off: F-Stack creates no interface, so nothing is managed. */
@@ -30,7 +30,7 @@ export interface ConfigSourceOptions {
   settleMs?: number;
 }
 
-/** Why reload() ran. */
+/** Trigger of a reload. */
 export type ReloadReason = 'SIGHUP' | 'file';
 
 /** Outcome of one reload. */
@@ -105,7 +105,7 @@ export class ConfigSource {
   }
 
   /**
-   * Loads the file again. A failure keeps the current config and reports `invalid`; a
+   * Loads the file again. A failure keeps the current config and reports `invalid`. A
    * file event with unchanged content reports `unchanged`. Reloads run one at a time, and
    * a request during a reload runs once more after it.
    */

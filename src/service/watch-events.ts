@@ -1,6 +1,6 @@
-// What a kernel notification means for the interfaces f-stack.conf manages: a managed
-// interface appeared or vanished, something drifted from the desired state, or the event
-// shows the desired state and needs nothing.
+// Classification of kernel notifications about the interfaces f-stack.conf manages: a
+// managed interface appeared or vanished, something drifted from the desired state, or the
+// event shows the desired state and needs nothing.
 //
 // The verdicts err towards `drift`: a needless converge pass costs one dump, a missed one
 // leaves an interface unconfigured. Notifications the kernel never sends are covered by
@@ -22,7 +22,7 @@ import type { Address, Link, Route } from '../rtnl/types.js';
 /**
  * - appeared: a managed interface exists with an ifindex not seen before.
  * - vanished: a managed interface was deleted (or renamed away).
- * - drift: the event shows a state that differs from the desired one; converge.
+ * - drift: the event shows a state that differs from the desired one, so a pass is due.
  * - in-sync: the event shows the desired state.
  * - unmanaged: about a managed interface, but about something the config does not ask for
  *   (left alone unless pruning).
@@ -63,7 +63,7 @@ export class ManagedInterfaces {
     return [...this.#desired.keys()];
   }
 
-  /** The link of a managed interface as last seen, or undefined when absent. */
+  /** Returns the link of a managed interface as last seen, or undefined when absent. */
   link(name: string): Link | undefined {
     return this.#links.get(name);
   }
@@ -123,25 +123,25 @@ export class ManagedInterfaces {
 
     const before = this.#links.get(link.name);
     this.#remember(link);
-    const wanted = this.#desired.get(link.name);
-    if (wanted === undefined) return undefined;
+    const expected = this.#desired.get(link.name);
+    if (expected === undefined) return undefined;
 
     const object = linkText(link);
     if (before === undefined || before.index !== link.index) {
       return { kind: 'link', action, interface: link.name, index: link.index, effect: 'appeared', object };
     }
-    return { kind: 'link', action, interface: link.name, index: link.index, effect: linkMatches(link, wanted) ? 'in-sync' : 'drift', object };
+    return { kind: 'link', action, interface: link.name, index: link.index, effect: linkMatches(link, expected) ? 'in-sync' : 'drift', object };
   }
 
   #classifyAddress(action: 'new' | 'delete', address: Address): ClassifiedEvent | undefined {
     const name = this.#names.get(address.index);
-    const wanted = name === undefined ? undefined : this.#desired.get(name);
-    if (name === undefined || wanted === undefined) return undefined;
+    const expected = name === undefined ? undefined : this.#desired.get(name);
+    if (name === undefined || expected === undefined) return undefined;
 
     const base = { kind: 'address' as const, action, interface: name, index: address.index, object: formatAddress(address) };
     if (isLinkLocalIPv6(address)) return { ...base, effect: 'unmanaged' };
 
-    const same = wanted.addresses.find((candidate) => candidate.family === address.family && sameAddressText(candidate.address, address.address));
+    const same = expected.addresses.find((candidate) => candidate.family === address.family && sameAddressText(candidate.address, address.address));
     if (same === undefined) return { ...base, effect: action === 'new' && this.#prune ? 'drift' : 'unmanaged' };
     if (action === 'delete') return { ...base, effect: 'drift' };
     return { ...base, effect: addressMatches(address, same) ? 'in-sync' : 'drift' };
@@ -150,18 +150,18 @@ export class ManagedInterfaces {
   #classifyRoute(action: 'new' | 'delete', route: Route): ClassifiedEvent | undefined {
     if (route.index === undefined) return undefined;
     const name = this.#names.get(route.index);
-    const wanted = name === undefined ? undefined : this.#desired.get(name);
-    if (name === undefined || wanted === undefined) return undefined;
+    const expected = name === undefined ? undefined : this.#desired.get(name);
+    if (name === undefined || expected === undefined) return undefined;
 
     const base = { kind: 'route' as const, action, interface: name, index: route.index, object: formatRoute(route) };
     if (route.table !== MAIN_TABLE || isKernelRoute(route)) return { ...base, effect: 'unmanaged' };
 
-    const exact = wanted.routes.find((candidate) => routeMatches(route, candidate));
+    const exact = expected.routes.find((candidate) => routeMatches(route, candidate));
     if (action === 'delete') return { ...base, effect: exact === undefined ? 'unmanaged' : 'drift' };
     if (exact !== undefined) return { ...base, effect: 'in-sync' };
 
     // Another default route of a family the config routes may conflict with the desired one.
-    const competing = route.prefixLength === 0 && wanted.routes.some((candidate) => candidate.family === route.family);
+    const competing = route.prefixLength === 0 && expected.routes.some((candidate) => candidate.family === route.family);
     return { ...base, effect: competing || this.#prune ? 'drift' : 'unmanaged' };
   }
 }
@@ -170,24 +170,24 @@ function linkText(link: Link): string {
   return [link.up ? 'up' : 'down', link.carrier ? 'carrier' : 'no-carrier', ...(link.mac === undefined ? [] : [link.mac])].join(' ');
 }
 
-function linkMatches(link: Link, wanted: DesiredInterface): boolean {
+function linkMatches(link: Link, expected: DesiredInterface): boolean {
   if (!link.up) return false;
-  if (wanted.carrier && !link.carrier) return false;
-  if (wanted.mac !== undefined && link.mac !== wanted.mac) return false;
+  if (expected.carrier && !link.carrier) return false;
+  if (expected.mac !== undefined && link.mac !== expected.mac) return false;
   return true;
 }
 
-function addressMatches(address: Address, wanted: DesiredAddress): boolean {
-  if (address.prefixLength !== wanted.prefixLength) return false;
+function addressMatches(address: Address, expected: DesiredAddress): boolean {
+  if (address.prefixLength !== expected.prefixLength) return false;
   if (address.family === 6) return true;
-  return sameAddressText(address.broadcast, wanted.broadcast);
+  return sameAddressText(address.broadcast, expected.broadcast);
 }
 
-function routeMatches(route: Route, wanted: DesiredRoute): boolean {
+function routeMatches(route: Route, expected: DesiredRoute): boolean {
   return (
-    route.family === wanted.family &&
+    route.family === expected.family &&
     route.prefixLength === 0 &&
-    sameAddressText(route.gateway, wanted.gateway) &&
-    routeMetric(route) === wanted.metric
+    sameAddressText(route.gateway, expected.gateway) &&
+    routeMetric(route) === expected.metric
   );
 }

@@ -1,6 +1,6 @@
 // Structured log of the watch reconciler: one line per event and action, with an ISO 8601
 // timestamp. JSON lines for log collectors, or `TIME LEVEL EVENT [INTERFACE] key=value ...`
-// for people; under systemd both go to the journal through stdout.
+// for people. Under systemd both go to the journal through stdout.
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -20,7 +20,7 @@ export type WatchLogger = (record: LogRecord) => void;
 export interface StreamLoggerOptions {
   /** JSON lines (true) or readable lines (false). */
   json: boolean;
-  /** Where lines go; process.stdout unless set. */
+  /** Destination of the lines; process.stdout unless set. */
   stream?: NodeJS.WritableStream;
   /** Clock, for tests; Date.now unless set. */
   now?: () => number;

@@ -1,7 +1,7 @@
-// Addresses and default routes an earlier f-stack.conf asked for and the reloaded one does
-// not. converge leaves such objects alone (without --prune it never deletes what the config
-// does not name), so after a reload the watch reconciler removes them itself: it put them
-// there, and F-Stack's new address must not live next to a stale copy of the old one.
+// Addresses and default routes that an earlier f-stack.conf requested and the reloaded one
+// does not. Without --prune, converge never deletes what the config does not name. So after
+// a reload the watch reconciler removes these objects itself, because it installed them and
+// F-Stack's new address must not sit next to a stale copy of the old one.
 import type { DesiredAddress, DesiredRoute, DesiredState } from '../kni/desired.js';
 import { MAIN_TABLE, findLink, formatAddress, readLiveState, routeMetric, sameAddressText } from '../kni/live.js';
 import type { Rtnl } from '../rtnl/index.js';
@@ -21,18 +21,18 @@ export interface RetireResult {
   error?: Error;
 }
 
-/** Lists what `previous` asked for and `next` does not, per interface name. */
+/** Lists what `previous` requested and `next` does not, per interface name. */
 export function retiredObjects(previous: DesiredState | undefined, next: DesiredState | undefined): RetiredObject[] {
   const retired: RetiredObject[] = [];
   for (const old of previous?.interfaces ?? []) {
     const now = next?.interfaces.find((iface) => iface.name === old.name);
     for (const address of old.addresses) {
-      const kept = now?.addresses.some((a) => a.family === address.family && sameAddressText(a.address, address.address));
-      if (kept !== true) retired.push({ kind: 'address', interface: old.name, address });
+      const inNext = now?.addresses.some((a) => a.family === address.family && sameAddressText(a.address, address.address));
+      if (inNext !== true) retired.push({ kind: 'address', interface: old.name, address });
     }
     for (const route of old.routes) {
-      const kept = now?.routes.some((r) => r.family === route.family && sameAddressText(r.gateway, route.gateway) && r.metric === route.metric);
-      if (kept !== true) retired.push({ kind: 'route', interface: old.name, route });
+      const inNext = now?.routes.some((r) => r.family === route.family && sameAddressText(r.gateway, route.gateway) && r.metric === route.metric);
+      if (inNext !== true) retired.push({ kind: 'route', interface: old.name, route });
     }
   }
   return retired;

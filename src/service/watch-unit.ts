@@ -23,8 +23,8 @@ export interface UnitJobObserver {
 }
 
 /**
- * Connects to systemd and calls `onJobEnd` for every job of `unit` that ends, as
- * `busctl monitor --match "member=JobRemoved,arg2=UNIT"` shows them. `onLost` is called
+ * Connects to systemd and calls `onJobEnd` for every job of `unit` that ends: the
+ * JobRemoved signals that `busctl monitor` shows for the unit. `onLost` is called
  * when the connection drops. Rejects with SystemdError (ENOSYSTEMD, ECONNECT, ETIMEDOUT,
  * EDBUS) when the match or Manager.Subscribe fails.
  */
@@ -37,13 +37,14 @@ export async function observeUnitJobs(
   assertUnitName(unit);
   const connection = DBusConnection.open(bus);
   try {
+    // The unit is checked in the handler: with an arg2='UNIT' term in the rule, libsystemd
+    // 252 delivered no JobRemoved signal at all, on a bus and on a direct connection.
     const rule = [
       "type='signal'",
       ...(connection.direct ? [] : ["sender='org.freedesktop.systemd1'"]),
       `path='${MANAGER_PATH}'`,
       `interface='${MANAGER_INTERFACE}'`,
       "member='JobRemoved'",
-      `arg2='${unit}'`,
     ].join(',');
     await connection.addMatch(rule, (signal) => {
       // JobRemoved(u id, o job, s unit, s result)

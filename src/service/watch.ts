@@ -100,7 +100,7 @@ export class KniWatcher {
   /**
    * Loads the config, opens the rtnetlink handle, subscribes, dumps the links and starts
    * the first pass. Rejects when the config is invalid (there is no last good one yet) or
-   * the namespace cannot be opened; a failing systemd connection is only logged.
+   * the namespace cannot be opened. A failing systemd connection is only logged.
    */
   static async start(options: WatchOptions): Promise<KniWatcher> {
     const config = await ConfigSource.open({
@@ -223,7 +223,8 @@ export class KniWatcher {
       case 'overflow':
         this.#emit({ level: 'warn', event: 'overflow', note: 'the kernel dropped notifications (ENOBUFS); dumping the state again' });
         return;
-      case 'resync':
+      case 'resync': {
+        const before = new Map(this.#managed.names().map((name) => [name, this.#managed.link(name)?.index]));
         this.#managed.reset(event.links ?? []);
         this.#emit({
           level: 'info',
@@ -232,9 +233,10 @@ export class KniWatcher {
           addresses: event.addresses?.length ?? 0,
           routes: event.routes?.length ?? 0,
         });
-        this.#noteAppearancesAfterResync(now);
+        this.#noteAppearancesAfterResync(before, now);
         this.#schedule('resync');
         return;
+      }
       case 'error':
         this.#emit({ level: 'error', event: 'subscription-error', error: event.error.message, note: 'dumping the state again in 1 s' });
         this.#resyncLater();
@@ -260,14 +262,13 @@ export class KniWatcher {
     }
   }
 
-  // Links that came back while notifications were lost count as appearances from the
-  // resync on; their notification time is unknown.
-  #noteAppearancesAfterResync(now: number): void {
+  // Links that came back while notifications were lost count as appeared at the resync,
+  // because their notification time is unknown.
+  #noteAppearancesAfterResync(before: ReadonlyMap<string, number | undefined>, now: number): void {
     for (const name of this.#managed.names()) {
       const link = this.#managed.link(name);
-      const pending = this.#appearances.get(name);
       if (link === undefined) this.#appearances.delete(name);
-      else if (pending !== undefined && pending.index !== link.index) this.#appearances.set(name, { index: link.index, at: now });
+      else if (link.index !== before.get(name)) this.#appearances.set(name, { index: link.index, at: now });
     }
   }
 
@@ -359,6 +360,11 @@ export class KniWatcher {
 
     const present = this.#presentInterfaces(desired);
     if (present.interfaces.length === 0) return;
+    // Appearances this pass configures. One that arrives during the pass waits for the next.
+    const covered = new Map(present.interfaces.flatMap((iface) => {
+      const pending = this.#appearances.get(iface.name);
+      return pending === undefined ? [] : [[iface.name, pending] as const];
+    }));
 
     const started = performance.now();
     let report: ConvergeReport;
@@ -376,13 +382,21 @@ export class KniWatcher {
     const names = present.interfaces.map((iface) => iface.name);
 
     if (report.plan.blockers.length > 0) {
-      // Usually an interface that vanished a moment ago; its notification is on the way.
+      // An interface that vanished during the pass blocks it, and its delete notification
+      // has been handled by now. So pass again over the interfaces left, without a warning.
+      const blockers = report.plan.blockers.filter(
+        (blocker) => !(blocker.code === 'interface-missing' && this.#managed.link(blocker.interface) === undefined),
+      );
+      if (blockers.length === 0) {
+        if (present.interfaces.some((iface) => this.#managed.link(iface.name) !== undefined)) this.#schedule('interface vanished');
+        return;
+      }
       this.#emit({
         level: 'warn',
         event: 'apply-blocked',
         trigger,
         interfaces: names,
-        blockers: report.plan.blockers.map((blocker) => blocker.message),
+        blockers: blockers.map((blocker) => blocker.message),
         retryInMs: this.#retryDelay,
       });
       this.#retryLater();
@@ -390,6 +404,15 @@ export class KniWatcher {
     }
 
     if (!report.ok) {
+      // A failure on an interface that vanished meanwhile (ENODEV while F-Stack stops) is
+      // no fault: pass again over what is left.
+      const vanished = names.filter((name) => this.#managed.link(name) === undefined);
+      const failedOn = report.steps.filter((step) => step.error !== undefined).map((step) => step.change.interface);
+      if (vanished.length > 0 && failedOn.every((name) => vanished.includes(name))) {
+        this.#emit({ level: 'info', event: 'apply-interrupted', trigger, interfaces: vanished, note: 'the interface vanished during the pass' });
+        this.#schedule('interface vanished');
+        return;
+      }
       this.#emit({
         level: 'error',
         event: 'apply-failed',
@@ -416,11 +439,12 @@ export class KniWatcher {
         ms: performance.now() - started,
       });
     }
-    this.#reportConfigured(names);
+    this.#reportConfigured(covered);
   }
 
-  // Interfaces that exist (VLAN interfaces: whose parent exists), so that one missing port
-  // does not block the others. Logs the missing ones whenever that list changes.
+  // Returns `desired` cut down to the interfaces that exist (VLAN interfaces: whose parent
+  // exists), so that one missing port does not block the others. Logs the missing ones
+  // whenever that list changes.
   #presentInterfaces(desired: DesiredState): DesiredState {
     const exists = (name: string | undefined): boolean => name !== undefined && this.#managed.link(name) !== undefined;
     const interfaces = desired.interfaces.filter((iface) => exists(iface.vlanId === undefined ? iface.name : iface.parent));
@@ -436,12 +460,12 @@ export class KniWatcher {
     return { ...desired, interfaces };
   }
 
-  #reportConfigured(names: readonly string[]): void {
+  // Logs the time to the configured state of each appearance the pass covered, even when
+  // the interface vanished again during the pass: converge verified it before that.
+  #reportConfigured(covered: ReadonlyMap<string, PendingAppearance>): void {
     const now = performance.now();
-    for (const name of names) {
-      const pending = this.#appearances.get(name);
-      if (pending === undefined || this.#managed.link(name)?.index !== pending.index) continue;
-      this.#appearances.delete(name);
+    for (const [name, pending] of covered) {
+      if (this.#appearances.get(name) === pending) this.#appearances.delete(name);
 
       const jobEnd = this.#lastJobEnd;
       const previous = this.#lastConfigured.get(name) ?? -Infinity;

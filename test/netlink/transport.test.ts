@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addon } from '../../src/native/addon.js';
 import { NativeStatus } from '../../src/native/native.js';
 import { NetlinkError } from '../../src/netlink/errors.js';
-import { NetlinkSocket } from '../../src/netlink/socket.js';
+import { type NetlinkBatchResult, NetlinkSocket } from '../../src/netlink/socket.js';
 import { createTestNetns, ipJson, kernelSkipReason, removeTestNetns } from '../helpers/netns.js';
 import * as raw from './raw-messages.js';
 
@@ -37,8 +37,20 @@ async function rejection(promise: Promise<unknown>): Promise<NetlinkError> {
   throw new Error('expected the promise to reject');
 }
 
-// Netlink socket fds of this process, keyed by fd number.
-function netlinkFds(): Set<string> {
+function errorOf(result: NetlinkBatchResult | undefined): NetlinkError {
+  if (result === undefined || result.ok) throw new Error(`expected a failed batch item, got ${JSON.stringify(result)}`);
+  return result.error;
+}
+
+function payloadOf(result: NetlinkBatchResult | undefined): Buffer {
+  if (result === undefined || !result.ok || result.payload === undefined) {
+    throw new Error('expected a batch item with a payload');
+  }
+  return result.payload;
+}
+
+// Socket fds of this process, as fd numbers.
+function socketFds(): Set<string> {
   const fds = new Set<string>();
   for (const fd of readdirSync('/proc/self/fd')) {
     try {
@@ -195,13 +207,11 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
     ]);
 
     expect(results.map((r) => r.ok)).toEqual([true, false, true, false, true]);
-    const duplicate = results[1];
-    expect(duplicate?.ok === false && duplicate.error.code).toBe('EEXIST');
-    expect(duplicate?.ok === false && duplicate.error.object).toBe('duplicate');
-    const bad = results[3];
-    expect(bad?.ok === false && bad.error.extackOffset).toBe(24);
-    const get = results[4];
-    expect(get?.ok === true && raw.linkNames(get.payload as Buffer)).toEqual(['lo']);
+    const duplicate = errorOf(results[1]);
+    expect(duplicate.code).toBe('EEXIST');
+    expect(duplicate.object).toBe('duplicate');
+    expect(errorOf(results[3]).extackOffset).toBe(24);
+    expect(raw.linkNames(payloadOf(results[4]))).toEqual(['lo']);
 
     await socket.request(raw.deleteAddress(LO, '192.0.2.21', 24));
     await socket.request(raw.deleteAddress(LO, '192.0.2.20', 24));
@@ -321,7 +331,7 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
     const late = await rejection(closing.request(raw.getLink(LO), { operation: 'get link' }));
     expect(late.kind).toBe('closed');
     const batch = await closing.batch([{ message: raw.getLink(LO) }]);
-    expect(batch[0]?.ok === false && batch[0].error.kind).toBe('closed');
+    expect(errorOf(batch[0]).kind).toBe('closed');
   });
 
   it('native close reports Closed synchronously', () => {
@@ -356,7 +366,7 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
 
   it('idle socket lets the process exit', () => {
     // A child process with an open, never closed socket must end on its own once the
-    // request is answered. The timeout only stops a hang; it is not a measurement.
+    // reply arrives. The timeout only stops a hang; it is not a measurement.
     const addonPath = createRequire(import.meta.url).resolve('../../build/Release/fstack_kni.node');
     const script = `
       const native = require(${JSON.stringify(addonPath)});
@@ -371,16 +381,44 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
     expect(output.trim()).toBe('reply 0');
   });
 
+  it('worker ends with sockets still open', () => {
+    // Node aborts a worker whose loop still has open handles at exit, and the addon must
+    // not call into JavaScript while the worker shuts down. A child process keeps an
+    // abort from taking the test runner with it.
+    const addonPath = createRequire(import.meta.url).resolve('../../build/Release/fstack_kni.node');
+    const workerCode = `
+      const native = require(${JSON.stringify(addonPath)});
+      const options = { netnsPath: ${JSON.stringify(`/run/netns/${netns}`)}, onReply() {} };
+      const events = native.openRouteSocket({ ...options, groups: [1], onEvent() {} });
+      const busy = native.openRouteSocket(options);
+      busy.request(Buffer.from(${JSON.stringify(raw.getLinksDump().toString('hex'))}, 'hex'), true);
+      require('node:worker_threads').parentPort.postMessage(events.pending() + busy.pending());
+    `;
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      (async () => {
+        for (let i = 0; i < 3; i++) {
+          const worker = new Worker(${JSON.stringify(workerCode)}, { eval: true });
+          worker.on('message', (pending) => { console.log('pending', pending); worker.terminate(); });
+          await new Promise((resolve) => worker.on('exit', resolve));
+        }
+        console.log('done');
+      })();
+    `;
+    const output = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(output.trim().split('\n')).toEqual(['pending 1', 'pending 1', 'pending 1', 'done']);
+  });
+
   it('unclosed sockets are garbage collected', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
-    const before = netlinkFds();
+    const before = socketFds();
 
     await (async () => {
       const sockets = Array.from({ length: 20 }, () => NetlinkSocket.open({ netns: { name: netns } }));
       await Promise.all(sockets.map((s) => s.request(raw.getLink(LO))));
     })();
-    const opened = [...netlinkFds()].filter((fd) => !before.has(fd));
+    const opened = [...socketFds()].filter((fd) => !before.has(fd));
     expect(opened).toHaveLength(20);
 
     // Finalizers run some time after a collection; keep collecting until they have.
@@ -388,7 +426,7 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
     for (let attempt = 0; attempt < 50 && remaining > 0; attempt++) {
       gc();
       await new Promise((resolve) => setImmediate(resolve));
-      const now = netlinkFds();
+      const now = socketFds();
       remaining = opened.filter((fd) => now.has(fd)).length;
     }
     expect(remaining).toBe(0);

@@ -1,5 +1,5 @@
 // A stand-in for F-Stack under the private systemd of test/helpers/systemd.ts: a unit whose
-// process creates a tap named veth0 in a test netns and holds it open, so the interface
+// process creates a tap named veth0 in a test netns and keeps it open, so the interface
 // vanishes when the process exits and comes back empty at each start, as with F-Stack
 // 1.25 and later. Also runs the built CLI, in the foreground or as a long-running watch.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -35,10 +35,12 @@ export function writeFakeFstack(dir: string): string {
   return path;
 }
 
-/** A unit that runs the stand-in in the named netns and creates `iface` there. */
+/** Returns a unit that runs the stand-in in the named netns, creating `iface` there. */
 export function fakeFstackUnit(netns: string, script: string, iface = 'veth0'): string {
   return `[Unit]
 Description=F-Stack stand-in holding ${iface} open in netns ${netns}
+# Tests restart it many times in a row; systemd's default allows 5 starts in 10 s.
+StartLimitIntervalSec=0
 
 [Service]
 Type=simple
@@ -47,7 +49,7 @@ ExecStart=${process.execPath} ${script} ${iface}
 `;
 }
 
-/** The runbook's f-stack.conf: port 0 at `addr`/24 with gateway .1, KNI accept with tcp_port=22. */
+/** Returns the runbook's f-stack.conf: port 0 at `addr`/24 with gateway .1, KNI accept with tcp_port=22. */
 export function runbookConfig(addr = '192.0.2.79', kni = 'enable=1\nmethod=accept\ntcp_port=22\n'): string {
   const prefix = addr.slice(0, addr.lastIndexOf('.'));
   return `[dpdk]
@@ -97,26 +99,50 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `node dist/cli/main.js ARGS` (optionally through a wrapper such as `ip netns exec NS`). */
-export function runCliAsync(args: string[], options: { prefix?: string[]; timeoutMs?: number } = {}): Promise<CliRun> {
+/** A CLI process started by spawnCli. */
+export interface CliProcess {
+  readonly pid: number;
+  /** Output so far. */
+  readonly stdout: string;
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves when the process exits; SIGKILLs it and rejects after the time limit. */
+  readonly done: Promise<CliRun>;
+}
+
+/** Starts `node dist/cli/main.js ARGS` (optionally through a wrapper such as `ip netns exec NS`). */
+export function spawnCli(args: string[], options: { prefix?: string[]; timeoutMs?: number } = {}): CliProcess {
   const prefix = options.prefix ?? [];
-  const [command, ...rest] = prefix.length > 0 ? [...prefix, process.execPath, cliPath, ...args] : [process.execPath, cliPath, ...args];
+  const [command, ...rest] = [...prefix, process.execPath, cliPath, ...args];
   const child = spawn(command as string, rest, { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timeoutMs = options.timeoutMs ?? 60_000;
 
-  return new Promise((resolve, reject) => {
+  const done = new Promise<CliRun>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`fstack-kni ${args.join(' ')} did not exit within ${options.timeoutMs ?? 60_000} ms:\n${stdout}\n${stderr}`));
-    }, options.timeoutMs ?? 60_000);
+      reject(new Error(`fstack-kni ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+    }, timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
   });
+  return {
+    pid: child.pid ?? -1,
+    get stdout() {
+      return stdout;
+    },
+    kill: (signal) => child.kill(signal),
+    done,
+  };
+}
+
+/** Runs the CLI to its end; see spawnCli. */
+export function runCliAsync(args: string[], options: { prefix?: string[]; timeoutMs?: number } = {}): Promise<CliRun> {
+  return spawnCli(args, options).done;
 }
 
 /** One JSON log record of the watch command. */
@@ -183,6 +209,11 @@ export class WatchProcess {
       };
       this.#match();
     });
+  }
+
+  /** Makes next() look only at records that arrive from now on. */
+  skipToEnd(): void {
+    this.#cursor = this.records.length;
   }
 
   /** Sends a signal to the watch process. */

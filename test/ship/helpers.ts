@@ -76,7 +76,7 @@ export function run(
   };
 }
 
-/** A scratch directory for one test file; `remove` deletes it with everything inside. */
+/** Creates a scratch directory for one test file; `remove` deletes it with everything inside. */
 export function makeScratch(prefix: string): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };

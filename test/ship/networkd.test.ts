@@ -290,6 +290,14 @@ describe.skipIf(buildSkipReason !== undefined)(
       expect(result.stderr).toContain('unknown format "ifupdown"');
     });
 
+    it('rejects an invalid --prefix', () => {
+      const config = writeConfig(temp.dir, runbookConfig());
+      const result = exportCli(['networkd', '--config', config, '--prefix', 'a/b-']);
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('--prefix: file name prefix "a/b-" must not contain');
+    });
+
     it('rejects --netns', () => {
       const result = exportCli(['networkd', '--netns', 'blue']);
 

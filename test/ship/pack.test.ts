@@ -290,7 +290,7 @@ describe.skipIf(skipReason !== undefined)(
             { cwd: fallbackProject, env },
           );
           expect(version.stdout).toBe(`fstack-kni ${manifest.version}\n`);
-        });
+        }, 600_000);
       },
     );
   },

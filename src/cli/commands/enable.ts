@@ -147,7 +147,9 @@ export async function toggle(
     }
   }
 
-  const failure = restartError === undefined ? undefined : restartError instanceof Error ? restartError : new Error(String(restartError));
+  let failure: Error | undefined;
+  if (restartError instanceof Error) failure = restartError;
+  else if (restartError !== undefined) failure = new Error(String(restartError));
   if (json) {
     const document = {
       ok: failure === undefined && (restart?.ok ?? true) && (verify?.ok ?? true),
@@ -251,6 +253,8 @@ function checkMethod(text: string): KniMethod {
 }
 
 function checkKniAction(text: string): string {
-  if (!KNI_ACTIONS.includes(text)) throw new UsageError(`--kni-action ${JSON.stringify(text)} must be one of ${KNI_ACTIONS.join(', ')}`);
+  if (!KNI_ACTIONS.includes(text)) {
+    throw new UsageError(`--kni-action ${JSON.stringify(text)} must be one of ${KNI_ACTIONS.join(', ')}`);
+  }
   return text;
 }

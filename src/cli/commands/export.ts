@@ -4,7 +4,8 @@ import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatDiagnostic } from '../../config/diagnostics.js';
 import { NETWORKD_FILE_PREFIX, type NetworkdFile, networkdFiles } from '../../export/networkd.js';
-import { desiredState } from '../../kni/desired.js';
+import { type DesiredState, desiredState } from '../../kni/desired.js';
+import { KniError } from '../../kni/errors.js';
 import { DEFAULT_CONFIG_PATH } from '../../kni/options.js';
 import { ExitCode, style, UsageError } from '../output.js';
 import type { Command } from '../run.js';
@@ -64,15 +65,13 @@ export const command: Command = {
       throw new UsageError('missing format; run "fstack-kni export --help"');
     if (format !== 'networkd')
       throw new UsageError(`unknown format "${format}"; the only format is networkd`);
-    if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    if (extra.length > 0)
+      throw new UsageError(`unexpected argument "${extra[0]}": export takes one format, networkd`);
 
     const path = values.config ?? DEFAULT_CONFIG_PATH;
     const { loaded, warnings } = await loadValidConfig(path, values['fstack-version']);
     const desired = desiredState(loaded.config, targetOptions(values, loaded));
-    const files = networkdFiles(desired, {
-      source: path,
-      ...(values.prefix !== undefined ? { prefix: values.prefix } : {}),
-    });
+    const files = renderFiles(desired, path, values.prefix);
 
     const output = values.output;
     const written = output === undefined ? [] : await writeFiles(output, files);
@@ -114,6 +113,22 @@ export const command: Command = {
     return ExitCode.Ok;
   },
 };
+
+/** Renders the files; an invalid --prefix is a usage error (exit 2). */
+function renderFiles(
+  desired: DesiredState,
+  source: string,
+  prefix: string | undefined,
+): NetworkdFile[] {
+  try {
+    return networkdFiles(desired, { source, ...(prefix !== undefined ? { prefix } : {}) });
+  } catch (error) {
+    if (error instanceof KniError && error.code === 'OPTION_INVALID') {
+      throw new UsageError(`--prefix: ${error.message}`);
+    }
+    throw error;
+  }
+}
 
 /** Writes each file with mode 0644 through a temporary name and a rename, so networkd never reads half a file. */
 async function writeFiles(directory: string, files: readonly NetworkdFile[]): Promise<string[]> {

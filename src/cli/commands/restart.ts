@@ -80,7 +80,7 @@ export async function connectSystemd(bus: BusTarget): Promise<SystemdManager> {
   }
 }
 
-/** What a restart needs besides the manager and the rtnetlink handle. */
+/** Parameters of runRestart. */
 export interface RestartRequest {
   unit: string;
   bus: BusTarget;
@@ -138,7 +138,7 @@ export function unitStateText(state: UnitState): string {
   return `ActiveState=${state.activeState} SubState=${state.subState} Result=${state.result ?? '-'}`;
 }
 
-/** The restart part of the JSON output. */
+/** Converts a restart report to the restart part of the JSON output. */
 export function restartToJson(
   report: RestartReport,
   desired: DesiredState | undefined,
@@ -148,6 +148,7 @@ export function restartToJson(
 ): Record<string, unknown> {
   return {
     ok: report.ok,
+    failure: report.failure ?? null,
     unit: report.unit,
     job: { path: report.job.job, result: report.job.result, durationMs: report.job.durationMs },
     unitState: report.unitState ?? null,
@@ -157,7 +158,7 @@ export function restartToJson(
   };
 }
 
-/** The restart part of the terminal output. */
+/** Renders a restart report as the restart part of the terminal output. */
 export function renderRestart(report: RestartReport, desired: DesiredState | undefined, netns: string | undefined): string {
   const lines: string[] = [];
   const jobMs = report.timings.restartJobMs.toFixed(1);
@@ -169,6 +170,12 @@ export function renderRestart(report: RestartReport, desired: DesiredState | und
   }
 
   lines.push(`Restarted ${report.unit} (job ${report.job.job} done in ${jobMs} ms)`);
+  if (report.failure === 'unit-stopped') {
+    lines.push(style(`${report.unit} stopped before its interfaces came back; nothing was applied`, 'red'));
+    if (report.unitState !== undefined) lines.push(`  unit ${report.unit}: ${unitStateText(report.unitState)}`);
+    lines.push(`  see: journalctl -u ${report.unit}`);
+    return `${lines.join('\n')}\n`;
+  }
   for (const iface of report.interfaces) {
     const was = iface.previousIndex === undefined ? 'absent before' : `was ${iface.previousIndex}`;
     const when = iface.afterJobMs >= 0 ? `${iface.afterJobMs.toFixed(1)} ms after the job ended` : `${(-iface.afterJobMs).toFixed(1)} ms before the job ended`;
@@ -180,7 +187,7 @@ export function renderRestart(report: RestartReport, desired: DesiredState | und
   const t = report.timings;
   output +=
     `Timings: restart job ${t.restartJobMs.toFixed(1)} ms, job end to interfaces ${t.jobToInterfacesMs.toFixed(1)} ms, ` +
-    `apply ${t.applyMs.toFixed(1)} ms, total ${t.totalMs.toFixed(1)} ms\n`;
+    `apply ${t.applyMs.toFixed(1)} ms, job end to configured ${t.jobToConfiguredMs.toFixed(1)} ms, total ${t.totalMs.toFixed(1)} ms\n`;
   return output;
 }
 

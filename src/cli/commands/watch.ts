@@ -30,8 +30,10 @@ something else). Meant to run as fstack-kni-watch.service next to F-Stack's unit
 It logs one line per notification about a managed interface and per action, with an
 ISO 8601 time, on stdout. For each interface that appeared, the "configured" line gives
 the time from the link notification to the converged state (sinceLinkEventMs).
-SIGHUP reloads f-stack.conf, as does a change of the file; a config that fails
-validation is logged and the last good one kept. SIGTERM and SIGINT stop it (exit 0).
+SIGHUP reloads f-stack.conf, as does a change of the file. A config that fails
+validation is logged and the last good one kept. After a reload, the addresses and
+default routes that the previous config requested and the new one does not are removed.
+SIGTERM and SIGINT stop it (exit 0).
 
 Options:
 ${TARGET_USAGE.split('\n')
