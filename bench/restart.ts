@@ -53,6 +53,8 @@ export interface RestartMeasurement {
   median: number;
   p99: number;
   jobToConfigured: Distribution;
+  /** Job end to veth0's link notification: the stand-in's start-up, not fstack-kni's work. */
+  jobToLink: Distribution;
   /** veth0's link notification to fully configured, seen by the benchmark's own subscription. */
   linkToConfigured: Distribution;
   /** The restart job itself (RestartUnit to JobRemoved). */
@@ -219,6 +221,7 @@ export async function measureRestarts(options: MeasureOptions): Promise<RestartM
     const desired = library.desiredState(loaded.config, { fstackVersion: loaded.version });
     const jobToConfigured: number[] = [];
     const linkToConfigured: number[] = [];
+    const jobToLink: number[] = [];
     const restartJob: number[] = [];
     let misses = 0;
 
@@ -237,6 +240,7 @@ export async function measureRestarts(options: MeasureOptions): Promise<RestartM
           continue;
         }
         jobToConfigured.push(result.configuredAt - jobEnd);
+        jobToLink.push(result.appearedAt - jobEnd);
         linkToConfigured.push(result.configuredAt - result.appearedAt);
       } else {
         let report: Awaited<ReturnType<Library['restartAndConverge']>>;
@@ -255,6 +259,7 @@ export async function measureRestarts(options: MeasureOptions): Promise<RestartM
         }
         restartJob.push(report.timings.restartJobMs);
         jobToConfigured.push(report.timings.jobToConfiguredMs);
+        jobToLink.push(report.timings.jobToInterfacesMs);
         linkToConfigured.push(result.configuredAt - result.appearedAt);
       }
     }
@@ -273,6 +278,7 @@ export async function measureRestarts(options: MeasureOptions): Promise<RestartM
       median: headline.median,
       p99: headline.p99,
       jobToConfigured: headline,
+      jobToLink: distribution(jobToLink),
       linkToConfigured: distribution(linkToConfigured),
       restartJob: distribution(restartJob),
       ...(options.watch === true ? { watchSinceLinkEvent: distribution(watchSince) } : {}),
@@ -301,6 +307,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     const result = await measureRestarts({ count, watch });
     console.log(`${result.mode}: ${result.count} restarts, ${result.misses} misses`);
     console.log(`  job end -> configured:   ${format(result.jobToConfigured)}`);
+    console.log(`  job end -> link event:   ${format(result.jobToLink)}`);
     console.log(`  link event -> configured: ${format(result.linkToConfigured)}`);
     console.log(`  restart job:             ${format(result.restartJob)}`);
     if (result.watchSinceLinkEvent !== undefined) console.log(`  watch's own sinceLinkEventMs: ${format(result.watchSinceLinkEvent)}`);

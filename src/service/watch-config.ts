@@ -41,10 +41,18 @@ export type ReloadOutcome =
 
 /**
  * Reads f-stack.conf and turns it into the desired state. Throws KniError CONFIG_INVALID
- * (with every error as a detail) or PORT_INVALID, or the file system error.
+ * (with every error as a detail, or for a missing file) or PORT_INVALID, or the file
+ * system error.
  */
 export async function loadGoodConfig(path: string, options: Pick<ConfigSourceOptions, 'fstackVersion' | 'desiredOptions'>): Promise<GoodConfig> {
-  const loaded = await loadConfig(path, options.fstackVersion === undefined ? {} : { fstackVersion: options.fstackVersion });
+  let loaded: LoadedConfig;
+  try {
+    loaded = await loadConfig(path, options.fstackVersion === undefined ? {} : { fstackVersion: options.fstackVersion });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new KniError('CONFIG_INVALID', `cannot read ${path}: no such file; give --config PATH`);
+    throw error;
+  }
   const errors = loaded.diagnostics.filter((diagnostic) => diagnostic.severity === 'error');
   if (errors.length > 0) {
     throw new KniError('CONFIG_INVALID', `${path} has ${errors.length} error(s)`, errors.map(formatDiagnostic));

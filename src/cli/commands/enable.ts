@@ -127,6 +127,8 @@ export async function toggle(
   const unit = values.unit ?? DEFAULT_FSTACK_UNIT;
 
   const loaded = await readConfig(path, values['fstack-version']);
+  // A malformed --port, --mac, ... must stop the command before the file is written.
+  if (values.restart === true) targetOptions(values, loaded);
   const edit = await editFile(path, operationsFor(loaded), values['fstack-version'], dryRun);
   const after = edit.result.loaded;
 
