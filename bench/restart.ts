@@ -5,7 +5,7 @@
 // a restart after which veth0 was not configured within 10 s.
 //
 // F-Stack is played by a unit of a private systemd (test/helpers/systemd.ts) whose process
-// holds a tap named veth0 open in a throwaway netns, so each restart removes the interface
+// keeps a tap named veth0 open in a throwaway netns, so each restart removes the interface
 // and brings it back empty. The benchmark watches the namespace with its own rtnetlink
 // subscription, independent of the code it measures. Needs root, `npm run install` and
 // `npm run build`.

@@ -1,7 +1,7 @@
 // Public library API of fstack-kni.
 export { version } from './version.js';
 
-// rtnetlink: one handle per namespace, namespaces and tun devices.
+// rtnetlink: one handle per namespace, namespaces, tun devices and TCP sockets in a namespace.
 export * from './rtnl/index.js';
 export { createTun, type TunDevice, type TunOptions } from './rtnl/tun.js';
 export {
@@ -17,6 +17,13 @@ export {
   type NetnsHandle,
   type NetnsOptions,
 } from './netlink/netns.js';
+export {
+  connectTcp,
+  listenTcp,
+  type ConnectTcpOptions,
+  type ListenTcpOptions,
+  type TcpEndpointOptions,
+} from './netlink/tcp.js';
 
 // f-stack.conf: read exactly as F-Stack does, validate, edit.
 export {

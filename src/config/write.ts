@@ -1,11 +1,12 @@
 // Safe replacement of f-stack.conf. A write follows a symlink to the real file, takes the
 // advisory lock and rejects a file changed since it was read. It optionally keeps a backup,
 // then writes a temporary file in the same directory with the old mode and owner, fsyncs it,
-// renames it over the file and fsyncs the directory.
+// renames it over the file and fsyncs the directory. Temporary files left by a writer that
+// was killed before its rename are deleted by the next write.
 // NOTE: extended attributes, ACLs and SELinux labels of the old file are not copied to the
 // new one.
 import { randomBytes } from 'node:crypto';
-import { open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { open, readFile, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import { type ConfigDocument, serializeDocument } from './document.js';
@@ -127,6 +128,7 @@ async function replaceAtomically(
   owner: { mode: number; uid: number; gid: number },
 ): Promise<void> {
   const directory = dirname(target);
+  await removeAbandonedTemporaries(directory, basename(target));
   const temporary = join(directory, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const mode = owner.mode & 0o7777;
 
@@ -151,6 +153,37 @@ async function replaceAtomically(
     await directoryHandle.sync();
   } finally {
     await directoryHandle.close();
+  }
+}
+
+/**
+ * Deletes the temporary files (`.NAME.PID.HEX.tmp`) of writers that were killed between
+ * creating and renaming them. Runs under the lock, so no live writer of this product uses
+ * one. A file whose pid is alive is left alone, in case that pid was reused meanwhile.
+ */
+async function removeAbandonedTemporaries(directory: string, name: string): Promise<void> {
+  const prefix = `.${name}.`;
+  let entries: string[];
+  try {
+    entries = await readdir(directory);
+  } catch {
+    // The write itself reports an unreadable directory.
+    return;
+  }
+  for (const entry of entries) {
+    const match = entry.startsWith(prefix) ? /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(entry.slice(prefix.length)) : null;
+    if (match === null || isRunning(Number(match[1]))) continue;
+    await unlink(join(directory, entry)).catch(() => undefined);
+  }
+}
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 

@@ -4,11 +4,13 @@
 // packets F-Stack hands to the kernel.
 import { read, write } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseConfig } from '../config/model.js';
 import { createNetns, deleteNetns } from '../netlink/netns.js';
+import { connectTcp, listenTcp } from '../netlink/tcp.js';
 import { Rtnl } from '../rtnl/index.js';
 import { type TunDevice, createTun } from '../rtnl/tun.js';
 import { type ConvergeReport, converge } from './converge.js';
@@ -41,6 +43,10 @@ tcp_port=22
 `;
 
 const SHARED_ADDRESS = '192.0.2.79';
+/** The port [kni] tcp_port hands to the kernel, where the sandbox's listener runs. */
+const SSH_PORT = 22;
+/** Greeting the sandbox's listener sends to each client, in the form of an SSH version line. */
+export const DEMO_BANNER = 'SSH-2.0-fstack-kni-demo\r\n';
 /** The client the probe frames come from: a host on the port's subnet. */
 const CLIENT = { mac: '02:00:5e:00:02:0a', ip: '192.0.2.10', port: 40022 };
 /** How long the probe waits for each reply from the kernel. */
@@ -96,6 +102,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   let nl: Rtnl | undefined;
   let tap: TunDevice | undefined;
   let reader: FrameReader | undefined;
+  let listener: Server | undefined;
   let directory: string | undefined;
 
   try {
@@ -147,11 +154,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     const ssh = report.explanation.verdicts.find((v) => v.packet === 'tcp/22');
     step('explain packet steering', ssh?.receiver === 'kernel', `tcp/22 goes to ${ssh?.receiver ?? 'nobody'}`);
 
-    if (applied) await probe(reader, tap, step);
+    if (applied) {
+      listener = await startListener(netns, step);
+      if (listener !== undefined) await readBanner(netns, step);
+      await probe(reader, tap, listener !== undefined, step);
+    }
   } catch (error) {
     step('unexpected error', false, error instanceof Error ? error.message : String(error));
   } finally {
-    await cleanUp({ keep: options.keep ?? false, netns, createdNetns, nl, tap, reader, directory, report, step });
+    await cleanUp({ keep: options.keep ?? false, netns, createdNetns, nl, tap, reader, listener, directory, report, step });
   }
 
   report.ok = report.steps.every((s) => s.ok);
@@ -159,14 +170,70 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
 }
 
 /**
+ * Starts the stand-in for sshd: a listener on 192.0.2.79:22 inside the sandbox that sends
+ * DEMO_BANNER to each client and closes. Returns undefined when it cannot listen.
+ */
+async function startListener(netns: string, step: StepRecorder): Promise<Server | undefined> {
+  const title = `TCP listener on ${SHARED_ADDRESS}:${SSH_PORT} inside the sandbox`;
+  try {
+    const server = await listenTcp({ netns: { name: netns }, address: SHARED_ADDRESS, port: SSH_PORT }, (socket: Socket) => {
+      socket.on('error', () => socket.destroy());
+      socket.end(DEMO_BANNER);
+    });
+    step(title, true, 'listening; it sends an SSH version line to each client');
+    return server;
+  } catch (error) {
+    step(title, false, (error as Error).message);
+    return undefined;
+  }
+}
+
+/**
+ * Proves the listener is reachable at the shared address from inside the sandbox, as a
+ * client on the host itself reaches it (over the loopback path): connects there and reads
+ * the banner. The SYN through veth0 in probe() covers the path from the wire.
+ */
+async function readBanner(netns: string, step: StepRecorder): Promise<void> {
+  const title = `banner read from ${SHARED_ADDRESS}:${SSH_PORT} inside the sandbox`;
+  let socket: Socket | undefined;
+  try {
+    socket = await connectTcp({ netns: { name: netns }, address: SHARED_ADDRESS, port: SSH_PORT, timeoutMs: ANSWER_TIMEOUT_MS });
+    const banner = await readToEnd(socket);
+    step(title, banner === DEMO_BANNER, `read ${JSON.stringify(banner)}`);
+  } catch (error) {
+    step(title, false, (error as Error).message);
+  } finally {
+    socket?.destroy();
+  }
+}
+
+/** Reads a socket until the peer closes it, within ANSWER_TIMEOUT_MS. */
+async function readToEnd(socket: Socket): Promise<string> {
+  const chunks: Buffer[] = [];
+  return await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`the listener did not close the connection within ${ANSWER_TIMEOUT_MS} ms`));
+    }, ANSWER_TIMEOUT_MS);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.once('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    });
+  });
+}
+
+type StepRecorder = (title: string, ok: boolean, detail: string, unavailable?: boolean) => boolean;
+
+/**
  * Proves the shared address works from the wire's side: an ARP request and a TCP SYN to
  * port 22 go into the tap as F-Stack would pass them on, and the kernel's replies come out.
+ * With a listener on the port the kernel must reply with SYN-ACK, without one with a reset.
  */
-async function probe(
-  reader: FrameReader,
-  tap: TunDevice,
-  step: (title: string, ok: boolean, detail: string, unavailable?: boolean) => boolean,
-): Promise<void> {
+async function probe(reader: FrameReader, tap: TunDevice, listening: boolean, step: StepRecorder): Promise<void> {
   await writeAsync(tap.fd, arpRequest(CLIENT.mac, CLIENT.ip, SHARED_ADDRESS));
   const arp = await reader.waitFor((frame) => {
     const reply = parseArpReply(frame);
@@ -188,23 +255,18 @@ async function probe(
     step('TCP to 192.0.2.79:22 through veth0', false, 'no answer from the kernel');
     return;
   }
-  if ((answer.flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) {
+
+  const synAck = (answer.flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK);
+  const reset = (answer.flags & TCP_RST) !== 0;
+  if (synAck) {
+    // Abort the half-open connection, as a client that gives up would.
     await writeAsync(tap.fd, tcpFrame({ ...syn, sourcePort: CLIENT.port, destinationPort: 22, sequence: sequence + 1, acknowledgement: 0, flags: TCP_RST, payload: Buffer.alloc(0) }));
-    step('TCP listener on 192.0.2.79:22 reachable through veth0', true, 'the kernel answered SYN with SYN-ACK');
+  }
+  if (listening) {
+    step('TCP listener on 192.0.2.79:22 reachable through veth0', synAck, synAck ? 'the kernel answered SYN with SYN-ACK' : `expected SYN-ACK, got flags 0x${answer.flags.toString(16)}`);
     return;
   }
-
-  const reset = (answer.flags & TCP_RST) !== 0;
-  step('TCP to 192.0.2.79:22 reaches the kernel through veth0', reset, reset ? 'the kernel answered SYN with a reset' : `unexpected flags 0x${answer.flags.toString(16)}`);
-  // TODO: start a listener on 192.0.2.79:22 inside the sandbox before the SYN. A Node process
-  // cannot enter another netns, so this needs an addon call that opens and binds a TCP
-  // socket from a thread inside the namespace. net.Server can then listen on its fd.
-  step(
-    'TCP listener on 192.0.2.79:22 inside the sandbox',
-    false,
-    'not available: the addon cannot yet open a socket inside another network namespace, so nothing listens on port 22',
-    true,
-  );
+  step('TCP to 192.0.2.79:22 reaches the kernel through veth0', reset, reset ? 'the kernel answered SYN with a reset, since nothing listens' : `expected a reset, got flags 0x${answer.flags.toString(16)}`);
 }
 
 interface CleanUpContext {
@@ -214,14 +276,18 @@ interface CleanUpContext {
   nl: Rtnl | undefined;
   tap: TunDevice | undefined;
   reader: FrameReader | undefined;
+  listener: Server | undefined;
   directory: string | undefined;
   report: DemoReport;
   step: (title: string, ok: boolean, detail: string) => boolean;
 }
 
 async function cleanUp(context: CleanUpContext): Promise<void> {
-  const { keep, netns, nl, tap, reader, directory, report, step } = context;
+  const { keep, netns, nl, tap, reader, listener, directory, report, step } = context;
   const problems: string[] = [];
+
+  // The listener lives in this process, so it cannot stay behind even with --keep.
+  if (listener !== undefined) await new Promise<void>((resolve) => listener.close(() => resolve()));
 
   try {
     if (tap !== undefined && keep) tap.setPersist(true);

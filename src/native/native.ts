@@ -113,6 +113,18 @@ export interface NativeTun {
   name: string;
 }
 
+export interface NativeTcpSocketOptions extends NativeNetnsTarget {
+  /** Address family of the socket: AF_INET for 4, AF_INET6 for 6. */
+  family: 4 | 6;
+  /**
+   * Local address to bind to, with SO_REUSEADDR set first. `address` is text of the
+   * socket's family as inet_pton takes it, `port` 0 to 65535 (0: the kernel picks one).
+   */
+  bind?: { address: string; port: number };
+  /** Calls listen(2) with this backlog, 0 to 2147483647 (the kernel caps it at somaxconn). */
+  listen?: number;
+}
+
 /** An errno's name and text as glibc has them (strerrorname_np, strerrordesc_np). */
 export interface NativeErrnoDescription {
   code: string;
@@ -120,8 +132,8 @@ export interface NativeErrnoDescription {
 }
 
 /**
- * Errors thrown by netns, tun and socket opening: `errno` is positive, `syscall` names the
- * failed call, `path` the file when there is one.
+ * Errors thrown by netns, tun, netlink socket and TCP socket opening: `errno` is positive,
+ * `syscall` names the failed call, `path` the file when there is one.
  */
 export interface NativeSystemError extends Error {
   errno: number;
@@ -162,4 +174,11 @@ export interface NativeAddon extends NativeBusExports {
   tunCreate(name: string, options: NativeTunOptions): NativeTun;
   /** Sets or clears TUNSETPERSIST on an open tun fd. */
   tunSetPersist(fd: number, persist: boolean): void;
+
+  /**
+   * Creates a TCP socket (SOCK_NONBLOCK | SOCK_CLOEXEC) inside the target namespace, binds
+   * and listens when asked, and returns its fd. The socket stays in that namespace for its
+   * whole life, so Node can listen or connect on the fd from the main thread.
+   */
+  openTcpSocket(options: NativeTcpSocketOptions): number;
 }

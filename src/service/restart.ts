@@ -64,8 +64,8 @@ export interface InterfaceReturn extends Omit<LinkAppearance, 'appearedAt'> {
 }
 
 /**
- * What went wrong: the job ended other than `done` (`job-failed`), the unit stopped or
- * failed before its interfaces came back (`unit-stopped`), or the converge failed.
+ * Cause of a failed restart: the job ended other than `done` (`job-failed`), the unit
+ * stopped or failed before its interfaces came back (`unit-stopped`), or the converge failed.
  */
 export type RestartFailure = 'job-failed' | 'unit-stopped' | 'apply-failed';
 
@@ -174,7 +174,7 @@ async function waitForInterfaces(
           return;
         }
       } catch {
-        // A state that cannot be read says nothing about the interfaces; keep waiting.
+        // An unreadable state tells nothing about the interfaces, so the wait goes on.
       }
       if (checking) timer = setTimeout(() => void check(), UNIT_CHECK_INTERVAL_MS);
     };

@@ -1,13 +1,16 @@
 // The runbook's last step, `telnet ADDR 22`, done from the host itself: a TCP connect to
-// each port that [kni] hands to the kernel, on each port's shared address.
+// each port that [kni] hands to the kernel, on each port's shared address, from inside the
+// namespace of the interfaces.
 //
 // A connect from the host to its own address goes over the loopback path, so it shows
 // that the address is configured and that something listens on it. It cannot show that
 // F-Stack steers the packets of a remote client to the kernel.
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { FstackConfig } from '../config/model.js';
 import type { DesiredState } from '../kni/desired.js';
+import { addon } from '../native/addon.js';
+import { connectTcp } from '../netlink/tcp.js';
 
 /**
  * Outcome of one connect: `open` (the handshake completed), `refused` (the kernel replied
@@ -43,24 +46,22 @@ export interface VerifyOptions {
   maxPorts?: number;
 }
 
-/** Reason printed when the interfaces are in another namespace. */
+/** Reason printed when the addon cannot open a socket inside another namespace. */
 export const NO_NETNS_CONNECT = 'no in-namespace connect available';
 
 /**
- * Connects to every TCP port of `tcp_port` on the IPv4 `addr` of every port interface.
- * Refusals do not fail the check: they mean nothing listens yet.
- * Skipped when `method` is not accept (the listed ports then go to F-Stack, not the
- * kernel) and when `netns` is set.
+ * Connects to every TCP port of `tcp_port` on the IPv4 `addr` of every port interface,
+ * inside `netns` when it is set. Refusals do not fail the check: they mean nothing listens
+ * yet. Skipped when `method` is not accept, because the listed ports then go to F-Stack and
+ * not to the kernel, and when the addon was built without openTcpSocket.
  */
-// TODO: connecting inside another netns needs a socket opened there. The addon has no such
-// helper yet, and Node's net module only uses the namespace of the process.
 export async function verifyTcpPorts(config: FstackConfig, desired: DesiredState, options: VerifyOptions = {}): Promise<VerifyReport> {
   const method = (config.kni.method ?? '').toLowerCase();
   if (method !== 'accept') {
     return skipped(`method=${config.kni.method ?? '(unset)'} hands the listed tcp_port values to F-Stack, not to the kernel`);
   }
   if (config.kni.tcpPorts.length === 0) return skipped('tcp_port lists no port');
-  if (options.netns !== undefined) return skipped(NO_NETNS_CONNECT);
+  if (typeof addon().openTcpSocket !== 'function') return skipped(NO_NETNS_CONNECT);
 
   const maxPorts = options.maxPorts ?? 32;
   const ports = config.kni.tcpPorts.filter((port) => port > 0).slice(0, maxPorts);
@@ -71,7 +72,7 @@ export async function verifyTcpPorts(config: FstackConfig, desired: DesiredState
 
   const checks: PortCheck[] = [];
   for (const address of addresses) {
-    for (const port of ports) checks.push(await connectOnce(address, port, options.timeoutMs ?? 2000));
+    for (const port of ports) checks.push(await connectOnce(address, port, options.netns, options.timeoutMs ?? 2000));
   }
   return { status: 'done', checks, ok: checks.every((check) => check.result === 'open' || check.result === 'refused') };
 }
@@ -81,22 +82,25 @@ function skipped(reason: string): VerifyReport {
 }
 
 /** Connects once within the time limit and closes the socket right after. */
-function connectOnce(address: string, port: number, timeoutMs: number): Promise<PortCheck> {
+async function connectOnce(address: string, port: number, netns: string | undefined, timeoutMs: number): Promise<PortCheck> {
   const started = performance.now();
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const finish = (result: PortCheckResult, error?: string): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ address, port, result, ...(error === undefined ? {} : { error }), durationMs: performance.now() - started });
-    };
-    const timer = setTimeout(() => finish('timeout'), timeoutMs);
-
-    socket.once('connect', () => finish('open'));
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ECONNREFUSED') finish('refused');
-      else finish('error', error.code ?? error.message);
-    });
-    socket.connect({ host: address, port });
+  const check = (result: PortCheckResult, error?: string): PortCheck => ({
+    address,
+    port,
+    result,
+    ...(error === undefined ? {} : { error }),
+    durationMs: performance.now() - started,
   });
+
+  let socket: Socket;
+  try {
+    socket = await connectTcp({ address, port, timeoutMs, ...(netns === undefined ? {} : { netns: { name: netns } }) });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ECONNREFUSED') return check('refused');
+    if (code === 'ETIMEDOUT') return check('timeout');
+    return check('error', code ?? (error as Error).message);
+  }
+  socket.destroy();
+  return check('open');
 }

@@ -1,7 +1,7 @@
-// A stand-in for F-Stack under the private systemd of test/helpers/systemd.ts: a unit whose
+// A stand-in for F-Stack under the private systemd of test/helpers/systemd.ts. Its unit's
 // process creates a tap named veth0 in a test netns and keeps it open, so the interface
-// vanishes when the process exits and comes back empty at each start, as with F-Stack
-// 1.25 and later. Also runs the built CLI, in the foreground or as a long-running watch.
+// vanishes when the process exits and comes back empty at each start, as with F-Stack 1.25
+// and later. Also runs the built CLI, in the foreground or as a long-running watch.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

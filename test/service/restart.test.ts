@@ -145,8 +145,8 @@ describe.skipIf(skipReason !== undefined)(`restart command${skipReason ? ` (skip
   it('rejects an invalid unit name before sending', async () => {
     const run = await restart('--unit', 'fstack');
 
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain('invalid unit name "fstack"');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--unit "fstack" is not a unit name: it has no unit type suffix such as .service');
   });
 
   it('times out a slow job', async () => {

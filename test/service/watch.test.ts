@@ -269,5 +269,13 @@ describe.skipIf(kernelSkip !== undefined)(`watch without systemd${kernelSkip ? `
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain(`${bad} has 1 error(s)`);
     expect(result.stderr).toContain('method');
+
+    const badUnit = await runCliAsync(['watch', '--config', config, '--netns', netns, '--unit', 'x/y.service']);
+    expect(badUnit.code).toBe(2);
+    expect(badUnit.stderr).toContain('--unit "x/y.service" is not a unit name');
+
+    const missing = await runCliAsync(['watch', '--config', join(dir, 'missing.conf'), '--netns', netns]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`cannot read ${join(dir, 'missing.conf')}: no such file`);
   });
 });

@@ -193,7 +193,17 @@ export const command: Command = {
 function exitCode(report: ConvergeReport): number {
   if (report.plan.blockers.length > 0) return ExitCode.Failed;
   if (report.check) return hasPendingChanges(report) ? ExitCode.Changes : ExitCode.Ok;
-  return report.ok ? ExitCode.Ok : ExitCode.Failed;
+  if (report.ok) return ExitCode.Ok;
+  return report.steps.some(lacksPermission) ? ExitCode.Unavailable : ExitCode.Failed;
+}
+
+/**
+ * True when the kernel rejected a step for lack of CAP_NET_ADMIN. A tap's EPERM on carrier
+ * on means that no process holds it open, not a missing capability.
+ */
+function lacksPermission(step: StepResult): boolean {
+  const code = step.error?.code;
+  return step.status === 'failed' && step.change.kind !== 'carrier-on' && (code === 'EPERM' || code === 'EACCES');
 }
 
 export function reportToJson(

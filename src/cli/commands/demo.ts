@@ -13,8 +13,10 @@ const USAGE = `Usage: fstack-kni demo [--keep] [--netns NAME] [--json]
 Shows the whole job on a machine without F-Stack: creates the network namespace
 ${DEMO_NETNS}, a tap named veth0 held open the way F-Stack >= 1.25 does, and an example
 f-stack.conf (port 0 at 192.0.2.79/24, gateway 192.0.2.1, [kni] method=accept tcp_port=22).
-Then it shows the state before, applies, shows the state after and the packet steering,
-and proves through the tap that 192.0.2.79 answers ARP and TCP port 22. Finally it
+Then it shows the state before, applies, shows the state after and the packet steering.
+It starts a listener on 192.0.2.79:22 inside the namespace that sends an SSH version
+line, connects there from inside the namespace and reads the line, and proves through
+the tap that 192.0.2.79 answers ARP, and a TCP SYN to port 22 with SYN-ACK. Finally it
 removes the sandbox. Needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN).
 
 Options:

@@ -15,7 +15,7 @@ import {
   editKniSection,
   enableKniOperations,
 } from '../../service/kni-config.js';
-import { DEFAULT_FSTACK_UNIT, type RestartReport } from '../../service/restart.js';
+import type { RestartReport } from '../../service/restart.js';
 import { type VerifyReport, verifyTcpPorts } from '../../service/verify.js';
 import type { Command } from '../run.js';
 import { ExitCode, UsageError, errorToJson, style } from '../output.js';
@@ -25,6 +25,7 @@ import {
   SERVICE_USAGE,
   parseBusOption,
   parseTimeoutOption,
+  parseUnitOption,
   renderRestart,
   restartToJson,
   runRestart,
@@ -58,9 +59,10 @@ Turns on F-Stack's KNI exception path: edits [kni] of f-stack.conf in place (ena
 method, tcp_port, udp_port, kni_action), uncommenting the shipped #[kni] block when the
 file has one. The edit is validated as F-Stack reads the file, locked and atomic.
 With --restart it then does the rest of the runbook: restarts F-Stack's unit, waits for
-veth<N>, applies f-stack.conf to it, and connects from this host to each tcp_port on the
-port's address (method=accept only; the connect goes over the host's own loopback path,
-so it shows the address and a listener, not F-Stack's steering).
+veth<N>, applies f-stack.conf to it, and connects from this host (inside --netns when
+given) to each tcp_port on the port's address. That check runs for method=accept only;
+the connect goes over the host's own loopback path, so it shows the address and a
+listener, not F-Stack's steering.
 
 Options:
   --tcp-port N            TCP destination port (or range A-B) to hand to the kernel
@@ -124,7 +126,7 @@ export async function toggle(
   const dryRun = values['dry-run'] === true;
   const bus = parseBusOption(values.bus);
   const timeoutMs = parseTimeoutOption(values.timeout);
-  const unit = values.unit ?? DEFAULT_FSTACK_UNIT;
+  const unit = parseUnitOption(values.unit);
 
   const loaded = await readConfig(path, values['fstack-version']);
   // A malformed --port, --mac, ... must stop the command before the file is written.

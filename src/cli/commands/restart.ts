@@ -9,6 +9,7 @@ import type { BusTarget } from '../../service/bus.js';
 import { SystemdError } from '../../service/errors.js';
 import { SystemdManager } from '../../service/manager.js';
 import { DEFAULT_FSTACK_UNIT, type RestartReport, restartAndConverge } from '../../service/restart.js';
+import { unitNameProblem } from '../../service/unit-name.js';
 import type { UnitState } from '../../service/unit-state.js';
 import { LinkWaitError } from '../../service/wait-link.js';
 import type { Command } from '../run.js';
@@ -53,6 +54,14 @@ export function parseBusOption(text: string | undefined): BusTarget {
     throw new UsageError(`--bus ${JSON.stringify(text)} is not system, user or a D-Bus address such as unix:path=/run/user/0/bus`);
   }
   return { address: text, direct: /\/systemd\/private(,|$)/.test(text) };
+}
+
+/** Checks --unit against systemd's unit name rules; default fstack_ha.service. */
+export function parseUnitOption(text: string | undefined): string {
+  if (text === undefined) return DEFAULT_FSTACK_UNIT;
+  const problem = unitNameProblem(text);
+  if (problem !== undefined) throw new UsageError(`--unit ${JSON.stringify(text)} is not a unit name: it ${problem}`);
+  return text;
 }
 
 /** Parses --timeout SEC into milliseconds; default 90 s. */
@@ -221,12 +230,13 @@ export const command: Command = {
     const path = values.config ?? DEFAULT_CONFIG_PATH;
     const bus = parseBusOption(values.bus);
     const timeoutMs = parseTimeoutOption(values.timeout);
+    const unit = parseUnitOption(values.unit);
 
     const { loaded, warnings } = await loadValidConfig(path, values['fstack-version']);
     const desired = desiredState(loaded.config, targetOptions(values, loaded));
 
     const report = await runRestart({
-      unit: values.unit ?? DEFAULT_FSTACK_UNIT,
+      unit,
       bus,
       netns: values.netns,
       timeoutMs,

@@ -6,7 +6,7 @@ import { DEFAULT_CONFIG_PATH } from '../../kni/options.js';
 import type { Command } from '../run.js';
 import { ExitCode, UsageError } from '../output.js';
 import { TARGET_OPTIONS, TARGET_USAGE, parseCommandArgs, targetOptions } from './apply.js';
-import { parseBusOption } from './restart.js';
+import { parseBusOption, parseUnitOption } from './restart.js';
 
 const { json: _json, ...TARGET_OPTIONS_WITHOUT_JSON } = TARGET_OPTIONS;
 
@@ -57,6 +57,7 @@ export const command: Command = {
   async run(argv: string[]): Promise<number> {
     const { values } = parseCommandArgs(argv, WATCH_OPTIONS);
     const bus = parseBusOption(values.bus);
+    const unit = values.unit === undefined ? undefined : parseUnitOption(values.unit);
     const receiveBuffer = parseReceiveBuffer(values['receive-buffer']);
     const log = streamLogger({ json: values['json-log'] === true });
 
@@ -84,7 +85,7 @@ export const command: Command = {
         ...(values['fstack-version'] === undefined ? {} : { fstackVersion: values['fstack-version'] }),
         ...(values.netns === undefined ? {} : { netns: values.netns }),
         ...(values.prune === undefined ? {} : { prune: values.prune }),
-        ...(values.unit === undefined ? {} : { unit: values.unit, bus }),
+        ...(unit === undefined ? {} : { unit, bus }),
         ...(receiveBuffer === undefined ? {} : { receiveBuffer }),
       });
       if (reloadRequested) void watcher.reload();

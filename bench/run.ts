@@ -1,0 +1,262 @@
+// `npm run bench`: rtnetlink reconfiguration from Node.js with this library, next to the
+// kernel floor (plain C), the npm package `netlink`, iproute2's `ip` and pyroute2, all on
+// the same fresh namespace and veth pair. Writes docs/benchmarks.json and
+// docs/benchmarks.md (see report.ts), or with --quick runs every case once with tiny
+// counts and writes only what --json / --markdown name.
+//
+// Usage: node dist-bench/bench/run.js [--quick] [--rounds N] [--json PATH] [--markdown PATH]
+//   BENCH_QUICK=1 is the same as --quick. Needs root (network namespaces) and `cc`.
+//
+// Every tool runs as a process of its own under bench/runner.c, which enters the namespace
+// and records the process's peak RSS. Rounds alternate all rows, with the start rotated
+// each round, and the medians over rounds are reported, so load from other processes on the
+// machine skews every tool alike.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type RowDefinition, floorCount, restartCount, rowDefinitions, soakCounts } from './cases.js';
+import { type WorkerResult, type WorkerSpec, kniConfigText, repoRoot } from './common.js';
+import { type BenchContext, check, compile, createNamespace, findPython, resetLink, runMeasured } from './context.js';
+import { measureColdStart } from './cold-start.js';
+import { type BenchReport, type Environment, type RowSample, type RunOutcome, buildReport, renderMarkdown } from './report.js';
+
+interface Options {
+  quick: boolean;
+  rounds: number;
+  json?: string;
+  markdown?: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean' },
+      rounds: { type: 'string' },
+      json: { type: 'string' },
+      markdown: { type: 'string' },
+    },
+  });
+  const quick = values.quick === true || process.env.BENCH_QUICK === '1';
+  const rounds = values.rounds === undefined ? (quick ? 1 : 5) : Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`--rounds must be a positive integer, got ${values.rounds}`);
+  const options: Options = { quick, rounds };
+  const json = values.json ?? (quick ? undefined : join(repoRoot, 'docs', 'benchmarks.json'));
+  const markdown = values.markdown ?? (quick ? undefined : join(repoRoot, 'docs', 'benchmarks.md'));
+  if (json !== undefined) options.json = json;
+  if (markdown !== undefined) options.markdown = markdown;
+  return options;
+}
+
+function workerCommand(context: BenchContext, row: RowDefinition): string[] {
+  const worker = row.worker;
+  if (worker === undefined) throw new Error(`${row.id} has no worker`);
+  const spec: WorkerSpec = {
+    case: worker.case,
+    netns: context.netns,
+    ifindex: context.ifindex,
+    count: worker.count,
+    warmup: worker.warmup,
+    config: context.config,
+    directory: context.directory,
+    runner: context.runner,
+  };
+  const script = (name: string) => join(repoRoot, 'dist-bench', 'bench', name);
+  switch (worker.program) {
+    case 'library':
+      return [process.execPath, script('worker-library.js'), JSON.stringify(spec)];
+    case 'netlink':
+      return [process.execPath, script('worker-netlink-package.js'), JSON.stringify(spec)];
+    case 'ip':
+      return [process.execPath, script('worker-ip.js'), JSON.stringify(spec)];
+    case 'pyroute2':
+      if (context.python === undefined) throw new Error(context.pythonSkip ?? 'pyroute2 is not available');
+      return [context.python, join(repoRoot, 'bench', 'worker_pyroute2.py'), JSON.stringify(spec)];
+  }
+}
+
+function lastJsonLine<T>(stdout: string): T {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1] ?? '') as T;
+}
+
+/** Runs one worker row once and returns its sample, or the error that stopped it. */
+function measureRow(context: BenchContext, row: RowDefinition): RowSample {
+  try {
+    const { stdout, usage } = runMeasured(context, workerCommand(context, row));
+    const result = lastJsonLine<WorkerResult>(stdout);
+    const toolRss = result.extra?.toolMaxRssKb;
+    return {
+      usPerOperation: result.usPerOperation,
+      maxRssKb: typeof toolRss === 'number' ? toolRss : usage.maxRssKb,
+      ...(result.extra !== undefined && { extra: result.extra }),
+    };
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  } finally {
+    resetLink(context);
+  }
+}
+
+/** Runs bench/floor.c once; returns one sample per floor case name. */
+function measureFloor(context: BenchContext, quick: boolean): Map<string, RowSample> {
+  const samples = new Map<string, RowSample>();
+  try {
+    const { stdout, usage } = runMeasured(context, [context.floor, context.netnsPath, String(context.ifindex), String(floorCount(quick))]);
+    for (const line of stdout.trim().split('\n')) {
+      const result = JSON.parse(line) as { case: string; usPerOperation: number };
+      samples.set(result.case, { usPerOperation: result.usPerOperation, maxRssKb: usage.maxRssKb });
+    }
+  } catch (error) {
+    samples.set('error', { error: error instanceof Error ? error.message : String(error) });
+  } finally {
+    resetLink(context);
+  }
+  return samples;
+}
+
+function runRounds(context: BenchContext, rows: RowDefinition[], options: Options): { samples: Map<string, RowSample[]>; loads: number[][] } {
+  const samples = new Map<string, RowSample[]>(rows.map((row) => [row.id, []]));
+  const measured = rows.filter((row) => row.worker !== undefined);
+  const floorRows = rows.filter((row) => row.floorCase !== undefined);
+  const loads: number[][] = [];
+
+  for (let round = 0; round < options.rounds; round++) {
+    loads.push(loadavg());
+    // The floor runs first, then every worker row, from a start that moves each round.
+    const floor = measureFloor(context, options.quick);
+    for (const row of floorRows) {
+      samples.get(row.id)?.push(floor.get(row.floorCase as string) ?? floor.get('error') ?? { error: 'floor printed no such case' });
+    }
+    const shift = round % Math.max(1, measured.length);
+    const order = [...measured.slice(shift), ...measured.slice(0, shift)];
+    for (const row of order) {
+      const sample = measureRow(context, row);
+      samples.get(row.id)?.push(sample);
+      const shown = sample.error !== undefined ? `failed: ${sample.error.split('\n')[0]}` : `${(sample.usPerOperation as number).toFixed(2)} us/op`;
+      process.stderr.write(`bench: round ${round + 1}/${options.rounds} ${row.id}: ${shown}\n`);
+    }
+  }
+  loads.push(loadavg());
+  return { samples, loads };
+}
+
+function measureSoak(context: BenchContext, quick: boolean): RunOutcome {
+  const { count, warmup } = soakCounts(quick);
+  const spec: WorkerSpec = { case: 'soak', netns: context.netns, ifindex: context.ifindex, count, warmup };
+  try {
+    const { stdout, usage } = runMeasured(context, [
+      process.execPath,
+      '--expose-gc',
+      join(repoRoot, 'dist-bench', 'bench', 'worker-library.js'),
+      JSON.stringify(spec),
+    ]);
+    const result = lastJsonLine<WorkerResult>(stdout);
+    return { ok: true, value: { ...result, maxRssKb: usage.maxRssKb } };
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  } finally {
+    resetLink(context);
+  }
+}
+
+function measureRestart(quick: boolean): RunOutcome {
+  const script = join(repoRoot, 'dist-bench', 'bench', 'worker-restart.js');
+  if (!existsSync(join(repoRoot, 'bench', 'restart.ts'))) return { ok: false, error: 'bench/restart.ts is missing' };
+  try {
+    const stdout = check(process.execPath, [script, String(restartCount(quick))]);
+    const result = lastJsonLine<{ skipped?: string }>(stdout);
+    if (result.skipped !== undefined) return { ok: false, error: `skipped: ${result.skipped}` };
+    return { ok: true, value: result };
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function describeEnvironment(options: Options, context: BenchContext, startedAt: Date): Environment {
+  const firstLine = (program: string, args: string[]) => {
+    const result = spawnSync(program, args, { encoding: 'utf8' });
+    return result.status === 0 ? `${result.stdout}${result.stderr}`.trim().split('\n')[0] ?? '' : 'unavailable';
+  };
+  const packageVersion = (name: string) =>
+    (JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  return {
+    date: startedAt.toISOString(),
+    command: options.quick ? 'npm run bench -- --quick' : 'npm run bench',
+    quick: options.quick,
+    rounds: options.rounds,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    kernel: release(),
+    node: process.version,
+    iproute2: firstLine('ip', ['-V']),
+    netlinkPackage: packageVersion('netlink'),
+    pyroute2:
+      context.python === undefined
+        ? (context.pythonSkip ?? 'unavailable')
+        : firstLine(context.python, ['-c', 'import pyroute2, sys; print(pyroute2.__version__, "on Python", sys.version.split()[0])']),
+    compiler: firstLine('cc', ['--version']),
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('bench: needs root, to create network namespaces and veth pairs\n');
+    process.exitCode = 2;
+    return;
+  }
+
+  const startedAt = new Date();
+  const directory = mkdtempSync(join(tmpdir(), 'fstack-kni-bench-'));
+  const netns = `fkbench-${process.pid}`;
+  let created = false;
+  const cleanUp = () => {
+    if (created) spawnSync('ip', ['netns', 'delete', netns], { stdio: 'ignore' });
+    created = false;
+    rmSync(directory, { recursive: true, force: true });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    cleanUp();
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    const runner = compile(directory, 'runner');
+    const floor = compile(directory, 'floor');
+    const config = join(directory, 'f-stack.conf');
+    writeFileSync(config, kniConfigText());
+    created = true;
+    const ifindex = createNamespace(netns);
+    const context: BenchContext = { netns, netnsPath: `/run/netns/${netns}`, ifindex, directory, runner, floor, config };
+    const python = findPython();
+    if (python.python !== undefined) context.python = python.python;
+    if (python.skip !== undefined) context.pythonSkip = python.skip;
+
+    const rows = rowDefinitions(options.quick);
+    const environment = describeEnvironment(options, context, startedAt);
+    const { samples, loads } = runRounds(context, rows, options);
+    process.stderr.write('bench: soak of one handle\n');
+    const soak = measureSoak(context, options.quick);
+    process.stderr.write('bench: CLI cold start\n');
+    const coldStart = measureColdStart(context, options.quick);
+    process.stderr.write('bench: restart to configured\n');
+    const restart = measureRestart(options.quick);
+
+    const report: BenchReport = buildReport({ environment, rows, samples, loads, soak, coldStart, restart });
+    report.environment.finishedAt = new Date().toISOString();
+    if (options.json !== undefined) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
+    if (options.markdown !== undefined) writeFileSync(options.markdown, renderMarkdown(report));
+    process.stdout.write(`${JSON.stringify({ targets: report.targets, failures: report.failures })}\n`);
+  } finally {
+    cleanUp();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+await main();
