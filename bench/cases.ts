@@ -175,7 +175,7 @@ export function rowDefinitions(quick: boolean): RowDefinition[] {
       mode: 'converge in-process: 3 dumps, plan, nothing sent',
       worker: { program: 'library', case: 'apply-noop', ...noops },
     },
-    { id: 'apply-noop/netlink/dumps', operation: 'apply-noop', tool: 'netlink', mode: '3 dumps (links, addresses, routes), no plan', worker: { program: 'netlink', case: 'apply-noop', ...noops } },
+    { id: 'apply-noop/netlink/dumps', operation: 'apply-noop', tool: 'netlink', mode: '3 dumps one after the other (links, addresses, routes), no plan', worker: { program: 'netlink', case: 'apply-noop', ...noops } },
     {
       id: 'apply-noop/ip/show',
       operation: 'apply-noop',

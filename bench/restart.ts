@@ -11,9 +11,7 @@
 // `npm run build`.
 //
 // Build and run (from the repository root):
-//   npx tsc --module nodenext --moduleResolution nodenext --target es2022 --strict \
-//     --skipLibCheck --types node --rootDir . --outDir dist-bench/restart bench/restart.ts
-//   node dist-bench/restart/bench/restart.js [COUNT]        (default 200)
+//   npx tsc -p tsconfig.bench.json && node dist-bench/bench/restart.js [COUNT]   (default 200)
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -196,7 +196,7 @@ function describeEnvironment(options: Options, context: BenchContext, startedAt:
     pyroute2:
       context.python === undefined
         ? (context.pythonSkip ?? 'unavailable')
-        : firstLine(context.python, ['-c', 'import pyroute2, sys; print(pyroute2.__version__, "on Python", sys.version.split()[0])']),
+        : firstLine(context.python, ['-c', 'import importlib.metadata, sys; print(importlib.metadata.version("pyroute2"), "on Python", sys.version.split()[0])']),
     compiler: firstLine('cc', ['--version']),
   };
 }

@@ -114,8 +114,12 @@ async function applyCase(socket: Socket, spec: WorkerSpec, fromScratch: boolean)
     await deleteAddress(socket, spec.ifindex, address).catch(() => undefined);
     await setUp(socket, spec.ifindex, false);
   };
+  // One dump after the other: the package fails ("Multipart message not terminated
+  // properly") when dumps overlap on one socket.
   const readState = async () => {
-    await Promise.all([socket.getLinks(), socket.getAddresses(), socket.getRoutes()]);
+    await socket.getLinks();
+    await socket.getAddresses();
+    await socket.getRoutes();
   };
 
   if (!fromScratch) await apply();

@@ -373,17 +373,18 @@ function shiftedMetricNote(key: string, metric: number): string {
   );
 }
 
-function checkInterfaceName(name: string, what: string): void {
+/** Checks a kernel interface name as dev_valid_name() does; throws KniError OPTION_INVALID. */
+export function checkInterfaceName(name: string, what: string): void {
   const valid =
     name.length > 0 &&
-    name.length <= MAX_INTERFACE_NAME &&
+    Buffer.byteLength(name) <= MAX_INTERFACE_NAME &&
     name !== '.' &&
     name !== '..' &&
-    !/[\s/:]/.test(name);
+    !/[\s/:\0]/.test(name);
   if (!valid) {
     throw new KniError(
       'OPTION_INVALID',
-      `interface name "${name}" for ${what} is invalid: 1-${MAX_INTERFACE_NAME} characters, no whitespace, "/" or ":"`,
+      `interface name "${name}" for ${what} is invalid: 1-${MAX_INTERFACE_NAME} characters (${MAX_INTERFACE_NAME} bytes of UTF-8 at most), no whitespace, "/" or ":"`,
     );
   }
 }

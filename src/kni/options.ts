@@ -1,6 +1,6 @@
 // Command-line values of the converge commands turned into DesiredOptions, with one check
 // per option. Malformed values raise KniError with code OPTION_INVALID.
-import { type DesiredOptions, normalizeMac } from './desired.js';
+import { type DesiredOptions, checkInterfaceName, normalizeMac } from './desired.js';
 import { KniError } from './errors.js';
 
 /** Raw option values as node:util parseArgs returns them. */
@@ -27,7 +27,10 @@ export function desiredOptionsFrom(values: TargetValues, fallbackVersion: string
     options.ports = values.port.map((text) => parsePortId(text, '--port'));
   }
   if (values.interface !== undefined) {
-    options.interfaceNames = parsePortMap(values.interface, '--interface', (text) => text);
+    options.interfaceNames = parsePortMap(values.interface, '--interface', (text, port) => {
+      checkInterfaceName(text, `port ${port}`);
+      return text;
+    });
   }
   if (values.mac !== undefined) {
     options.macs = parsePortMap(values.mac, '--mac', (text, port) => normalizeMac(text, `port ${port}`));

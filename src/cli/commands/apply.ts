@@ -12,6 +12,7 @@ import { KniError } from '../../kni/errors.js';
 import { rtnlKernel } from '../../kni/kernel.js';
 import { DEFAULT_CONFIG_PATH, type TargetValues, desiredOptionsFrom } from '../../kni/options.js';
 import type { Plan } from '../../kni/plan.js';
+import { checkNetnsName } from '../../netlink/netns.js';
 import { Rtnl } from '../../rtnl/index.js';
 import type { Command } from '../run.js';
 import { ExitCode, UsageError, style } from '../output.js';
@@ -86,6 +87,9 @@ export async function readConfig(path: string, fstackVersion: string | undefined
     if (error instanceof RangeError) throw new UsageError(`--fstack-version: ${error.message}`);
     const code = (error as { code?: unknown }).code;
     if (code === 'ENOENT') throw new KniError('CONFIG_INVALID', `cannot read ${path}: no such file; give --config PATH`);
+    if (typeof code === 'string' && typeof (error as { syscall?: unknown }).syscall === 'string') {
+      throw new KniError('CONFIG_INVALID', `cannot read ${path}: ${(error as Error).message}`);
+    }
     throw error;
   }
 }
@@ -101,10 +105,18 @@ export function targetOptions(values: TargetValues, loaded: LoadedConfig): Desir
 }
 
 /**
- * Opens an rtnetlink handle in the named netns (or the current one). A permission error
- * exits with "unavailable" (4): the tool needs CAP_NET_ADMIN (and CAP_SYS_ADMIN for --netns).
+ * Opens an rtnetlink handle in the named netns (or the current one). A malformed name is a
+ * UsageError. A permission error exits with "unavailable" (4): the tool needs CAP_NET_ADMIN
+ * (and CAP_SYS_ADMIN for --netns).
  */
 export function openRtnl(netns: string | undefined): Rtnl {
+  if (netns !== undefined) {
+    try {
+      checkNetnsName(netns);
+    } catch (error) {
+      throw new UsageError(`--netns: ${(error as Error).message}`);
+    }
+  }
   try {
     return Rtnl.open(netns === undefined ? {} : { netns: { name: netns } });
   } catch (error) {
