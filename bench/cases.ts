@@ -56,12 +56,24 @@ const BLOCK = 128;
 
 export function rowDefinitions(quick: boolean): RowDefinition[] {
   const requests = counts(quick, { count: 40_000, warmup: 4_000 }, { count: BLOCK, warmup: 0 });
-  const blocks = counts(quick, { count: 300 * BLOCK, warmup: 30 * BLOCK }, { count: BLOCK, warmup: 0 });
+  const blocks = counts(
+    quick,
+    { count: 300 * BLOCK, warmup: 30 * BLOCK },
+    { count: BLOCK, warmup: 0 },
+  );
   const single = counts(quick, { count: 20_000, warmup: 2_000 }, { count: 16, warmup: 0 });
   const package_ = counts(quick, { count: 10_000, warmup: 1_000 }, { count: 16, warmup: 0 });
-  const packageBlocks = counts(quick, { count: 80 * BLOCK, warmup: 8 * BLOCK }, { count: BLOCK, warmup: 0 });
+  const packageBlocks = counts(
+    quick,
+    { count: 80 * BLOCK, warmup: 8 * BLOCK },
+    { count: BLOCK, warmup: 0 },
+  );
   const python = counts(quick, { count: 4_000, warmup: 400 }, { count: 16, warmup: 0 });
-  const pythonBlocks = counts(quick, { count: 40 * BLOCK, warmup: 4 * BLOCK }, { count: BLOCK, warmup: 0 });
+  const pythonBlocks = counts(
+    quick,
+    { count: 40 * BLOCK, warmup: 4 * BLOCK },
+    { count: BLOCK, warmup: 0 },
+  );
   const spawns = counts(quick, { count: 200, warmup: 10 }, { count: 2, warmup: 0 });
   const ipBatch = counts(quick, { count: 20_000, warmup: 1_000 }, { count: 16, warmup: 0 });
   const applies = counts(quick, { count: 400, warmup: 50 }, { count: 2, warmup: 1 });
@@ -71,11 +83,46 @@ export function rowDefinitions(quick: boolean): RowDefinition[] {
 
   const rows: RowDefinition[] = [
     // Address add+delete.
-    { id: 'address/floor/single', operation: 'address', tool: 'floor', mode: 'one at a time', reference: 'single', floorCase: 'address add+delete, one at a time' },
-    { id: 'address/floor/batched', operation: 'address', tool: 'floor', mode: '64 per sendmsg', reference: 'batched', floorCase: 'address add+delete, batched' },
-    { id: 'address/library/awaited', operation: 'address', tool: 'library', mode: 'awaited one at a time', reference: 'single', worker: { program: 'library', case: 'address-awaited', ...requests } },
-    { id: 'address/library/in-flight', operation: 'address', tool: 'library', mode: '64 promises in flight', reference: 'batched', worker: { program: 'library', case: 'address-in-flight', ...blocks } },
-    { id: 'address/library/batch', operation: 'address', tool: 'library', mode: 'batch API, 64 per batch', reference: 'batched', worker: { program: 'library', case: 'address-batch', ...blocks } },
+    {
+      id: 'address/floor/single',
+      operation: 'address',
+      tool: 'floor',
+      mode: 'one at a time',
+      reference: 'single',
+      floorCase: 'address add+delete, one at a time',
+    },
+    {
+      id: 'address/floor/batched',
+      operation: 'address',
+      tool: 'floor',
+      mode: '64 per sendmsg',
+      reference: 'batched',
+      floorCase: 'address add+delete, batched',
+    },
+    {
+      id: 'address/library/awaited',
+      operation: 'address',
+      tool: 'library',
+      mode: 'awaited one at a time',
+      reference: 'single',
+      worker: { program: 'library', case: 'address-awaited', ...requests },
+    },
+    {
+      id: 'address/library/in-flight',
+      operation: 'address',
+      tool: 'library',
+      mode: '64 promises in flight',
+      reference: 'batched',
+      worker: { program: 'library', case: 'address-in-flight', ...blocks },
+    },
+    {
+      id: 'address/library/batch',
+      operation: 'address',
+      tool: 'library',
+      mode: 'batch API, 64 per batch',
+      reference: 'batched',
+      worker: { program: 'library', case: 'address-batch', ...blocks },
+    },
     {
       id: 'address/library/transport',
       operation: 'address',
@@ -92,12 +139,53 @@ export function rowDefinitions(quick: boolean): RowDefinition[] {
       reference: 'batched',
       worker: { program: 'library', case: 'address-transport-batch', ...blocks },
     },
-    { id: 'address/netlink/awaited', operation: 'address', tool: 'netlink', mode: 'awaited one at a time', reference: 'single', worker: { program: 'netlink', case: 'address-awaited', ...package_ } },
-    { id: 'address/netlink/in-flight', operation: 'address', tool: 'netlink', mode: '64 promises in flight', reference: 'batched', worker: { program: 'netlink', case: 'address-in-flight', ...packageBlocks } },
-    { id: 'address/netlink/batch', operation: 'address', tool: 'netlink', mode: 'batch', unsupported: 'no API sends several requests in one sendmsg' },
-    { id: 'address/ip/spawn', operation: 'address', tool: 'ip', mode: 'one `ip` process per operation', reference: 'single', worker: { program: 'ip', case: 'address-spawn', ...spawns } },
-    { id: 'address/ip/batch', operation: 'address', tool: 'ip', mode: '`ip -batch FILE`, one process', reference: 'single', worker: { program: 'ip', case: 'address-batch-file', ...ipBatch } },
-    { id: 'address/pyroute2/awaited', operation: 'address', tool: 'pyroute2', mode: 'IPRoute, one at a time', reference: 'single', worker: { program: 'pyroute2', case: 'address-awaited', ...python } },
+    {
+      id: 'address/netlink/awaited',
+      operation: 'address',
+      tool: 'netlink',
+      mode: 'awaited one at a time',
+      reference: 'single',
+      worker: { program: 'netlink', case: 'address-awaited', ...package_ },
+    },
+    {
+      id: 'address/netlink/in-flight',
+      operation: 'address',
+      tool: 'netlink',
+      mode: '64 promises in flight',
+      reference: 'batched',
+      worker: { program: 'netlink', case: 'address-in-flight', ...packageBlocks },
+    },
+    {
+      id: 'address/netlink/batch',
+      operation: 'address',
+      tool: 'netlink',
+      mode: 'batch',
+      unsupported: 'no API sends several requests in one sendmsg',
+    },
+    {
+      id: 'address/ip/spawn',
+      operation: 'address',
+      tool: 'ip',
+      mode: 'one `ip` process per operation',
+      reference: 'single',
+      worker: { program: 'ip', case: 'address-spawn', ...spawns },
+    },
+    {
+      id: 'address/ip/batch',
+      operation: 'address',
+      tool: 'ip',
+      mode: '`ip -batch FILE`, one process',
+      reference: 'single',
+      worker: { program: 'ip', case: 'address-batch-file', ...ipBatch },
+    },
+    {
+      id: 'address/pyroute2/awaited',
+      operation: 'address',
+      tool: 'pyroute2',
+      mode: 'IPRoute, one at a time',
+      reference: 'single',
+      worker: { program: 'pyroute2', case: 'address-awaited', ...python },
+    },
     {
       id: 'address/pyroute2/in-flight',
       operation: 'address',
@@ -105,23 +193,114 @@ export function rowDefinitions(quick: boolean): RowDefinition[] {
       mode: 'requests in flight',
       unsupported: 'IPRoute calls block until their ack',
     },
-    { id: 'address/pyroute2/batch', operation: 'address', tool: 'pyroute2', mode: 'IPBatch + sendto, 64 per send', reference: 'batched', worker: { program: 'pyroute2', case: 'address-batch', ...pythonBlocks } },
+    {
+      id: 'address/pyroute2/batch',
+      operation: 'address',
+      tool: 'pyroute2',
+      mode: 'IPBatch + sendto, 64 per send',
+      reference: 'batched',
+      worker: { program: 'pyroute2', case: 'address-batch', ...pythonBlocks },
+    },
 
     // Route replace.
-    { id: 'route/floor/single', operation: 'route', tool: 'floor', mode: 'one at a time', reference: 'single', floorCase: 'route replace, one at a time' },
-    { id: 'route/library/awaited', operation: 'route', tool: 'library', mode: 'awaited one at a time', reference: 'single', worker: { program: 'library', case: 'route-awaited', ...single } },
-    { id: 'route/netlink/awaited', operation: 'route', tool: 'netlink', mode: 'awaited one at a time', reference: 'single', worker: { program: 'netlink', case: 'route-awaited', ...package_ } },
-    { id: 'route/ip/spawn', operation: 'route', tool: 'ip', mode: 'one `ip` process per operation', reference: 'single', worker: { program: 'ip', case: 'route-spawn', ...spawns } },
-    { id: 'route/ip/batch', operation: 'route', tool: 'ip', mode: '`ip -batch FILE`, one process', reference: 'single', worker: { program: 'ip', case: 'route-batch-file', ...ipBatch } },
-    { id: 'route/pyroute2/awaited', operation: 'route', tool: 'pyroute2', mode: 'IPRoute, one at a time', reference: 'single', worker: { program: 'pyroute2', case: 'route-awaited', ...python } },
+    {
+      id: 'route/floor/single',
+      operation: 'route',
+      tool: 'floor',
+      mode: 'one at a time',
+      reference: 'single',
+      floorCase: 'route replace, one at a time',
+    },
+    {
+      id: 'route/library/awaited',
+      operation: 'route',
+      tool: 'library',
+      mode: 'awaited one at a time',
+      reference: 'single',
+      worker: { program: 'library', case: 'route-awaited', ...single },
+    },
+    {
+      id: 'route/netlink/awaited',
+      operation: 'route',
+      tool: 'netlink',
+      mode: 'awaited one at a time',
+      reference: 'single',
+      worker: { program: 'netlink', case: 'route-awaited', ...package_ },
+    },
+    {
+      id: 'route/ip/spawn',
+      operation: 'route',
+      tool: 'ip',
+      mode: 'one `ip` process per operation',
+      reference: 'single',
+      worker: { program: 'ip', case: 'route-spawn', ...spawns },
+    },
+    {
+      id: 'route/ip/batch',
+      operation: 'route',
+      tool: 'ip',
+      mode: '`ip -batch FILE`, one process',
+      reference: 'single',
+      worker: { program: 'ip', case: 'route-batch-file', ...ipBatch },
+    },
+    {
+      id: 'route/pyroute2/awaited',
+      operation: 'route',
+      tool: 'pyroute2',
+      mode: 'IPRoute, one at a time',
+      reference: 'single',
+      worker: { program: 'pyroute2', case: 'route-awaited', ...python },
+    },
 
     // Link down/up.
-    { id: 'link/floor/single', operation: 'link', tool: 'floor', mode: 'one at a time', reference: 'single', floorCase: 'link down/up, one at a time' },
-    { id: 'link/library/awaited', operation: 'link', tool: 'library', mode: 'awaited one at a time', reference: 'single', worker: { program: 'library', case: 'link-awaited', ...single } },
-    { id: 'link/netlink/awaited', operation: 'link', tool: 'netlink', mode: 'awaited one at a time', reference: 'single', worker: { program: 'netlink', case: 'link-awaited', ...package_ } },
-    { id: 'link/ip/spawn', operation: 'link', tool: 'ip', mode: 'one `ip` process per operation', reference: 'single', worker: { program: 'ip', case: 'link-spawn', ...spawns } },
-    { id: 'link/ip/batch', operation: 'link', tool: 'ip', mode: '`ip -batch FILE`, one process', reference: 'single', worker: { program: 'ip', case: 'link-batch-file', ...ipBatch } },
-    { id: 'link/pyroute2/awaited', operation: 'link', tool: 'pyroute2', mode: 'IPRoute, one at a time', reference: 'single', worker: { program: 'pyroute2', case: 'link-awaited', ...python } },
+    {
+      id: 'link/floor/single',
+      operation: 'link',
+      tool: 'floor',
+      mode: 'one at a time',
+      reference: 'single',
+      floorCase: 'link down/up, one at a time',
+    },
+    {
+      id: 'link/library/awaited',
+      operation: 'link',
+      tool: 'library',
+      mode: 'awaited one at a time',
+      reference: 'single',
+      worker: { program: 'library', case: 'link-awaited', ...single },
+    },
+    {
+      id: 'link/netlink/awaited',
+      operation: 'link',
+      tool: 'netlink',
+      mode: 'awaited one at a time',
+      reference: 'single',
+      worker: { program: 'netlink', case: 'link-awaited', ...package_ },
+    },
+    {
+      id: 'link/ip/spawn',
+      operation: 'link',
+      tool: 'ip',
+      mode: 'one `ip` process per operation',
+      reference: 'single',
+      worker: { program: 'ip', case: 'link-spawn', ...spawns },
+    },
+    {
+      id: 'link/ip/batch',
+      operation: 'link',
+      tool: 'ip',
+      mode: '`ip -batch FILE`, one process',
+      reference: 'single',
+      worker: { program: 'ip', case: 'link-batch-file', ...ipBatch },
+    },
+    {
+      id: 'link/pyroute2/awaited',
+      operation: 'link',
+      tool: 'pyroute2',
+      mode: 'IPRoute, one at a time',
+      reference: 'single',
+      worker: { program: 'pyroute2', case: 'link-awaited', ...python },
+    },
 
     // Full apply from scratch.
     {
@@ -175,7 +354,13 @@ export function rowDefinitions(quick: boolean): RowDefinition[] {
       mode: 'converge in-process: 3 dumps, plan, nothing sent',
       worker: { program: 'library', case: 'apply-noop', ...noops },
     },
-    { id: 'apply-noop/netlink/dumps', operation: 'apply-noop', tool: 'netlink', mode: '3 dumps one after the other (links, addresses, routes), no plan', worker: { program: 'netlink', case: 'apply-noop', ...noops } },
+    {
+      id: 'apply-noop/netlink/dumps',
+      operation: 'apply-noop',
+      tool: 'netlink',
+      mode: '3 dumps one after the other (links, addresses, routes), no plan',
+      worker: { program: 'netlink', case: 'apply-noop', ...noops },
+    },
     {
       id: 'apply-noop/ip/show',
       operation: 'apply-noop',

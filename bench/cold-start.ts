@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KNI_ADDRESS, KNI_BROADCAST, KNI_GATEWAY, LINK, median, repoRoot } from './common.js';
-import type { RunOutcome } from './report.js';
 import { type BenchContext, check, resetLink, runMeasured } from './context.js';
+import type { RunOutcome } from './report.js';
 
 export interface ColdStartResult {
   method: string;
@@ -28,10 +28,29 @@ function hasHyperfine(): boolean {
 }
 
 /** One round with hyperfine: median wall time in ms of each command. */
-function hyperfineRound(context: BenchContext, commands: string[], runs: number, warmup: number): number[] {
+function hyperfineRound(
+  context: BenchContext,
+  commands: string[],
+  runs: number,
+  warmup: number,
+): number[] {
   const exportFile = join(context.directory, 'hyperfine.json');
-  check('hyperfine', ['-N', '--ignore-failure', '--style', 'none', '--warmup', String(warmup), '--runs', String(runs), '--export-json', exportFile, ...commands]);
-  const exported = JSON.parse(readFileSync(exportFile, 'utf8')) as { results: Array<{ median: number }> };
+  check('hyperfine', [
+    '-N',
+    '--ignore-failure',
+    '--style',
+    'none',
+    '--warmup',
+    String(warmup),
+    '--runs',
+    String(runs),
+    '--export-json',
+    exportFile,
+    ...commands,
+  ]);
+  const exported = JSON.parse(readFileSync(exportFile, 'utf8')) as {
+    results: Array<{ median: number }>;
+  };
   return exported.results.map((result) => result.median * 1000);
 }
 
@@ -57,7 +76,17 @@ export function measureColdStart(context: BenchContext, quick: boolean): RunOutc
   );
   try {
     const node = [process.execPath, '-e', '0'];
-    const status = [process.execPath, join(repoRoot, 'dist', 'cli', 'main.js'), 'status', '--config', context.config, '--netns', context.netns, '--fstack-version', '1.25'];
+    const status = [
+      process.execPath,
+      join(repoRoot, 'dist', 'cli', 'main.js'),
+      'status',
+      '--config',
+      context.config,
+      '--netns',
+      context.netns,
+      '--fstack-version',
+      '1.25',
+    ];
     check(status[0] as string, status.slice(1));
 
     const rounds = quick ? 1 : 5;
@@ -76,7 +105,9 @@ export function measureColdStart(context: BenchContext, quick: boolean): RunOutc
     }
 
     const result: ColdStartResult = {
-      method: useHyperfine ? 'hyperfine -N (no shell)' : 'spawnSync from Node, alternating (hyperfine not installed)',
+      method: useHyperfine
+        ? 'hyperfine -N (no shell)'
+        : 'spawnSync from Node, alternating (hyperfine not installed)',
       rounds,
       runsPerRound: runs,
       nodeMs: median(nodeTimes),

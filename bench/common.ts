@@ -55,11 +55,15 @@ export function findRepoRoot(): string {
   let directory = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(directory, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'fstack-kni') {
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'fstack-kni'
+    ) {
       return directory;
     }
     const parent = dirname(directory);
-    if (parent === directory) throw new Error('cannot find the fstack-kni repository above this script');
+    if (parent === directory)
+      throw new Error('cannot find the fstack-kni repository above this script');
     directory = parent;
   }
 }
@@ -93,7 +97,9 @@ export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 /** The f-stack.conf of the apply cases: port 0 with the KNI address, KNI on, F-Stack 1.25 (no carrier step). */

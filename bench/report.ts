@@ -30,6 +30,8 @@ export interface Environment {
   netlinkPackage: string;
   pyroute2: string;
   compiler: string;
+  /** Name of the namespace the run created and removed. */
+  netns: string;
 }
 
 export interface RowSummary {
@@ -100,7 +102,9 @@ interface ReportInput {
 
 /** Medians of the numeric fields of `extra` over rounds, one level of nesting deep. */
 function medianExtra(samples: RowSample[]): Record<string, unknown> | undefined {
-  const extras = samples.map((sample) => sample.extra).filter((extra): extra is Record<string, unknown> => extra !== undefined);
+  const extras = samples
+    .map((sample) => sample.extra)
+    .filter((extra): extra is Record<string, unknown> => extra !== undefined);
   if (extras.length === 0) return undefined;
   const result: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(extras[0] as Record<string, unknown>)) {
@@ -108,7 +112,10 @@ function medianExtra(samples: RowSample[]): Record<string, unknown> | undefined 
       result[key] = median(extras.map((extra) => extra[key] as number));
     } else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
       result[key] = Object.fromEntries(
-        Object.keys(value).map((inner) => [inner, median(extras.map((extra) => (extra[key] as Record<string, number>)[inner] as number))]),
+        Object.keys(value).map((inner) => [
+          inner,
+          median(extras.map((extra) => (extra[key] as Record<string, number>)[inner] as number)),
+        ]),
       );
     }
   }
@@ -116,8 +123,12 @@ function medianExtra(samples: RowSample[]): Record<string, unknown> | undefined 
 }
 
 function summarizeRow(row: RowDefinition, samples: RowSample[]): RowSummary {
-  const values = samples.map((sample) => sample.usPerOperation).filter((value): value is number => value !== undefined);
-  const rss = samples.map((sample) => sample.maxRssKb).filter((value): value is number => value !== undefined);
+  const values = samples
+    .map((sample) => sample.usPerOperation)
+    .filter((value): value is number => value !== undefined);
+  const rss = samples
+    .map((sample) => sample.maxRssKb)
+    .filter((value): value is number => value !== undefined);
   const us = values.length === 0 ? null : median(values);
   const summary: RowSummary = {
     id: row.id,
@@ -129,7 +140,9 @@ function summarizeRow(row: RowDefinition, samples: RowSample[]): RowSummary {
     ratioToFloor: null,
     peakRssMb: rss.length === 0 ? null : Math.max(...rss) / 1024,
     samplesUs: values,
-    errors: samples.map((sample) => sample.error).filter((error): error is string => error !== undefined),
+    errors: samples
+      .map((sample) => sample.error)
+      .filter((error): error is string => error !== undefined),
   };
   if (row.unsupported !== undefined) summary.unsupported = row.unsupported;
   const extra = medianExtra(samples);
@@ -155,7 +168,11 @@ function addFloorRatios(rows: RowDefinition[], summaries: RowSummary[]): void {
 
 const fixed = (value: number, digits = 2) => value.toFixed(digits);
 
-function judgeTargets(rows: RowSummary[], soak: RunOutcome, coldStart: RunOutcome): TargetVerdict[] {
+function judgeTargets(
+  rows: RowSummary[],
+  soak: RunOutcome,
+  coldStart: RunOutcome,
+): TargetVerdict[] {
   const us = (id: string) => rows.find((row) => row.id === id)?.usPerOperation ?? null;
   const verdicts: TargetVerdict[] = [];
 
@@ -164,7 +181,10 @@ function judgeTargets(rows: RowSummary[], soak: RunOutcome, coldStart: RunOutcom
   verdicts.push({
     id: 'address-one-at-a-time',
     target: 'awaited one-at-a-time address add+delete <= 1.3x the floor one at a time',
-    measured: single === null || floorSingle === null ? 'missing' : `${fixed(single / floorSingle)}x (${fixed(single)} vs ${fixed(floorSingle)} us)`,
+    measured:
+      single === null || floorSingle === null
+        ? 'missing'
+        : `${fixed(single / floorSingle)}x (${fixed(single)} vs ${fixed(floorSingle)} us)`,
     met: single === null || floorSingle === null ? null : single / floorSingle <= 1.3,
   });
 
@@ -173,7 +193,9 @@ function judgeTargets(rows: RowSummary[], soak: RunOutcome, coldStart: RunOutcom
     ['batch API', us('address/library/batch')],
     ['64 in flight', us('address/library/in-flight')],
   ] as const;
-  const throughputs = batched.filter(([, value]) => value !== null).map(([name, value]) => [name, (floorBatched ?? Number.NaN) / (value as number)] as const);
+  const throughputs = batched
+    .filter(([, value]) => value !== null)
+    .map(([name, value]) => [name, (floorBatched ?? Number.NaN) / (value as number)] as const);
   const best = Math.max(...throughputs.map(([, value]) => value));
   verdicts.push({
     id: 'address-batched',
@@ -187,13 +209,23 @@ function judgeTargets(rows: RowSummary[], soak: RunOutcome, coldStart: RunOutcom
 
   const pairs = ['address/%/awaited', 'address/%/in-flight', 'route/%/awaited', 'link/%/awaited'];
   const speedups = pairs
-    .map((pattern) => [pattern.replace('/%', ''), us(pattern.replace('%', 'netlink')), us(pattern.replace('%', 'library'))] as const)
+    .map(
+      (pattern) =>
+        [
+          pattern.replace('/%', ''),
+          us(pattern.replace('%', 'netlink')),
+          us(pattern.replace('%', 'library')),
+        ] as const,
+    )
     .filter(([, theirs, ours]) => theirs !== null && ours !== null)
     .map(([name, theirs, ours]) => [name, (theirs as number) / (ours as number)] as const);
   verdicts.push({
     id: 'versus-netlink-package',
     target: '>= 2x faster than the npm netlink package on the same case',
-    measured: speedups.length === 0 ? 'missing' : speedups.map(([name, value]) => `${name} ${fixed(value, 1)}x`).join(', '),
+    measured:
+      speedups.length === 0
+        ? 'missing'
+        : speedups.map(([name, value]) => `${name} ${fixed(value, 1)}x`).join(', '),
     met: speedups.length === 0 ? null : speedups.every(([, value]) => value >= 2),
   });
 
@@ -201,7 +233,10 @@ function judgeTargets(rows: RowSummary[], soak: RunOutcome, coldStart: RunOutcom
   verdicts.push({
     id: 'apply-from-scratch',
     target: 'full KNI apply from scratch <= 0.5 ms in-process',
-    measured: scratch === null ? 'missing' : `${fixed(scratch / 1000, 3)} ms (runbook: ${fixed((us('apply-scratch/ip/runbook') ?? Number.NaN) / 1000, 1)} ms)`,
+    measured:
+      scratch === null
+        ? 'missing'
+        : `${fixed(scratch / 1000, 3)} ms (runbook: ${fixed((us('apply-scratch/ip/runbook') ?? Number.NaN) / 1000, 1)} ms)`,
     met: scratch === null ? null : scratch <= 500,
   });
   const noop = us('apply-noop/library/converge');
@@ -216,12 +251,22 @@ function judgeTargets(rows: RowSummary[], soak: RunOutcome, coldStart: RunOutcom
     const { extra, operations } = soak.value as SoakResult;
     verdicts.push({
       id: 'soak',
-      target: '1,000,000 requests on one handle: no growth of pending requests, RSS flat within 10 MB',
+      target:
+        '1,000,000 requests on one handle: no growth of pending requests, RSS flat within 10 MB',
       measured: `${operations.toLocaleString('en-US')} requests, RSS ${fixed(extra.rssAfterWarmupMb, 1)} -> ${fixed(extra.rssAtEndMb, 1)} MiB (${extra.rssGrowthMb >= 0 ? '+' : ''}${fixed(extra.rssGrowthMb, 1)}), pending at most ${extra.maxPending} at samples, ${extra.pendingAtEnd} at end`,
-      met: extra.maxPending === 0 && extra.pendingAtEnd === 0 && extra.rssGrowthMb <= 10 && operations >= 1_000_000,
+      met:
+        extra.maxPending === 0 &&
+        extra.pendingAtEnd === 0 &&
+        extra.rssGrowthMb <= 10 &&
+        operations >= 1_000_000,
     });
   } else {
-    verdicts.push({ id: 'soak', target: '1,000,000 requests on one handle', measured: `failed: ${soak.error}`, met: null });
+    verdicts.push({
+      id: 'soak',
+      target: '1,000,000 requests on one handle',
+      measured: `failed: ${soak.error}`,
+      met: null,
+    });
   }
 
   if (coldStart.ok) {
@@ -233,7 +278,12 @@ function judgeTargets(rows: RowSummary[], soak: RunOutcome, coldStart: RunOutcom
       met: value.ratio <= 1.5,
     });
   } else {
-    verdicts.push({ id: 'cold-start', target: '`fstack-kni status` cold start <= 1.5x `node -e 0`', measured: `failed: ${coldStart.error}`, met: null });
+    verdicts.push({
+      id: 'cold-start',
+      target: '`fstack-kni status` cold start <= 1.5x `node -e 0`',
+      measured: `failed: ${coldStart.error}`,
+      met: null,
+    });
   }
   return verdicts;
 }
@@ -249,7 +299,9 @@ export function buildReport(input: ReportInput): BenchReport {
     soak: input.soak as RunOutcome<SoakResult>,
     coldStart: input.coldStart as RunOutcome<ColdStartResult>,
     restart: input.restart,
-    failures: rows.filter((row) => row.errors.length > 0).map((row) => `${row.id}: ${row.errors[0]}`),
+    failures: rows
+      .filter((row) => row.errors.length > 0)
+      .map((row) => `${row.id}: ${row.errors[0]}`),
   };
 }
 
@@ -268,9 +320,14 @@ function formatRate(perSecond: number): string {
 }
 
 function rowLine(row: RowSummary): string {
-  if (row.unsupported !== undefined) return `| ${row.tool} | ${row.mode} | not offered: ${row.unsupported} | | | |`;
-  if (row.usPerOperation === null) return `| ${row.tool} | ${row.mode} | failed: ${(row.errors[0] ?? 'no result').split('\n')[0]} | | | |`;
-  const ratio = row.ratioToFloor === null ? '' : `${row.ratioToFloor.toFixed(2)}x ${row.floorReference?.endsWith('batched') ? '(batched)' : ''}`.trim();
+  if (row.unsupported !== undefined)
+    return `| ${row.tool} | ${row.mode} | not offered: ${row.unsupported} | | | |`;
+  if (row.usPerOperation === null)
+    return `| ${row.tool} | ${row.mode} | failed: ${(row.errors[0] ?? 'no result').split('\n')[0]} | | | |`;
+  const ratio =
+    row.ratioToFloor === null
+      ? ''
+      : `${row.ratioToFloor.toFixed(2)}x ${row.floorReference?.endsWith('batched') ? '(batched)' : ''}`.trim();
   const rss = row.peakRssMb === null ? '' : `${row.peakRssMb.toFixed(1)} MiB`;
   return `| ${row.tool} | ${row.mode} | ${formatUs(row.usPerOperation)} | ${formatRate(row.operationsPerSecond as number)} | ${ratio} | ${rss} |`;
 }
@@ -281,10 +338,14 @@ function resultTables(report: BenchReport): string[] {
     const rows = report.rows.filter((row) => row.operation === operation);
     const perApply = operation.startsWith('apply');
     lines.push(`### ${OPERATION_TITLES[operation]}`, '');
-    lines.push(`| tool | mode | ${perApply ? 'time per apply' : 'time per operation'} | ${perApply ? 'applies/s' : 'operations/s'} | vs floor | peak RSS |`);
+    lines.push(
+      `| tool | mode | ${perApply ? 'time per apply' : 'time per operation'} | ${perApply ? 'applies/s' : 'operations/s'} | vs floor | peak RSS |`,
+    );
     lines.push('|---|---|--:|--:|--:|--:|');
     for (const row of rows) lines.push(rowLine(row));
-    const converge = rows.find((row) => row.tool === 'fstack-kni' && row.extra?.phaseMedianUs !== undefined);
+    const converge = rows.find(
+      (row) => row.tool === 'fstack-kni' && row.extra?.phaseMedianUs !== undefined,
+    );
     if (converge !== undefined) {
       const phases = converge.extra?.phaseMedianUs as Record<string, number>;
       lines.push(
@@ -301,7 +362,13 @@ function resultTables(report: BenchReport): string[] {
 function describeRestart(restart: RunOutcome): string[] {
   if (!restart.ok) return [`Not measured: ${restart.error}.`];
   type Distribution = { median: number; p99: number; max: number; samples: number };
-  type Mode = { count: number; misses: number; jobToConfigured: Distribution; linkToConfigured: Distribution; restartJob: Distribution };
+  type Mode = {
+    count: number;
+    misses: number;
+    jobToConfigured: Distribution;
+    linkToConfigured: Distribution;
+    restartJob: Distribution;
+  };
   const value = restart.value as { restart: Mode; watch: Mode };
   const lines = [
     '| mode | restarts | misses | job end → configured (median / p99) | link appears → configured (median / p99) | restart job (median) |',
@@ -355,15 +422,18 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     '| target | measured | met |',
     '|---|---|---|',
-    ...report.targets.map((target) => `| ${target.target} | ${target.measured} | ${target.met === null ? 'not measured' : target.met ? 'yes' : '**no**'} |`),
+    ...report.targets.map(
+      (target) =>
+        `| ${target.target} | ${target.measured} | ${target.met === null ? 'not measured' : target.met ? 'yes' : '**no**'} |`,
+    ),
     '',
     '## Results',
     '',
-    'Time per operation is the median over rounds of each round\'s mean (apply rows: the median',
+    "Time per operation is the median over rounds of each round's mean (apply rows: the median",
     'of single applies). An address operation is one request, an add or a delete. "vs floor"',
     'divides by the floor row of the same operation: the one-at-a-time floor for rows that wait',
     'for each ack, the batched floor (64 requests per sendmsg) for batches and requests in',
-    'flight. Peak RSS is the largest ru_maxrss of the tool\'s process over rounds: one Node or',
+    "flight. Peak RSS is the largest ru_maxrss of the tool's process over rounds: one Node or",
     'Python process per row, and for `ip`, `ifconfig` and `route` their own process.',
     '',
     ...resultTables(report),
@@ -378,12 +448,16 @@ export function renderMarkdown(report: BenchReport): string {
       `${formatUs(soak.usPerOperation)} per request. Memory after a full GC (\`--expose-gc\`), sampled after`,
       'the warm-up and at every tenth of the run:',
       '',
-      '| requests | RSS | heap used | pending requests |',
-      '|--:|--:|--:|--:|',
+      '| requests | RSS | heap used | young generation reserved | pending requests |',
+      '|--:|--:|--:|--:|--:|',
       ...soak.extra.samples.map(
         (sample) =>
-          `| ${(sample.requests ?? 0).toLocaleString('en-US')} | ${(sample.rssMb ?? 0).toFixed(1)} MiB | ${(sample.heapUsedMb ?? 0).toFixed(1)} MiB | ${sample.pending} |`,
+          `| ${(sample.requests ?? 0).toLocaleString('en-US')} | ${(sample.rssMb ?? 0).toFixed(1)} MiB | ${(sample.heapUsedMb ?? 0).toFixed(1)} MiB | ` +
+          `${(sample.newSpaceMb ?? 0).toFixed(0)} MiB | ${sample.pending} |`,
       ),
+      '',
+      'V8 enlarges the young generation (new space) when the allocation rate is high, which',
+      'raises RSS in steps without any object staying alive; the column shows when it did.',
       '',
     );
   } else {
@@ -420,7 +494,12 @@ export function renderMarkdown(report: BenchReport): string {
   );
 
   if (report.failures.length > 0) {
-    lines.push('## Failures in this run', '', ...report.failures.map((failure) => `- ${failure.split('\n')[0]}`), '');
+    lines.push(
+      '## Failures in this run',
+      '',
+      ...report.failures.map((failure) => `- ${failure.split('\n')[0]}`),
+      '',
+    );
   }
 
   const notes = join(repoRoot, 'bench', 'benchmarks-notes.md');

@@ -16,11 +16,32 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type RowDefinition, floorCount, restartCount, rowDefinitions, soakCounts } from './cases.js';
-import { type WorkerResult, type WorkerSpec, kniConfigText, repoRoot } from './common.js';
-import { type BenchContext, check, compile, createNamespace, findPython, resetLink, runMeasured } from './context.js';
+import {
+  floorCount,
+  type RowDefinition,
+  restartCount,
+  rowDefinitions,
+  soakCounts,
+} from './cases.js';
 import { measureColdStart } from './cold-start.js';
-import { type BenchReport, type Environment, type RowSample, type RunOutcome, buildReport, renderMarkdown } from './report.js';
+import { kniConfigText, repoRoot, type WorkerResult, type WorkerSpec } from './common.js';
+import {
+  type BenchContext,
+  check,
+  compile,
+  createNamespace,
+  findPython,
+  resetLink,
+  runMeasured,
+} from './context.js';
+import {
+  type BenchReport,
+  buildReport,
+  type Environment,
+  type RowSample,
+  type RunOutcome,
+  renderMarkdown,
+} from './report.js';
 
 interface Options {
   quick: boolean;
@@ -41,7 +62,8 @@ function parseOptions(argv: string[]): Options {
   });
   const quick = values.quick === true || process.env.BENCH_QUICK === '1';
   const rounds = values.rounds === undefined ? (quick ? 1 : 5) : Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`--rounds must be a positive integer, got ${values.rounds}`);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new RangeError(`--rounds must be a positive integer, got ${values.rounds}`);
   const options: Options = { quick, rounds };
   const json = values.json ?? (quick ? undefined : join(repoRoot, 'docs', 'benchmarks.json'));
   const markdown = values.markdown ?? (quick ? undefined : join(repoRoot, 'docs', 'benchmarks.md'));
@@ -72,7 +94,8 @@ function workerCommand(context: BenchContext, row: RowDefinition): string[] {
     case 'ip':
       return [process.execPath, script('worker-ip.js'), JSON.stringify(spec)];
     case 'pyroute2':
-      if (context.python === undefined) throw new Error(context.pythonSkip ?? 'pyroute2 is not available');
+      if (context.python === undefined)
+        throw new Error(context.pythonSkip ?? 'pyroute2 is not available');
       return [context.python, join(repoRoot, 'bench', 'worker_pyroute2.py'), JSON.stringify(spec)];
   }
 }
@@ -104,7 +127,12 @@ function measureRow(context: BenchContext, row: RowDefinition): RowSample {
 function measureFloor(context: BenchContext, quick: boolean): Map<string, RowSample> {
   const samples = new Map<string, RowSample>();
   try {
-    const { stdout, usage } = runMeasured(context, [context.floor, context.netnsPath, String(context.ifindex), String(floorCount(quick))]);
+    const { stdout, usage } = runMeasured(context, [
+      context.floor,
+      context.netnsPath,
+      String(context.ifindex),
+      String(floorCount(quick)),
+    ]);
     for (const line of stdout.trim().split('\n')) {
       const result = JSON.parse(line) as { case: string; usPerOperation: number };
       samples.set(result.case, { usPerOperation: result.usPerOperation, maxRssKb: usage.maxRssKb });
@@ -117,7 +145,11 @@ function measureFloor(context: BenchContext, quick: boolean): Map<string, RowSam
   return samples;
 }
 
-function runRounds(context: BenchContext, rows: RowDefinition[], options: Options): { samples: Map<string, RowSample[]>; loads: number[][] } {
+function runRounds(
+  context: BenchContext,
+  rows: RowDefinition[],
+  options: Options,
+): { samples: Map<string, RowSample[]>; loads: number[][] } {
   const samples = new Map<string, RowSample[]>(rows.map((row) => [row.id, []]));
   const measured = rows.filter((row) => row.worker !== undefined);
   const floorRows = rows.filter((row) => row.floorCase !== undefined);
@@ -128,14 +160,22 @@ function runRounds(context: BenchContext, rows: RowDefinition[], options: Option
     // The floor runs first, then every worker row, from a start that moves each round.
     const floor = measureFloor(context, options.quick);
     for (const row of floorRows) {
-      samples.get(row.id)?.push(floor.get(row.floorCase as string) ?? floor.get('error') ?? { error: 'floor printed no such case' });
+      samples
+        .get(row.id)
+        ?.push(
+          floor.get(row.floorCase as string) ??
+            floor.get('error') ?? { error: 'floor printed no such case' },
+        );
     }
     const shift = round % Math.max(1, measured.length);
     const order = [...measured.slice(shift), ...measured.slice(0, shift)];
     for (const row of order) {
       const sample = measureRow(context, row);
       samples.get(row.id)?.push(sample);
-      const shown = sample.error !== undefined ? `failed: ${sample.error.split('\n')[0]}` : `${(sample.usPerOperation as number).toFixed(2)} us/op`;
+      const shown =
+        sample.error !== undefined
+          ? `failed: ${sample.error.split('\n')[0]}`
+          : `${(sample.usPerOperation as number).toFixed(2)} us/op`;
       process.stderr.write(`bench: round ${round + 1}/${options.rounds} ${row.id}: ${shown}\n`);
     }
   }
@@ -145,7 +185,13 @@ function runRounds(context: BenchContext, rows: RowDefinition[], options: Option
 
 function measureSoak(context: BenchContext, quick: boolean): RunOutcome {
   const { count, warmup } = soakCounts(quick);
-  const spec: WorkerSpec = { case: 'soak', netns: context.netns, ifindex: context.ifindex, count, warmup };
+  const spec: WorkerSpec = {
+    case: 'soak',
+    netns: context.netns,
+    ifindex: context.ifindex,
+    count,
+    warmup,
+  };
   try {
     const { stdout, usage } = runMeasured(context, [
       process.execPath,
@@ -164,7 +210,8 @@ function measureSoak(context: BenchContext, quick: boolean): RunOutcome {
 
 function measureRestart(quick: boolean): RunOutcome {
   const script = join(repoRoot, 'dist-bench', 'bench', 'worker-restart.js');
-  if (!existsSync(join(repoRoot, 'bench', 'restart.ts'))) return { ok: false, error: 'bench/restart.ts is missing' };
+  if (!existsSync(join(repoRoot, 'bench', 'restart.ts')))
+    return { ok: false, error: 'bench/restart.ts is missing' };
   try {
     const stdout = check(process.execPath, [script, String(restartCount(quick))]);
     const result = lastJsonLine<{ skipped?: string }>(stdout);
@@ -175,13 +222,23 @@ function measureRestart(quick: boolean): RunOutcome {
   }
 }
 
-function describeEnvironment(options: Options, context: BenchContext, startedAt: Date): Environment {
+function describeEnvironment(
+  options: Options,
+  context: BenchContext,
+  startedAt: Date,
+): Environment {
   const firstLine = (program: string, args: string[]) => {
     const result = spawnSync(program, args, { encoding: 'utf8' });
-    return result.status === 0 ? `${result.stdout}${result.stderr}`.trim().split('\n')[0] ?? '' : 'unavailable';
+    return result.status === 0
+      ? (`${result.stdout}${result.stderr}`.trim().split('\n')[0] ?? '')
+      : 'unavailable';
   };
   const packageVersion = (name: string) =>
-    (JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    (
+      JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
   return {
     date: startedAt.toISOString(),
     command: options.quick ? 'npm run bench -- --quick' : 'npm run bench',
@@ -196,8 +253,12 @@ function describeEnvironment(options: Options, context: BenchContext, startedAt:
     pyroute2:
       context.python === undefined
         ? (context.pythonSkip ?? 'unavailable')
-        : firstLine(context.python, ['-c', 'import importlib.metadata, sys; print(importlib.metadata.version("pyroute2"), "on Python", sys.version.split()[0])']),
+        : firstLine(context.python, [
+            '-c',
+            'import importlib.metadata, sys; print(importlib.metadata.version("pyroute2"), "on Python", sys.version.split()[0])',
+          ]),
     compiler: firstLine('cc', ['--version']),
+    netns: context.netns,
   };
 }
 
@@ -232,7 +293,15 @@ async function main(): Promise<void> {
     writeFileSync(config, kniConfigText());
     created = true;
     const ifindex = createNamespace(netns);
-    const context: BenchContext = { netns, netnsPath: `/run/netns/${netns}`, ifindex, directory, runner, floor, config };
+    const context: BenchContext = {
+      netns,
+      netnsPath: `/run/netns/${netns}`,
+      ifindex,
+      directory,
+      runner,
+      floor,
+      config,
+    };
     const python = findPython();
     if (python.python !== undefined) context.python = python.python;
     if (python.skip !== undefined) context.pythonSkip = python.skip;
@@ -247,11 +316,22 @@ async function main(): Promise<void> {
     process.stderr.write('bench: restart to configured\n');
     const restart = measureRestart(options.quick);
 
-    const report: BenchReport = buildReport({ environment, rows, samples, loads, soak, coldStart, restart });
+    const report: BenchReport = buildReport({
+      environment,
+      rows,
+      samples,
+      loads,
+      soak,
+      coldStart,
+      restart,
+    });
     report.environment.finishedAt = new Date().toISOString();
-    if (options.json !== undefined) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
+    if (options.json !== undefined)
+      writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
     if (options.markdown !== undefined) writeFileSync(options.markdown, renderMarkdown(report));
-    process.stdout.write(`${JSON.stringify({ targets: report.targets, failures: report.failures })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ targets: report.targets, failures: report.failures })}\n`,
+    );
   } finally {
     cleanUp();
     process.off('SIGINT', onSignal);

@@ -68,9 +68,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "runner: cannot write %s: %s\n", argv[2], strerror(errno));
     return 2;
   }
-  fprintf(result, "{\"exitCode\":%d,\"signal\":%d,\"wallUs\":%.1f,\"userUs\":%.0f,\"systemUs\":%.0f,\"maxRssKb\":%ld}\n",
-          WIFEXITED(status) ? WEXITSTATUS(status) : -1, WIFSIGNALED(status) ? WTERMSIG(status) : 0, wall,
-          timeval_us(usage.ru_utime), timeval_us(usage.ru_stime), usage.ru_maxrss);
+  fprintf(result,
+          "{\"exitCode\":%d,\"signal\":%d,\"wallUs\":%.1f,\"userUs\":%.0f,\"systemUs\":%.0f,"
+          "\"maxRssKb\":%ld}\n",
+          WIFEXITED(status) ? WEXITSTATUS(status) : -1, WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+          wall, timeval_us(usage.ru_utime), timeval_us(usage.ru_stime), usage.ru_maxrss);
   fclose(result);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }

@@ -11,31 +11,36 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  elapsedUs,
   FIRST_HOST,
   KNI_ADDRESS,
   KNI_BROADCAST,
   KNI_GATEWAY,
   LINK,
-  ROUTE_DESTINATION,
-  type WorkerResult,
-  type WorkerSpec,
-  elapsedUs,
   median,
+  ROUTE_DESTINATION,
   readWorkerSpec,
   report,
+  type WorkerResult,
+  type WorkerSpec,
 } from './common.js';
 
 /** Runs a command and fails the run when it fails. */
 function run(command: readonly string[]): void {
   const [program, ...args] = command as [string, ...string[]];
-  const result = spawnSync(program, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const result = spawnSync(program, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
   if (result.error !== undefined) throw result.error;
-  if (result.status !== 0) throw new Error(`${command.join(' ')} exited with ${result.status}: ${result.stderr.trim()}`);
+  if (result.status !== 0)
+    throw new Error(`${command.join(' ')} exited with ${result.status}: ${result.stderr.trim()}`);
 }
 
 /** Peak RSS in KiB of one run of `command`, measured by bench/runner.c. */
 function toolRss(spec: WorkerSpec, command: readonly string[]): number {
-  if (spec.runner === undefined || spec.directory === undefined) throw new Error('worker-ip needs runner and directory');
+  if (spec.runner === undefined || spec.directory === undefined)
+    throw new Error('worker-ip needs runner and directory');
   const resultFile = join(spec.directory, `ip-rss-${process.pid}.json`);
   run([spec.runner, '/proc/self/ns/net', resultFile, ...command]);
   return (JSON.parse(readFileSync(resultFile, 'utf8')) as { maxRssKb: number }).maxRssKb;
@@ -45,7 +50,15 @@ function toolRss(spec: WorkerSpec, command: readonly string[]): number {
 type Commands = (i: number) => string[][];
 
 const address = `192.0.2.${FIRST_HOST}/24`;
-const routeOf = (i: number) => ['route', 'replace', `${ROUTE_DESTINATION}/24`, 'dev', LINK, 'metric', String(i & 1)];
+const routeOf = (i: number) => [
+  'route',
+  'replace',
+  `${ROUTE_DESTINATION}/24`,
+  'dev',
+  LINK,
+  'metric',
+  String(i & 1),
+];
 
 const spawnCases: Record<string, Commands> = {
   'address-spawn': (i) => [['ip', 'address', i & 1 ? 'delete' : 'add', address, 'dev', LINK]],
@@ -68,18 +81,29 @@ function spawnCase(spec: WorkerSpec, commands: Commands): WorkerResult {
   const start = process.hrtime.bigint();
   loop(spec.count);
   const us = elapsedUs(start);
-  const toolMaxRssKb = Math.max(...[0, 1].flatMap((i) => commands(i).map((command) => toolRss(spec, command))));
+  const toolMaxRssKb = Math.max(
+    ...[0, 1].flatMap((i) => commands(i).map((command) => toolRss(spec, command))),
+  );
   run(['ip', 'link', 'set', 'dev', LINK, 'up']);
-  return { case: spec.case, operations: spec.count, usPerOperation: us / spec.count, extra: { toolMaxRssKb } };
+  return {
+    case: spec.case,
+    operations: spec.count,
+    usPerOperation: us / spec.count,
+    extra: { toolMaxRssKb },
+  };
 }
 
 // One `ip -batch FILE` process for all operations, run under bench/runner.c for its RSS.
 function batchFileCase(spec: WorkerSpec, line: (i: number) => string): WorkerResult {
-  if (spec.runner === undefined || spec.directory === undefined) throw new Error('worker-ip needs runner and directory');
+  if (spec.runner === undefined || spec.directory === undefined)
+    throw new Error('worker-ip needs runner and directory');
   const file = join(spec.directory, `ip-batch-${process.pid}.txt`);
   const resultFile = join(spec.directory, `ip-batch-${process.pid}.json`);
   const write = (operations: number) =>
-    writeFileSync(file, `${Array.from({ length: operations + (operations & 1) }, (_, i) => line(i)).join('\n')}\n`);
+    writeFileSync(
+      file,
+      `${Array.from({ length: operations + (operations & 1) }, (_, i) => line(i)).join('\n')}\n`,
+    );
 
   write(spec.warmup);
   run(['ip', '-batch', file]);
@@ -89,14 +113,23 @@ function batchFileCase(spec: WorkerSpec, line: (i: number) => string): WorkerRes
   const us = elapsedUs(start);
   const usage = JSON.parse(readFileSync(resultFile, 'utf8')) as { maxRssKb: number };
   run(['ip', 'link', 'set', 'dev', LINK, 'up']);
-  return { case: spec.case, operations: spec.count, usPerOperation: us / spec.count, extra: { toolMaxRssKb: usage.maxRssKb } };
+  return {
+    case: spec.case,
+    operations: spec.count,
+    usPerOperation: us / spec.count,
+    extra: { toolMaxRssKb: usage.maxRssKb },
+  };
 }
 
 const RESET = ['ip', '-batch', '-'];
 const RESET_INPUT = `address flush dev ${LINK}\nlink set dev ${LINK} down\n`;
 
 function reset(): void {
-  const result = spawnSync(RESET[0] as string, RESET.slice(1), { input: RESET_INPUT, stdio: ['pipe', 'ignore', 'pipe'], encoding: 'utf8' });
+  const result = spawnSync(RESET[0] as string, RESET.slice(1), {
+    input: RESET_INPUT,
+    stdio: ['pipe', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
   if (result.status !== 0) throw new Error(`reset failed: ${result.stderr}`);
 }
 
@@ -140,7 +173,12 @@ function applyCase(spec: WorkerSpec, commands: string[][], fromScratch: boolean)
   const toolMaxRssKb = Math.max(...commands.map((command) => toolRss(spec, command)));
   reset();
   run(['ip', 'link', 'set', 'dev', LINK, 'up']);
-  return { case: spec.case, operations: spec.count, usPerOperation: median(times), extra: { toolMaxRssKb } };
+  return {
+    case: spec.case,
+    operations: spec.count,
+    usPerOperation: median(times),
+    extra: { toolMaxRssKb },
+  };
 }
 
 const BATCH_APPLY = `link set dev ${LINK} up\naddress add ${KNI_ADDRESS}/24 broadcast ${KNI_BROADCAST} dev ${LINK}\nroute add default via ${KNI_GATEWAY} dev ${LINK}\n`;

@@ -2,20 +2,21 @@
 // RSS the orchestrator records belongs to that case alone, and prints one WorkerResult.
 //
 // Usage: node dist-bench/bench/worker-library.js SPEC_JSON   (see WorkerSpec in common.ts)
+import { getHeapSpaceStatistics } from 'node:v8';
 import {
   BATCH,
+  elapsedUs,
   FIRST_HOST,
   KNI_ADDRESS,
   type Library,
+  loadDist,
+  median,
   ROUTE_DESTINATION,
+  readWorkerSpec,
+  report,
   type SocketModule,
   type WorkerResult,
   type WorkerSpec,
-  elapsedUs,
-  loadDist,
-  median,
-  readWorkerSpec,
-  report,
 } from './common.js';
 
 type Rtnl = import('../dist/index.js').Rtnl;
@@ -85,7 +86,11 @@ function addressBatch(nl: Rtnl, spec: WorkerSpec): Loop {
 }
 
 // The transport alone: messages encoded once, as bench/transport-quick.mjs sends them.
-async function addressTransport(socket: NetlinkSocket, spec: WorkerSpec, batched: boolean): Promise<Loop> {
+async function addressTransport(
+  socket: NetlinkSocket,
+  spec: WorkerSpec,
+  batched: boolean,
+): Promise<Loop> {
   const { addressRequest, checkAddressSpec } = await loadDist<AddressModule>('rtnl/address.js');
   const encode = (action: 'add' | 'delete', offset: number) =>
     addressRequest(action, checkAddressSpec(addressSpec(spec.ifindex, offset)), spec.ifindex);
@@ -119,7 +124,8 @@ function routeAwaited(nl: Rtnl, spec: WorkerSpec): Loop {
     scope: 'link' as const,
   }));
   return async (operations) => {
-    for (let i = 0; i < operations; i++) await nl.routes.replace(routes[i & 1] as (typeof routes)[0]);
+    for (let i = 0; i < operations; i++)
+      await nl.routes.replace(routes[i & 1] as (typeof routes)[0]);
   };
 }
 
@@ -148,7 +154,12 @@ async function applyCase(nl: Rtnl, spec: WorkerSpec, fromScratch: boolean): Prom
   const kernel = library.rtnlKernel(nl);
 
   const totals: number[] = [];
-  const phases = { readMs: [] as number[], planMs: [] as number[], applyMs: [] as number[], verifyMs: [] as number[] };
+  const phases = {
+    readMs: [] as number[],
+    planMs: [] as number[],
+    applyMs: [] as number[],
+    verifyMs: [] as number[],
+  };
   if (!fromScratch) await library.converge(desired, kernel);
 
   for (let i = 0; i < spec.warmup + spec.count; i++) {
@@ -157,7 +168,9 @@ async function applyCase(nl: Rtnl, spec: WorkerSpec, fromScratch: boolean): Prom
     const result = await library.converge(desired, kernel);
     const us = elapsedUs(start);
     if (!result.ok || result.changed !== fromScratch) {
-      throw new Error(`converge ended ok=${result.ok} changed=${result.changed}: ${JSON.stringify(result.steps)}`);
+      throw new Error(
+        `converge ended ok=${result.ok} changed=${result.changed}: ${JSON.stringify(result.steps)}`,
+      );
     }
     if (i < spec.warmup) continue;
     totals.push(us);
@@ -175,12 +188,21 @@ async function applyCase(nl: Rtnl, spec: WorkerSpec, fromScratch: boolean): Prom
     extra: {
       meanUs: totals.reduce((sum, value) => sum + value, 0) / totals.length,
       changes: fromScratch ? 3 : 0,
-      phaseMedianUs: Object.fromEntries(Object.entries(phases).map(([name, values]) => [name.replace(/Ms$/, ''), median(values) * 1000])),
+      phaseMedianUs: Object.fromEntries(
+        Object.entries(phases).map(([name, values]) => [
+          name.replace(/Ms$/, ''),
+          median(values) * 1000,
+        ]),
+      ),
     },
   };
 }
 
-/** Resident set size and heap after a full collection (the soak runs with --expose-gc). */
+/**
+ * Resident set size and heap after a full collection (the soak runs with --expose-gc). The
+ * young generation's reserved size is reported apart: V8 grows it under a high allocation
+ * rate, which raises RSS without any object staying alive.
+ */
 function memorySample(requests: number, socket: NetlinkSocket): Record<string, number> {
   const collect = (globalThis as { gc?: () => void }).gc;
   if (collect !== undefined) {
@@ -188,7 +210,17 @@ function memorySample(requests: number, socket: NetlinkSocket): Record<string, n
     collect();
   }
   const usage = process.memoryUsage();
-  return { requests, rssMb: usage.rss / 2 ** 20, heapUsedMb: usage.heapUsed / 2 ** 20, pending: socket.pending };
+  const spaces = getHeapSpaceStatistics();
+  const reserved = (name: string) =>
+    (spaces.find((space) => space.space_name === name)?.space_size ?? 0) / 2 ** 20;
+  return {
+    requests,
+    rssMb: usage.rss / 2 ** 20,
+    heapUsedMb: usage.heapUsed / 2 ** 20,
+    newSpaceMb: reserved('new_space'),
+    externalMb: usage.external / 2 ** 20,
+    pending: socket.pending,
+  };
 }
 
 // `count` requests on one handle, mixing awaited pairs and BATCH requests in flight, with

@@ -7,17 +7,17 @@
 import netlink from 'netlink';
 import {
   BATCH,
+  elapsedUs,
   FIRST_HOST,
   KNI_ADDRESS,
   KNI_BROADCAST,
   KNI_GATEWAY,
-  ROUTE_DESTINATION,
-  type WorkerResult,
-  type WorkerSpec,
-  elapsedUs,
   median,
+  ROUTE_DESTINATION,
   readWorkerSpec,
   report,
+  type WorkerResult,
+  type WorkerSpec,
 } from './common.js';
 
 type Socket = ReturnType<typeof netlink.createRtNetlink>;
@@ -38,7 +38,12 @@ async function timeLoop(spec: WorkerSpec, loop: Loop): Promise<WorkerResult> {
   return { case: spec.case, operations: spec.count, usPerOperation: elapsedUs(start) / spec.count };
 }
 
-function addAddress(socket: Socket, index: number, local: Buffer, broadcast?: Buffer): Promise<unknown> {
+function addAddress(
+  socket: Socket,
+  index: number,
+  local: Buffer,
+  broadcast?: Buffer,
+): Promise<unknown> {
   return socket.newAddress(
     { family: AF_INET, prefixlen: 24, index },
     { local, address: local, ...(broadcast !== undefined && { broadcast }) },
@@ -81,7 +86,14 @@ function routeAwaited(socket: Socket, spec: WorkerSpec): Loop {
   return async (operations) => {
     for (let i = 0; i < operations; i++) {
       await socket.newRoute(
-        { family: AF_INET, dstLen: 24, table: 254, protocol: 'BOOT', scope: 'LINK', type: 'UNICAST' },
+        {
+          family: AF_INET,
+          dstLen: 24,
+          table: 254,
+          protocol: 'BOOT',
+          scope: 'LINK',
+          type: 'UNICAST',
+        },
         { dst: destination, oif: spec.ifindex, priority: i & 1 },
         { flags: CREATE_REPLACE },
       );
@@ -99,13 +111,24 @@ function linkAwaited(socket: Socket, spec: WorkerSpec): Loop {
 // The package has no converge engine, so "apply from scratch" here is the runbook's three
 // changes sent one after the other, without reading the kernel first, and "no-op apply" is
 // only the three dumps that a converge would need to find nothing to do.
-async function applyCase(socket: Socket, spec: WorkerSpec, fromScratch: boolean): Promise<WorkerResult> {
+async function applyCase(
+  socket: Socket,
+  spec: WorkerSpec,
+  fromScratch: boolean,
+): Promise<WorkerResult> {
   const address = ipv4(KNI_ADDRESS);
   const apply = async () => {
     await setUp(socket, spec.ifindex, true);
     await addAddress(socket, spec.ifindex, address, ipv4(KNI_BROADCAST));
     await socket.newRoute(
-      { family: AF_INET, dstLen: 0, table: 254, protocol: 'BOOT', scope: 'UNIVERSE', type: 'UNICAST' },
+      {
+        family: AF_INET,
+        dstLen: 0,
+        table: 254,
+        protocol: 'BOOT',
+        scope: 'UNIVERSE',
+        type: 'UNICAST',
+      },
       { gateway: ipv4(KNI_GATEWAY), oif: spec.ifindex },
       { flags: CREATE_EXCLUSIVE },
     );

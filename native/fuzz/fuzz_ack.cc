@@ -1,9 +1,9 @@
 // libFuzzer target: NLMSG_ERROR and NLMSG_DONE payloads with their extended-ack attributes
 // (ParseError, ParseDone), applied to every message of a datagram whatever its type.
 //
-// Invariants: a parse succeeds exactly when the payload holds a valid error code, the
-// errno is that code negated, the extended-ack text is a NUL-free view inside the message,
-// and the offset is -1 or a 32-bit value.
+// Invariants: a parse succeeds exactly when the payload contains a valid error code, and
+// then the errno is that code negated. The extended-ack text is a NUL-free view inside the
+// message, and the offset is -1 or a 32-bit value.
 #include <climits>
 #include <cstring>
 
@@ -32,7 +32,7 @@ void CheckExtack(const MessageView& message, const Acknowledgement& ack) {
   FUZZ_CHECK(ack.extackOffset >= -1 && ack.extackOffset <= int64_t{UINT32_MAX});
 }
 
-// The kernel's `int error` right after the header, when the payload holds one.
+// Reads the kernel's `int error` right after the header, when the payload contains one.
 bool ErrorCode(const MessageView& message, int32_t* code) {
   if (message.size < kHeaderSize + sizeof(int32_t)) {
     return false;

@@ -1,8 +1,8 @@
 // libFuzzer target: message framing of one received datagram (ReadHeader, MessageWalker),
 // as RouteSocket::Dispatch walks every datagram read from the socket.
 //
-// Invariants: every message lies inside the input, starts where the previous one ended
-// (after padding), has a length of at least a header and a header equal to its bytes; the
+// Invariants: every message lies inside the input and starts where the previous one ended
+// (after padding). Its length is at least a header, and its header equals its bytes. The
 // walker either consumes the whole datagram or reports it malformed, and stays ended.
 #include <cstring>
 

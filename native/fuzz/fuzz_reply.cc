@@ -3,10 +3,10 @@
 // the same way, one message at a time until Add() reports the request complete.
 //
 // Invariants: the request completes at the first NLMSG_ERROR, or at the first NLMSG_DONE
-// of a dump, never earlier; the payload is exactly the data messages before it, each
-// padded to 4 bytes, and walks back into the same messages; NLMSG_NOOP, NLMSG_OVERRUN and
-// a plain request's NLMSG_DONE stay out of it; the errno and extended ack are those of
-// the final message (EPROTO for one too short to hold an error code); Reset() forgets all.
+// of a dump, never earlier. The payload is exactly the data messages before it, each
+// padded to 4 bytes, and walks back into the same messages. NLMSG_NOOP, NLMSG_OVERRUN and
+// a plain request's NLMSG_DONE stay out of it. The errno and extended ack are those of
+// the final message (EPROTO for one too short for an error code). Reset() clears all state.
 #include <cerrno>
 #include <cstring>
 #include <vector>

@@ -4,12 +4,12 @@
 // sequence numbers. A request is released when its reply completes.
 //
 // The input is a script read with FuzzedDataProvider. Datagram bytes come from the input
-// too; each message's sequence number is rewritten to a live request's (or left alone, a
-// stray reply) so that replies actually reach requests.
+// too. Each message's sequence number is rewritten to a live request's, or left alone as
+// a stray reply, so that replies actually reach requests.
 //
 // Invariants, checked against a std::map model after every step: sequence numbers are
-// never 0 and never shared by two live requests; Find() returns exactly the live ones;
-// a new slot starts empty; size(), Sequences() and ForEach() agree with the model.
+// never 0 and never shared by two live requests. Find() returns exactly the live ones, a
+// new slot starts empty, and size(), Sequences() and ForEach() agree with the model.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <algorithm>

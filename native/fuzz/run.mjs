@@ -3,10 +3,10 @@
 //
 //   npm run fuzz -- [SECONDS]        (default 600, split evenly across the targets)
 //
-// New inputs found go to a work corpus under the system temp directory, kept between runs;
-// crashes go to an artifacts directory next to it, and the run exits with status 1. A crash
-// input becomes a regression: copy it to native/fuzz/regressions/, fix the code, and the
-// test suite (test/fuzz/native.test.ts) runs it from then on.
+// New inputs found go to a work corpus under the system temp directory, kept between runs.
+// Crashes go to an artifacts directory next to it, and the run then exits with status 1. A
+// crash input becomes a regression: copy it to native/fuzz/regressions/ and fix the code.
+// The test suite (test/fuzz/native.test.ts) runs it from then on.
 //
 // The test suite imports buildTargets, runTarget and runInputs from this file.
 import { spawnSync } from 'node:child_process';
@@ -23,7 +23,7 @@ export const TARGETS = ['fuzz_framing', 'fuzz_ack', 'fuzz_reply', 'fuzz_requests
 export const CORPUS_DIR = join(fuzzDir, 'corpus');
 export const REGRESSIONS_DIR = join(fuzzDir, 'regressions');
 
-// The pure C++ parts of the transport that the targets link; no Node-API headers needed.
+// The pure C++ parts of the transport that the targets link. They need no Node-API headers.
 const SOURCES = [join(nativeDir, 'nl_parse.cc'), join(nativeDir, 'nl_requests.cc')];
 const FLAGS = [
   '-std=c++17',
@@ -36,7 +36,7 @@ const FLAGS = [
   '-fno-sanitize-recover=all',
   `-I${nativeDir}`,
 ];
-// Longest input tried; recorded link dumps with statistics are about 4.5 KiB.
+// Maximum input length tried. Recorded link dumps with statistics are about 4.5 KiB.
 const MAX_INPUT_BYTES = 16384;
 
 /** Returns why the targets cannot be built here, or undefined when they can. */
@@ -120,7 +120,7 @@ export function runInputs(binary, files) {
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
-/** Files of the committed corpus and of the regression directory, for runInputs. */
+/** Lists the files of the committed corpus and of the regression directory, for runInputs. */
 export function seedFiles() {
   const files = readdirSync(CORPUS_DIR).map((name) => join(CORPUS_DIR, name));
   if (existsSync(REGRESSIONS_DIR)) {
@@ -132,7 +132,7 @@ export function seedFiles() {
 function main() {
   const seconds = Number(process.argv[2] ?? 600);
   if (!Number.isInteger(seconds) || seconds < TARGETS.length) {
-    console.error(`usage: npm run fuzz -- [SECONDS]; SECONDS must be an integer of at least ${TARGETS.length}`);
+    console.error(`usage: npm run fuzz -- [SECONDS]: SECONDS must be an integer of at least ${TARGETS.length}, got ${process.argv[2]}`);
     process.exit(2);
   }
   const skip = fuzzSkipReason();

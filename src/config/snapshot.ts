@@ -1,7 +1,13 @@
 // Identity of a file's content at the time it was read, to detect changes made by someone else
 // before a write replaces it.
-import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+
+// node:crypto takes about 5 ms to load (measured with bench/run.ts on Node 20), which a
+// command that never compares snapshots, such as `fstack-kni status`, would pay at every
+// start. It is loaded on the first hash instead.
+const require = createRequire(import.meta.url);
+let createHash: typeof import('node:crypto').createHash | undefined;
 
 /** Identity of a file when read. The content hash decides, and the other fields help messages. */
 export interface FileSnapshot {
@@ -15,11 +21,25 @@ export interface FileSnapshot {
 
 /** Returns the SHA-256 of bytes as hex. */
 export function contentHash(bytes: Uint8Array): string {
+  createHash ??= (require('node:crypto') as typeof import('node:crypto')).createHash;
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Builds the snapshot of bytes just read from `path`. */
+/**
+ * Builds the snapshot of bytes just read from `path`. `sha256` is computed when first read,
+ * from `bytes`, which the caller must not change afterwards.
+ */
 export async function snapshotOf(path: string, bytes: Uint8Array): Promise<FileSnapshot> {
   const info = await stat(path);
-  return { sha256: contentHash(bytes), size: info.size, mtimeMs: info.mtimeMs, ino: info.ino, dev: info.dev };
+  let hash: string | undefined;
+  return {
+    get sha256(): string {
+      hash ??= contentHash(bytes);
+      return hash;
+    },
+    size: info.size,
+    mtimeMs: info.mtimeMs,
+    ino: info.ino,
+    dev: info.dev,
+  };
 }

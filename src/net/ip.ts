@@ -186,6 +186,18 @@ export function networkAddress(address: Uint8Array, prefixLength: number): Uint8
   return address.map((byte, i) => byte & (mask[i] as number));
 }
 
+/**
+ * True when a bit after the first `prefixLength` bits is set, i.e. the address is not the
+ * network address of its prefix. Allocates nothing, unlike comparing with networkAddress.
+ */
+export function hasHostBits(address: Uint8Array, prefixLength: number): boolean {
+  for (let i = 0; i < address.length; i++) {
+    const networkBits = Math.min(8, Math.max(0, prefixLength - 8 * i));
+    if (((address[i] as number) & (0xff >> networkBits)) !== 0) return true;
+  }
+  return false;
+}
+
 /** Returns the IPv4 broadcast address: the address with the host bits set. */
 export function broadcastAddress(address: Uint8Array, prefixLength: number): Uint8Array {
   const family: IpFamily = address.length === 4 ? 4 : 6;

@@ -1,6 +1,6 @@
 // Interface addresses: RTM_NEWADDR, RTM_DELADDR and RTM_GETADDR requests, decoding into
 // Address, and AddressService.
-import { AttributeIterator, readHostU32 } from '../netlink/attributes.js';
+import { AttributeIterator, attributeSize, readHostU32 } from '../netlink/attributes.js';
 import {
   AF_INET,
   AF_INET6,
@@ -20,6 +20,7 @@ import {
   NLM_F_DUMP,
   NLM_F_EXCL,
   NLM_F_REPLACE,
+  NLMSG_HDRLEN,
   RTM_DELADDR,
   RTM_GETADDR,
   RTM_NEWADDR,
@@ -103,7 +104,8 @@ export function checkAddressSpec(spec: unknown): CheckedAddress {
     prefixLength,
     scope: RT_SCOPE_UNIVERSE,
     flags: 0,
-    text: `${formatIp(local.bytes)}/${prefixLength}`,
+    // checkIp accepts only the canonical dotted quad for IPv4, so its text needs no formatting.
+    text: `${family === 4 ? (fields.address as string) : formatIp(local.bytes)}/${prefixLength}`,
   };
 
   if (fields.peer !== undefined) checked.peer = checkIp(fields.peer, 'peer', family).bytes;
@@ -140,7 +142,7 @@ export function checkAddressSpec(spec: unknown): CheckedAddress {
  * IFA_LOCAL carries the address and IFA_ADDRESS the peer, or the address again.
  */
 export function encodeAddress(type: number, flags: number, address: CheckedAddress, index: number): Buffer {
-  const builder = new MessageBuilder(type, flags);
+  const builder = new MessageBuilder(type, flags, addressMessageSize(type, address));
   writeIfaddrmsg(builder, {
     family: address.family === 4 ? AF_INET : AF_INET6,
     prefixLength: address.prefixLength,
@@ -164,6 +166,20 @@ export function encodeAddress(type: number, flags: number, address: CheckedAddre
   return builder.finish();
 }
 
+/**
+ * Size of the message encodeAddress writes. A builder of exactly that size returns its
+ * buffer without a copy or a view; a wrong size would only cost that, not correctness.
+ */
+function addressMessageSize(type: number, address: CheckedAddress): number {
+  let size = NLMSG_HDRLEN + IFADDRMSG_SIZE + attributeSize(address.local.length) + attributeSize((address.peer ?? address.local).length);
+  if (address.label !== undefined) size += attributeSize(Buffer.byteLength(address.label) + 1);
+  if (type === RTM_DELADDR) return size;
+  if (address.broadcast !== undefined) size += attributeSize(address.broadcast.length);
+  if (address.flags > 0xff) size += attributeSize(4);
+  if (address.validLifetime !== undefined && address.preferredLifetime !== undefined) size += attributeSize(IFA_CACHEINFO_SIZE);
+  return size;
+}
+
 export type AddressAction = 'add' | 'replace' | 'delete';
 
 const ACTION_MESSAGE: Record<AddressAction, { type: number; flags: number }> = {
@@ -177,10 +193,15 @@ export function addressOperation(action: AddressAction, address: CheckedAddress)
   return { operation: action, object: `address ${address.text} on ${describeLink(address.link)}` };
 }
 
+/** Encodes the message of an address request whose link is already an index. */
+export function addressMessage(action: AddressAction, address: CheckedAddress, index: number): Buffer {
+  const { type, flags } = ACTION_MESSAGE[action];
+  return encodeAddress(type, flags, address, index);
+}
+
 /** Encodes an address request whose link is already an index. */
 export function addressRequest(action: AddressAction, address: CheckedAddress, index: number): EncodedRequest {
-  const { type, flags } = ACTION_MESSAGE[action];
-  return { message: encodeAddress(type, flags, address, index), op: addressOperation(action, address) };
+  return { message: addressMessage(action, address, index), op: addressOperation(action, address) };
 }
 
 /**
@@ -282,32 +303,34 @@ export class AddressService {
     );
   }
 
+  // add, replace and delete return send's promise instead of awaiting it in an async
+  // function of their own: one promise and two microtask turns less per request.
+
   /**
    * Adds an address, or rejects with EEXIST when it is there already:
    * `ip address add 192.0.2.79/24 broadcast 192.0.2.255 dev veth0`.
    */
-  async add(spec: AddressSpec): Promise<void> {
-    await this.send('add', spec);
+  add(spec: AddressSpec): Promise<void> {
+    return this.send('add', spec);
   }
 
   /**
    * Adds an address or updates the one there (lifetimes, flags):
    * `ip address replace 192.0.2.79/24 dev veth0 valid_lft 300 preferred_lft 200`.
    */
-  async replace(spec: AddressSpec): Promise<void> {
-    await this.send('replace', spec);
+  replace(spec: AddressSpec): Promise<void> {
+    return this.send('replace', spec);
   }
 
   /** Deletes an address: `ip address delete 192.0.2.79/24 dev veth0`. */
-  async delete(spec: AddressSpec): Promise<void> {
-    await this.send('delete', spec);
+  delete(spec: AddressSpec): Promise<void> {
+    return this.send('delete', spec);
   }
 
   private async send(action: AddressAction, spec: AddressSpec): Promise<void> {
     const address = checkAddressSpec(spec);
     const op = addressOperation(action, address);
-    const index = await resolveLinkIndex(this.transport, address.link, op);
-    const { message } = addressRequest(action, address, index);
-    await this.transport.request(message, op);
+    const index = typeof address.link === 'number' ? address.link : await resolveLinkIndex(this.transport, address.link, op);
+    await this.transport.request(addressMessage(action, address, index), op);
   }
 }

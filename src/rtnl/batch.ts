@@ -9,8 +9,8 @@
 import { NetlinkError } from '../netlink/errors.js';
 import {
   type AddressAction,
+  addressMessage,
   addressOperation,
-  addressRequest,
   checkAddressSpec,
 } from './address.js';
 import { type LinkRef, checkInteger, checkLinkName, checkLinkRef, checkObject, describeLink } from './arguments.js';
@@ -36,7 +36,7 @@ import {
   neighbourOperation,
   neighbourRequest,
 } from './neighbour.js';
-import { type RouteAction, checkRouteSpec, routeOperation, routeRequest } from './route.js';
+import { type RouteAction, checkRouteSpec, routeMessage, routeOperation } from './route.js';
 import type { Operation, RtnlTransport } from './transport.js';
 import type { AddressSpec, NeighbourSpec, RouteSpec } from './types.js';
 
@@ -250,7 +250,7 @@ export class Batch {
     this.entries.push({
       op: addressOperation(action, address),
       link: address.link,
-      encode: (index) => addressRequest(action, address, index as number).message,
+      encode: (index) => addressMessage(action, address, index as number),
     });
     return this;
   }
@@ -259,7 +259,7 @@ export class Batch {
     const route = checkRouteSpec(spec, action);
     const entry: Entry = {
       op: routeOperation(action, route),
-      encode: (index) => routeRequest(action, route, index).message,
+      encode: (index) => routeMessage(action, route, index),
     };
     if (route.link !== undefined) entry.link = route.link;
     this.entries.push(entry);

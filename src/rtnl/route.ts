@@ -2,7 +2,7 @@
 // RouteService. Defaults follow `ip route` (iproute2 6.1, ip/iproute.c): protocol boot, type
 // unicast, table main (local for local, broadcast and anycast routes), and a scope derived
 // from the type and gateway. Deletions match any protocol, type and scope unless given.
-import { AttributeIterator } from '../netlink/attributes.js';
+import { AttributeIterator, attributeSize } from '../netlink/attributes.js';
 import {
   AF_INET,
   AF_INET6,
@@ -12,6 +12,7 @@ import {
   NLM_F_DUMP,
   NLM_F_EXCL,
   NLM_F_REPLACE,
+  NLMSG_HDRLEN,
   RTA_DST,
   RTA_GATEWAY,
   RTA_OIF,
@@ -39,7 +40,7 @@ import {
   RT_TABLE_MAIN,
 } from '../netlink/constants.js';
 import { MessageBuilder, type NetlinkMessage, messageBody, parseMessages, readRtmsg, writeRtmsg } from '../netlink/message.js';
-import { type IpAddress, formatIp, maxPrefixLength, networkAddress, sameIp } from '../net/ip.js';
+import { type IpAddress, formatIp, hasHostBits, maxPrefixLength, networkAddress } from '../net/ip.js';
 import {
   type LinkRef,
   checkFamily,
@@ -120,8 +121,8 @@ function checkDestination(
     }
   }
 
-  const network = networkAddress(address.bytes, length);
-  if (!sameIp(network, address.bytes)) {
+  if (hasHostBits(address.bytes, length)) {
+    const network = networkAddress(address.bytes, length);
     throw new RangeError(
       `route destination ${formatIp(address.bytes)}/${length} has host bits set; use ${formatIp(network)}/${length}`,
     );
@@ -138,16 +139,9 @@ export function checkRouteSpec(spec: unknown, action: RouteAction): CheckedRoute
 
   // Every address given must agree on the family. Without any, the family option or IPv4 applies.
   const family = checkFamily(fields.family, 'route family') ?? destination.address?.family ?? gateway?.family ?? source?.family ?? 4;
-  const named: Array<[string, IpAddress | undefined]> = [
-    ['destination', destination.address],
-    ['gateway', gateway],
-    ['preferred source', source],
-  ];
-  for (const [role, address] of named) {
-    if (address !== undefined && address.family !== family) {
-      throw new RangeError(`route ${role} ${formatIp(address.bytes)} is IPv${address.family}, but the route is IPv${family}`);
-    }
-  }
+  checkRouteFamily('destination', destination.address, family);
+  checkRouteFamily('gateway', gateway, family);
+  checkRouteFamily('preferred source', source, family);
 
   const deleting = action === 'delete';
   const type = fields.type === undefined ? (deleting ? RTN_UNSPEC : RTN_UNICAST) : routeTypes.number(fields.type);
@@ -176,6 +170,12 @@ export function checkRouteSpec(spec: unknown, action: RouteAction): CheckedRoute
   return checked;
 }
 
+function checkRouteFamily(role: string, address: IpAddress | undefined, family: Family): void {
+  if (address !== undefined && address.family !== family) {
+    throw new RangeError(`route ${role} ${formatIp(address.bytes)} is IPv${address.family}, but the route is IPv${family}`);
+  }
+}
+
 /** The scope `ip route` picks: host for local, link for broadcast and direct routes, else universe. */
 function defaultScope(action: RouteAction, type: number, hasGateway: boolean): number {
   if (type === RTN_LOCAL || type === RTN_NAT) return RT_SCOPE_HOST;
@@ -202,7 +202,7 @@ function describeRoute(route: CheckedRoute): string {
  * rtm_table RT_TABLE_UNSPEC, as `ip` sends it.
  */
 export function encodeRoute(type: number, flags: number, route: CheckedRoute, oif: number | undefined): Buffer {
-  const builder = new MessageBuilder(type, flags);
+  const builder = new MessageBuilder(type, flags, routeMessageSize(route, oif));
   writeRtmsg(builder, {
     family: route.family === 4 ? AF_INET : AF_INET6,
     destinationLength: route.prefixLength,
@@ -220,6 +220,21 @@ export function encodeRoute(type: number, flags: number, route: CheckedRoute, oi
   return builder.finish();
 }
 
+/**
+ * Size of the message encodeRoute writes. A builder of exactly that size returns its
+ * buffer without a copy or a view; a wrong size would only cost that, not correctness.
+ */
+function routeMessageSize(route: CheckedRoute, oif: number | undefined): number {
+  let size = NLMSG_HDRLEN + RTMSG_SIZE;
+  if (route.destination !== undefined && route.prefixLength > 0) size += attributeSize(route.destination.length);
+  if (route.table >= 256) size += attributeSize(4);
+  if (route.gateway !== undefined) size += attributeSize(route.gateway.length);
+  if (oif !== undefined) size += attributeSize(4);
+  if (route.metric !== undefined) size += attributeSize(4);
+  if (route.preferredSource !== undefined) size += attributeSize(route.preferredSource.length);
+  return size;
+}
+
 const ACTION_MESSAGE: Record<RouteAction, { type: number; flags: number }> = {
   add: { type: RTM_NEWROUTE, flags: NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL },
   replace: { type: RTM_NEWROUTE, flags: NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE },
@@ -231,10 +246,15 @@ export function routeOperation(action: RouteAction, route: CheckedRoute): Operat
   return { operation: action, object: `route ${route.text}` };
 }
 
+/** Encodes the message of a route request whose link, if any, is already an index. */
+export function routeMessage(action: RouteAction, route: CheckedRoute, oif: number | undefined): Buffer {
+  const { type, flags } = ACTION_MESSAGE[action];
+  return encodeRoute(type, flags, route, oif);
+}
+
 /** Encodes a route request whose link, if any, is already an index. */
 export function routeRequest(action: RouteAction, route: CheckedRoute, oif: number | undefined): EncodedRequest {
-  const { type, flags } = ACTION_MESSAGE[action];
-  return { message: encodeRoute(type, flags, route, oif), op: routeOperation(action, route) };
+  return { message: routeMessage(action, route, oif), op: routeOperation(action, route) };
 }
 
 /**
@@ -348,29 +368,33 @@ export class RouteService {
     );
   }
 
+  // add, replace and delete return send's promise instead of awaiting it in an async
+  // function of their own: one promise and two microtask turns less per request.
+
   /**
    * Adds a route, or rejects with EEXIST when it is there already:
    * `ip route add default via 192.0.2.1 dev veth0 metric 100`,
    * `ip route add 198.51.100.0/24 dev veth0 table 100`, `ip route add blackhole 203.0.113.0/24`.
    */
-  async add(spec: RouteSpec): Promise<void> {
-    await this.send('add', spec);
+  add(spec: RouteSpec): Promise<void> {
+    return this.send('add', spec);
   }
 
   /** Adds a route or replaces the one with the same key: `ip route replace default via 192.0.2.1`. */
-  async replace(spec: RouteSpec): Promise<void> {
-    await this.send('replace', spec);
+  replace(spec: RouteSpec): Promise<void> {
+    return this.send('replace', spec);
   }
 
   /** Deletes a route: `ip route delete 198.51.100.0/24 dev veth0 table 100`. */
-  async delete(spec: RouteSpec): Promise<void> {
-    await this.send('delete', spec);
+  delete(spec: RouteSpec): Promise<void> {
+    return this.send('delete', spec);
   }
 
   private async send(action: RouteAction, spec: RouteSpec): Promise<void> {
     const route = checkRouteSpec(spec, action);
     const op = routeOperation(action, route);
-    const oif = route.link === undefined ? undefined : await resolveLinkIndex(this.transport, route.link, op);
-    await this.transport.request(encodeRoute(ACTION_MESSAGE[action].type, ACTION_MESSAGE[action].flags, route, oif), op);
+    const link = route.link;
+    const oif = link === undefined || typeof link === 'number' ? link : await resolveLinkIndex(this.transport, link, op);
+    await this.transport.request(routeMessage(action, route, oif), op);
   }
 }

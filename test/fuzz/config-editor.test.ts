@@ -46,7 +46,7 @@ const VALUES = [
   'line\nbreak', 'cr\rhere', 'x'.repeat(3000), '\u00e9t\u00e9', '-1', '0x1f', '2001:db8::1', '64', '=', '[kni]',
 ];
 
-/** A key address such as `kni.method` or `port1.addr`, mostly valid, sometimes not. */
+/** Returns a key address such as `kni.method` or `port1.addr`, mostly valid, sometimes not. */
 function randomKey(random: Prng): string {
   if (random.chance(0.05)) return random.pick(['kni', '.enable', 'kni.', 'no.such.section.key', 'KNI.enable', 'kni.Enable', 'port.addr']);
   const spec = random.pick(SECTIONS);
@@ -93,7 +93,7 @@ function checkApplied(loaded: LoadedConfig, operations: readonly EditOperation[]
   const errors = result.loaded.diagnostics.filter((d) => d.severity === 'error');
   if (result.changed && errors.length > 0) throw new Error(`the edit left errors (${errors.map((e) => e.message).join('; ')}): ${context}`);
 
-  // Sections that enable/disable touched are left out of the checks below.
+  // Enabling or disabling a section changes many keys at once, so those edits skip the checks below.
   const sectionEdits = operations.filter((o) => o.kind === 'enable-section' || o.kind === 'disable-section');
   if (sectionEdits.length > 0) return;
 

@@ -10,7 +10,7 @@ export const { COMPILER, CORPUS_DIR, REGRESSIONS_DIR, TARGETS, buildTargets, run
 /** Why the fuzz targets cannot be built here (no clang-14 or no libFuzzer), or undefined. */
 export const fuzzSkipReason: string | undefined = runner.fuzzSkipReason();
 
-/** The recorded datagrams of the seed corpus. */
+/** Lists the recorded datagrams of the seed corpus. */
 export function corpusFiles(): string[] {
   return seedFiles().filter((file) => file.startsWith(join(CORPUS_DIR, '')));
 }

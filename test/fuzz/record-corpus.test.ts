@@ -23,7 +23,7 @@ const NLM_F_ACK_TLVS = 0x200;
 
 const skipReason = kernelSkipReason ?? fuzzSkipReason;
 
-/** Messages of a datagram, control messages included, as [type, flags, payload]. */
+/** Splits a datagram into its messages, control messages included. */
 function walk(datagram: Buffer): Array<{ type: number; flags: number; payload: Buffer }> {
   const messages = [];
   let offset = 0;

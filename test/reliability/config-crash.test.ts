@@ -2,7 +2,7 @@
 // library (editConfigFile on a symlink, as an operator's /etc/f-stack.conf may be) and is
 // killed with SIGKILL at random moments, then restarted, until 500 writes went through.
 // After every kill the file must be one complete version, never a mix or a truncation, with
-// its mode, owner and symlink kept; the next writer must get past the stale lock and the
+// its mode, owner and symlink kept. The next writer must get past the stale lock and the
 // temporary file the killed one left. Two writers at once must not lose each other's
 // changes, and a change made by someone else between read and write must be refused.
 import { spawn, spawnSync } from 'node:child_process';
@@ -28,7 +28,7 @@ const skipReason = distSkipReason ?? rootSkipReason;
 // About 100 KiB, so that a write that was not atomic could be caught half done.
 const PADDING = Array.from({ length: 1500 }, (_, i) => `; padding line ${i} ${'x'.repeat(50)}`).join('\n');
 
-/** The full file with tcp_port=PORTS, the only part that changes between versions. */
+/** Returns the full file with tcp_port=PORTS, the only part that changes between versions. */
 function version(ports: number): string {
   return `[dpdk]
 lcore_mask=1

@@ -1,7 +1,7 @@
 // Link dumps while another process creates and deletes links as fast as it can. The kernel
 // marks a dump it could not keep consistent with NLM_F_DUMP_INTR. Every dump must end as a
 // complete list (each link that exists throughout is in it, none twice) or as a
-// DumpInterruptedError; a silent partial list fails the test. One socket tries each dump
+// DumpInterruptedError. A silent partial list fails the test. One socket tries each dump
 // once, so interruptions show up, and one retries (the default), as the product does.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,7 +49,7 @@ describe.skipIf(kernelSkipReason !== undefined)('link dumps under link churn', (
     if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
   });
 
-  /** Checks that a dump holds every stable link once and no index twice. */
+  /** Checks that a dump contains every stable link, and no index twice. */
   function expectComplete(links: Link[]): void {
     const names = links.map((link) => link.name);
     for (const name of stable) expect(names).toContain(name);

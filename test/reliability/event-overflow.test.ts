@@ -40,7 +40,7 @@ class EventModel {
     });
   };
 
-  /** Resolves once `ready` holds after some event (or at once). */
+  /** Resolves once `ready` returns true after some event, or at once. */
   until(ready: () => boolean): Promise<void> {
     if (ready()) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push({ ready, resolve }));
@@ -80,7 +80,7 @@ class EventModel {
   }
 }
 
-/** The i-th IPv4 address of the documentation ranges 198.51.100.0/24 and 203.0.113.0/24 (i from 1). */
+/** Returns the i-th IPv4 address of the documentation ranges 198.51.100.0/24 and 203.0.113.0/24 (i from 1). */
 function ipv4(i: number): string {
   return i <= 254 ? `198.51.100.${i}` : `203.0.113.${i - 254}`;
 }
@@ -89,7 +89,7 @@ function addressKey(index: number, address: string, prefixLength: number): strin
   return `${index} ${address}/${prefixLength}`;
 }
 
-/** Every address of the namespace and every link's up flag and MTU, from `ip -j address show`. */
+/** Reads every address of the namespace and every link's up flag and MTU with `ip -j address show`. */
 function oracle(netns: string): { addresses: string[]; up: Map<number, boolean>; mtu: Map<number, number> } {
   const links = ipJson<IpAddressInfo[]>(netns, 'address', 'show');
   return {

@@ -1,8 +1,8 @@
-// The CLI without CAP_NET_ADMIN, in a throwaway namespace: the child runs as root with the
+// The CLI without CAP_NET_ADMIN, in a throwaway namespace. The child runs as root with the
 // capability dropped from its bounding and inheritable sets (setpriv), so it may enter the
-// namespace and read, but every change is refused by the kernel. apply must name
-// CAP_NET_ADMIN, exit with 4 ("unavailable") and leave the kernel as it was; status, which
-// only reads, still works.
+// namespace and read, but the kernel rejects every change. apply must name CAP_NET_ADMIN,
+// exit with 4 ("unavailable") and leave the kernel as it was. status, which only reads,
+// still works.
 import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestNetns, ip, kernelSkipReason, removeTestNetns } from '../helpers/netns.js';

@@ -25,7 +25,7 @@ const gc = runInNewContext('gc') as () => void;
  * Returns RSS after two full collections, less V8's young generation (new space). V8 grows
  * the young generation in steps up to its maximum (2 to 32 MiB on Node 20 x64) while
  * short-lived objects are allocated fast, at a moment that depends on the allocation
- * pattern; that memory belongs to the garbage collector's sizing, not to anything kept.
+ * pattern. That memory belongs to the garbage collector's sizing, not to anything kept.
  */
 function settledRss(): { rss: number; withoutYoungGeneration: number } {
   gc();

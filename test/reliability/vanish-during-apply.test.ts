@@ -37,7 +37,7 @@ method=accept
 tcp_port=22
 `;
 
-/** What `ip -j` shows of one link: flags, addresses and routes (the qdisc left out). */
+/** Returns what `ip -j` shows of one link: flags, MTU, MAC, addresses and routes (not the qdisc). */
 function linkState(netns: string, name: string): string {
   const link = ipJson<Array<{ ifname: string; flags: string[]; mtu: number; address: string }>>(netns, 'link', 'show').find(
     (candidate) => candidate.ifname === name,
