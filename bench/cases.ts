@@ -35,7 +35,7 @@ export interface RowDefinition {
   /** The case name bench/floor.c prints, for floor rows. */
   floorCase?: string;
   worker?: { program: WorkerProgram; case: string; count: number; warmup: number };
-  /** Why the tool cannot do this case; the row is listed without numbers. */
+  /** Reason the tool cannot do this case. The row is then listed without numbers. */
   unsupported?: string;
   /** Shown under the table. */
   note?: string;

@@ -27,7 +27,7 @@ function hasHyperfine(): boolean {
   return spawnSync('hyperfine', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** One round with hyperfine: median wall time in ms of each command. */
+/** Runs one round with hyperfine and returns the median wall time in ms of each command. */
 function hyperfineRound(
   context: BenchContext,
   commands: string[],
@@ -54,7 +54,7 @@ function hyperfineRound(
   return exported.results.map((result) => result.median * 1000);
 }
 
-/** One round of spawns from here, alternating the commands: median wall time in ms of each. */
+/** Runs one round of spawns, alternating the commands, and returns the median wall time in ms of each. */
 function spawnRound(commands: string[][], runs: number): number[] {
   const times = commands.map(() => [] as number[]);
   for (let run = 0; run < runs; run++) {

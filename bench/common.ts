@@ -24,7 +24,7 @@ export const BATCH = 64;
 /** Route cases replace this route with metric 0 and 1 in turn. */
 export const ROUTE_DESTINATION = '198.51.100.0';
 
-/** What a worker process is told to measure; passed as JSON in argv[2]. */
+/** The case a worker process measures, passed as JSON in argv[2]. */
 export interface WorkerSpec {
   case: string;
   netns: string;
@@ -102,7 +102,7 @@ export function median(values: readonly number[]): number {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
-/** The f-stack.conf of the apply cases: port 0 with the KNI address, KNI on, F-Stack 1.25 (no carrier step). */
+/** Returns the f-stack.conf of the apply cases: port 0 with the KNI address and KNI on. */
 export function kniConfigText(): string {
   return [
     '[dpdk]',

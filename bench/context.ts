@@ -15,7 +15,7 @@ export interface ProcessUsage {
   maxRssKb: number;
 }
 
-/** What every measurement needs: the namespace, the compiled helpers, a scratch directory. */
+/** The namespace, the compiled helpers and the scratch directory that every measurement uses. */
 export interface BenchContext {
   netns: string;
   netnsPath: string;

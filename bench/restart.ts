@@ -72,20 +72,32 @@ function findRepoRoot(): string {
   let directory = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(directory, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'fstack-kni') return directory;
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'fstack-kni'
+    )
+      return directory;
     const parent = dirname(directory);
-    if (parent === directory) throw new Error('cannot find the fstack-kni repository above this script');
+    if (parent === directory)
+      throw new Error('cannot find the fstack-kni repository above this script');
     directory = parent;
   }
 }
 
 const repoRoot = findRepoRoot();
-const load = <T>(path: string): Promise<T> => import(pathToFileURL(join(repoRoot, 'dist', path)).href) as Promise<T>;
+const load = <T>(path: string): Promise<T> =>
+  import(pathToFileURL(join(repoRoot, 'dist', path)).href) as Promise<T>;
 
 function distribution(values: readonly number[]): Distribution {
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
-  return { samples: sorted.length, median: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? NaN };
+  const at = (q: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
+  return {
+    samples: sorted.length,
+    median: at(0.5),
+    p99: at(0.99),
+    max: sorted[sorted.length - 1] ?? NaN,
+  };
 }
 
 /**
@@ -98,7 +110,12 @@ class ConfiguredObserver {
   #address = false;
   #route = false;
   #appearedAt = 0;
-  #waiter: { previous: number | undefined; resolve: (result: { index: number; appearedAt: number; configuredAt: number }) => void } | undefined;
+  #waiter:
+    | {
+        previous: number | undefined;
+        resolve: (result: { index: number; appearedAt: number; configuredAt: number }) => void;
+      }
+    | undefined;
 
   constructor(links: Array<{ name: string; index: number; up: boolean }>) {
     const veth = links.find((link) => link.name === 'veth0');
@@ -123,18 +140,31 @@ class ConfiguredObserver {
         }
         this.#up = event.object.up;
       }
-    } else if (event.kind === 'address' && event.object.index === this.#index && event.object.address === ADDRESS) {
+    } else if (
+      event.kind === 'address' &&
+      event.object.index === this.#index &&
+      event.object.address === ADDRESS
+    ) {
       this.#address = event.action === 'new';
-    } else if (event.kind === 'route' && event.object.index === this.#index && event.object.prefixLength === 0 && event.object.gateway === GATEWAY) {
+    } else if (
+      event.kind === 'route' &&
+      event.object.index === this.#index &&
+      event.object.prefixLength === 0 &&
+      event.object.gateway === GATEWAY
+    ) {
       this.#route = event.action === 'new';
     } else if (event.kind === 'overflow') {
-      process.stderr.write('bench: the observer lost notifications; this restart may count as a miss\n');
+      process.stderr.write(
+        'bench: the observer lost notifications; this restart may count as a miss\n',
+      );
     }
     this.#check(now);
   };
 
   /** Resolves once veth0 has an ifindex other than `previous` and is configured. */
-  configured(previous: number | undefined): Promise<{ index: number; appearedAt: number; configuredAt: number }> {
+  configured(
+    previous: number | undefined,
+  ): Promise<{ index: number; appearedAt: number; configuredAt: number }> {
     return new Promise((resolve) => {
       this.#waiter = { previous, resolve };
       this.#check(performance.now());
@@ -147,7 +177,8 @@ class ConfiguredObserver {
 
   #check(now: number): void {
     const waiter = this.#waiter;
-    if (waiter === undefined || this.#index === undefined || this.#index === waiter.previous) return;
+    if (waiter === undefined || this.#index === undefined || this.#index === waiter.previous)
+      return;
     if (!(this.#up && this.#address && this.#route)) return;
     this.#waiter = undefined;
     waiter.resolve({ index: this.#index, appearedAt: this.#appearedAt, configuredAt: now });
@@ -156,7 +187,9 @@ class ConfiguredObserver {
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  const timeout = new Promise<'timeout'>(
+    (resolve) => (timer = setTimeout(() => resolve('timeout'), ms)),
+  );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -198,18 +231,34 @@ export async function measureRestarts(options: MeasureOptions): Promise<RestartM
     nl = Rtnl.open({ netns: { name: netns } });
     manager = await SystemdManager.connect({ bus: { address: systemd.busAddress } });
     const observer = new ConfiguredObserver(await nl.links.list());
-    const subscription = nl.subscribe({ links: true, addresses: true, routes: true }, observer.listener);
+    const subscription = nl.subscribe(
+      { links: true, addresses: true, routes: true },
+      observer.listener,
+    );
 
     const watchSince: number[] = [];
     if (options.watch === true) {
-      watch = spawn(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'watch', '--json-log', '--config', config, '--netns', netns], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      watch = spawn(
+        process.execPath,
+        [
+          join(repoRoot, 'dist', 'cli', 'main.js'),
+          'watch',
+          '--json-log',
+          '--config',
+          config,
+          '--netns',
+          netns,
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       const started = new Promise<void>((resolve) => {
         createInterface({ input: watch?.stdout as NodeJS.ReadableStream }).on('line', (line) => {
           const record = JSON.parse(line) as { event: string; sinceLinkEventMs?: number };
           if (record.event === 'start') resolve();
-          if (record.event === 'configured' && record.sinceLinkEventMs !== undefined) watchSince.push(record.sinceLinkEventMs);
+          if (record.event === 'configured' && record.sinceLinkEventMs !== undefined)
+            watchSince.push(record.sinceLinkEventMs);
         });
       });
       await started;
@@ -243,7 +292,14 @@ export async function measureRestarts(options: MeasureOptions): Promise<RestartM
       } else {
         let report: Awaited<ReturnType<Library['restartAndConverge']>>;
         try {
-          report = await library.restartAndConverge({ manager, nl, unit: 'fstack.service', desired, timeoutMs: MISS_AFTER_MS, netns });
+          report = await library.restartAndConverge({
+            manager,
+            nl,
+            unit: 'fstack.service',
+            desired,
+            timeoutMs: MISS_AFTER_MS,
+            netns,
+          });
         } catch {
           misses += 1;
           observer.cancel();
@@ -264,7 +320,11 @@ export async function measureRestarts(options: MeasureOptions): Promise<RestartM
     subscription.close();
     // The watcher logs "configured" after its verifying dump, which can end after the
     // benchmark saw the last route notification.
-    for (let wait = 0; options.watch === true && wait < 40 && watchSince.length < options.count - misses; wait += 1) {
+    for (
+      let wait = 0;
+      options.watch === true && wait < 40 && watchSince.length < options.count - misses;
+      wait += 1
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
 
@@ -308,6 +368,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     console.log(`  job end -> link event:   ${format(result.jobToLink)}`);
     console.log(`  link event -> configured: ${format(result.linkToConfigured)}`);
     console.log(`  restart job:             ${format(result.restartJob)}`);
-    if (result.watchSinceLinkEvent !== undefined) console.log(`  watch's own sinceLinkEventMs: ${format(result.watchSinceLinkEvent)}`);
+    if (result.watchSinceLinkEvent !== undefined)
+      console.log(`  watch's own sinceLinkEventMs: ${format(result.watchSinceLinkEvent)}`);
   }
 }

@@ -61,7 +61,8 @@ function parseOptions(argv: string[]): Options {
     },
   });
   const quick = values.quick === true || process.env.BENCH_QUICK === '1';
-  const rounds = values.rounds === undefined ? (quick ? 1 : 5) : Number(values.rounds);
+  let rounds = quick ? 1 : 5;
+  if (values.rounds !== undefined) rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1)
     throw new RangeError(`--rounds must be a positive integer, got ${values.rounds}`);
   const options: Options = { quick, rounds };
@@ -145,6 +146,24 @@ function measureFloor(context: BenchContext, quick: boolean): Map<string, RowSam
   return samples;
 }
 
+/** Averages a floor case's two runs of one round, or returns the first error when a run failed. */
+function bracket(
+  before: Map<string, RowSample>,
+  after: Map<string, RowSample>,
+  name: string,
+): RowSample {
+  const first = before.get(name) ??
+    before.get('error') ?? { error: `floor printed no case "${name}"` };
+  const second = after.get(name) ??
+    after.get('error') ?? { error: `floor printed no case "${name}"` };
+  if (first.usPerOperation === undefined) return first;
+  if (second.usPerOperation === undefined) return second;
+  return {
+    usPerOperation: (first.usPerOperation + second.usPerOperation) / 2,
+    maxRssKb: Math.max(first.maxRssKb ?? 0, second.maxRssKb ?? 0),
+  };
+}
+
 function runRounds(
   context: BenchContext,
   rows: RowDefinition[],
@@ -152,32 +171,36 @@ function runRounds(
 ): { samples: Map<string, RowSample[]>; loads: number[][] } {
   const samples = new Map<string, RowSample[]>(rows.map((row) => [row.id, []]));
   const measured = rows.filter((row) => row.worker !== undefined);
+  const library = measured.filter((row) => row.tool === 'library' && row.reference !== undefined);
+  const others = measured.filter((row) => !library.includes(row));
   const floorRows = rows.filter((row) => row.floorCase !== undefined);
   const loads: number[][] = [];
 
-  for (let round = 0; round < options.rounds; round++) {
-    loads.push(loadavg());
-    // The floor runs first, then every worker row, from a start that moves each round.
-    const floor = measureFloor(context, options.quick);
-    for (const row of floorRows) {
-      samples
-        .get(row.id)
-        ?.push(
-          floor.get(row.floorCase as string) ??
-            floor.get('error') ?? { error: 'floor printed no such case' },
-        );
-    }
-    const shift = round % Math.max(1, measured.length);
-    const order = [...measured.slice(shift), ...measured.slice(0, shift)];
-    for (const row of order) {
+  const runRows = (round: number, group: RowDefinition[]) => {
+    // The start moves each round, so no row always runs right after the same neighbour.
+    const shift = round % Math.max(1, group.length);
+    for (const row of [...group.slice(shift), ...group.slice(0, shift)]) {
       const sample = measureRow(context, row);
       samples.get(row.id)?.push(sample);
-      const shown =
+      const progress =
         sample.error !== undefined
           ? `failed: ${sample.error.split('\n')[0]}`
           : `${(sample.usPerOperation as number).toFixed(2)} us/op`;
-      process.stderr.write(`bench: round ${round + 1}/${options.rounds} ${row.id}: ${shown}\n`);
+      process.stderr.write(`bench: round ${round + 1}/${options.rounds} ${row.id}: ${progress}\n`);
     }
+  };
+
+  for (let round = 0; round < options.rounds; round++) {
+    loads.push(loadavg());
+    // The floor runs right before and right after this library's rows, and its sample for
+    // the round is the mean of both, so the ratios compare runs of the same minute.
+    const before = measureFloor(context, options.quick);
+    runRows(round, library);
+    const after = measureFloor(context, options.quick);
+    for (const row of floorRows) {
+      samples.get(row.id)?.push(bracket(before, after, row.floorCase as string));
+    }
+    runRows(round, others);
   }
   loads.push(loadavg());
   return { samples, loads };

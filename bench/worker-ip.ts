@@ -3,8 +3,9 @@
 // starts this worker inside the test namespace (bench/runner.c), so the commands run there
 // without `ip -n`, as an operator's shell on the host would run them.
 //
-// The result's `extra.toolMaxRssKb` is the peak RSS of the tool's own process, measured
-// by running one of its commands under bench/runner.c; the worker's RSS is Node's.
+// The result's `extra.toolMaxRssKb` is the peak RSS of the tool's own process. It is
+// measured by running one of its commands under bench/runner.c, because the worker's own
+// RSS is Node's.
 //
 // Usage: node dist-bench/bench/worker-ip.js SPEC_JSON   (see WorkerSpec in common.ts)
 import { spawnSync } from 'node:child_process';
@@ -147,7 +148,7 @@ const IP_COMMANDS = [
   ['ip', 'route', 'add', 'default', 'via', KNI_GATEWAY, 'dev', LINK],
 ];
 
-/** What a script reads to find out that nothing needs changing. */
+/** Commands a script runs to find out that nothing needs changing. */
 const READ_STATE = [
   ['ip', '-j', 'link', 'show'],
   ['ip', '-j', 'address', 'show'],

@@ -48,11 +48,11 @@ async function timeLoop(spec: WorkerSpec, loop: Loop): Promise<WorkerResult> {
 }
 
 function addressAwaited(nl: Rtnl, spec: WorkerSpec): Loop {
-  const one = addressSpec(spec.ifindex, 0);
+  const address = addressSpec(spec.ifindex, 0);
   return async (operations) => {
     for (let i = 0; i < operations; i += 2) {
-      await nl.addresses.add(one);
-      await nl.addresses.delete(one);
+      await nl.addresses.add(address);
+      await nl.addresses.delete(address);
     }
   };
 }
@@ -146,7 +146,7 @@ async function resetKni(nl: Rtnl, spec: WorkerSpec): Promise<void> {
 }
 
 // Converge runs one at a time with untimed work between them, so each is timed alone and
-// the median is reported; `extra` has the phase medians from the converge report.
+// the median is reported. `extra` contains the phase medians from the converge report.
 async function applyCase(nl: Rtnl, spec: WorkerSpec, fromScratch: boolean): Promise<WorkerResult> {
   if (spec.config === undefined) throw new Error(`${spec.case} needs a config`);
   const loaded = await library.loadConfig(spec.config);

@@ -108,9 +108,9 @@ function linkAwaited(socket: Socket, spec: WorkerSpec): Loop {
   };
 }
 
-// The package has no converge engine, so "apply from scratch" here is the runbook's three
-// changes sent one after the other, without reading the kernel first, and "no-op apply" is
-// only the three dumps that a converge would need to find nothing to do.
+// The package has no converge engine. Its "apply from scratch" is the runbook's three
+// changes sent one after the other, without reading the kernel first. Its "no-op apply" is
+// the three dumps that a converge needs to find that nothing is to be done.
 async function applyCase(
   socket: Socket,
   spec: WorkerSpec,

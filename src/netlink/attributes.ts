@@ -44,9 +44,10 @@ export class NetlinkDecodeError extends Error {
 
 // --- Host byte order access ---
 
-// writeU16 and writeU32 store bytes one by one when the value and offset are valid, which
-// costs a fraction of Buffer.writeUInt16LE and writeUInt32LE on Node 20 (measured with
-// bench/run.ts). Anything else takes the Buffer method, so it raises the same RangeError.
+// writeU16 and writeU32 store bytes one by one when the value and offset are valid. On
+// Node 20 that costs a fraction of Buffer.writeUInt16LE and writeUInt32LE, which check
+// every argument again. Anything else goes to the Buffer method, which raises the same
+// RangeError as before.
 
 export function writeU16(buffer: Buffer, value: number, offset: number): void {
   if (value >= 0 && value <= 0xffff && Number.isInteger(value) && Number.isInteger(offset) && offset >= 0 && offset + 2 <= buffer.length) {

@@ -90,7 +90,10 @@ export function checkIp(text: unknown, valueName: string, family?: Family): IpAd
 
 /** Checks a prefix length for the family: 0-32 or 0-128. */
 export function checkPrefixLength(value: unknown, family: Family, valueName = 'prefix length'): number {
-  return checkInteger(value, `${valueName} for IPv${family}`, 0, maxPrefixLength(family));
+  const max = maxPrefixLength(family);
+  // The common valid case returns before the name for the error message is built.
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max) return value;
+  return checkInteger(value, `${valueName} for IPv${family}`, 0, max);
 }
 
 /** Checks an optional address family: 4 or 6. */

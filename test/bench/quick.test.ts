@@ -1,6 +1,6 @@
 // The benchmark's quick mode (`npm run bench -- --quick`): every row runs once with tiny
-// counts, so the harness keeps working. No time is asserted: only that every row produced a
-// number or says why its tool is missing, and that nothing is left behind.
+// counts, so the harness keeps working. No time is asserted, only that every row produced a
+// number or names the tool that is missing, and that nothing is left behind.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
