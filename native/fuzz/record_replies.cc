@@ -259,8 +259,8 @@ Request LinkSetUp(const std::string& name) {
   return request;
 }
 
-// A veth pair: IFLA_LINKINFO nests IFLA_INFO_DATA, which nests VETH_INFO_PEER, whose
-// payload is a struct ifinfomsg followed by attributes.
+// Builds the creation of a veth pair. IFLA_LINKINFO nests IFLA_INFO_DATA, which nests
+// VETH_INFO_PEER, whose payload is a struct ifinfomsg followed by attributes.
 Request VethCreate(const std::string& name, const std::string& peer) {
   Request request(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
   ifinfomsg info{};
@@ -279,13 +279,13 @@ Request VethCreate(const std::string& name, const std::string& peer) {
   return request;
 }
 
-// A link request whose IFLA_IFNAME is longer than IFNAMSIZ: the policy check rejects it
-// with an extended-ack message and the offset of the attribute.
+// Builds a link request whose IFLA_IFNAME is longer than IFNAMSIZ. The policy check
+// rejects it with an extended-ack message and the offset of the attribute.
 Request LinkNameTooLong() {
   return LinkByName(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, "name-longer-than-ifnamsiz");
 }
 
-// A link dump with a field that strict checking forbids in a dump request.
+// Builds a link dump with a header field that strict checking forbids in a dump request.
 Request StrictLinkDump() {
   Request request(RTM_GETLINK, NLM_F_DUMP);
   ifinfomsg info{};

@@ -262,18 +262,32 @@ export function readKniPortItems(value: string): KniPortItem[] {
 export function kniPortSet(value: string | undefined): number[] {
   if (value === undefined) return [];
   const bits = new Uint8Array(65536);
+  // Only the span between the lowest and highest port set is scanned at the end: every
+  // status, apply and watch start parses the config, and a scan of all 65536 entries took
+  // most of that parse.
+  let lowest = 65536;
+  let highest = -1;
   for (const item of readKniPortItems(value)) {
     if (item.range === undefined) continue;
     if (item.all) {
       bits.fill(1);
+      lowest = 0;
+      highest = 65535;
       break;
     }
-    for (let port = item.range.first; port <= item.range.last; port++) bits[toUint16(port)] = 1;
+    for (let port = item.range.first; port <= item.range.last; port++) {
+      // atoi returns an int, so the low 16 bits are what toUint16 computes, without a BigInt.
+      const index = port & 0xffff;
+      bits[index] = 1;
+      lowest = Math.min(lowest, index);
+      highest = Math.max(highest, index);
+    }
   }
+
   const ports: number[] = [];
-  bits.forEach((set, port) => {
-    if (set) ports.push(port);
-  });
+  for (let port = lowest; port <= highest; port++) {
+    if (bits[port] === 1) ports.push(port);
+  }
   return ports;
 }
 
