@@ -74,8 +74,9 @@ describe('f-stack.conf reader under mutated input', () => {
       const bytes = nextInput(random);
       if (readBack(bytes, random.pick(FSTACK_VERSIONS)) > 0) withFindings += 1;
     }
-    // The mutations must reach the validator's findings, yet not only broken files come out.
+    // The mutations must reach the validator's findings. With the clean shipped samples as
+    // bases, some mutated files must come out clean too; synthetic bases always have findings.
     expect(withFindings).toBeGreaterThan(ITERATIONS / 10);
-    expect(withFindings).toBeLessThan(ITERATIONS);
+    if (samples.length > 0) expect(withFindings).toBeLessThan(ITERATIONS);
   });
 });

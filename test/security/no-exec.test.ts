@@ -32,7 +32,7 @@ function execveLines(log: string): string[] {
 /** Runs the CLI under strace and returns its result and every execve it made. */
 function traced(dir: string, args: string[]): Traced {
   const log = join(dir, `strace-${readdirSync(dir).length}.log`);
-  const result = spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-o', log, '--', process.execPath, cliPath, ...args], {
+  const result = spawnSync('strace', ['-f', '-qq', '-s', '4096', '-e', 'trace=execve', '-o', log, '--', process.execPath, cliPath, ...args], {
     encoding: 'utf8',
     env: { ...process.env, NO_COLOR: '1' },
     timeout: 120_000,
@@ -51,6 +51,8 @@ describe.skipIf(skipReason !== undefined)(`no program is executed${skipReason ? 
   let netns = '';
   let dir = '';
   let config = '';
+  // demo deletes its namespace when it ends; afterAll removes it should demo fail first.
+  const demoNetns = uniqueNetnsName('fkexec-demo');
 
   beforeAll(() => {
     netns = createTestNetns('fkexec');
@@ -62,12 +64,13 @@ describe.skipIf(skipReason !== undefined)(`no program is executed${skipReason ? 
 
   afterAll(() => {
     if (netns !== '') removeTestNetns(netns);
+    removeTestNetns(demoNetns);
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
   it('the tracer sees a program that runs another', () => {
     const log = join(dir, 'control.log');
-    spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-o', log, '--', process.execPath, '-e', 'require("child_process").execFileSync("true")']);
+    spawnSync('strace', ['-f', '-qq', '-s', '4096', '-e', 'trace=execve', '-o', log, '--', process.execPath, '-e', 'require("child_process").execFileSync("true")']);
     expect(execveLines(readFileSync(log, 'utf8')).length).toBeGreaterThan(1);
   });
 
@@ -80,7 +83,7 @@ describe.skipIf(skipReason !== undefined)(`no program is executed${skipReason ? 
     ['disable', () => ['disable', '--config', config], 0],
     ['enable', () => ['enable', '--tcp-port', '22', '--config', config], 0],
     ['export', () => ['export', 'networkd', '--config', config, '--output', join(dir, 'networkd')], 0],
-    ['demo', () => ['demo', '--netns', uniqueNetnsName('fkexec-demo')], 0],
+    ['demo', () => ['demo', '--netns', demoNetns], 0],
   ] as const)('%s', (_name, args, code) => {
     const run = traced(dir, [...args()]);
     expect(run.stderr).not.toMatch(/^fstack-kni: /m);
@@ -121,7 +124,7 @@ describe.skipIf(skipReason !== undefined)(`no program is executed${skipReason ? 
       const log = join(dir, 'watch-strace.log');
       const child = spawn(
         'strace',
-        ['-f', '-qq', '-e', 'trace=execve', '-o', log, '--', process.execPath, cliPath, 'watch', '--json-log',
+        ['-f', '-qq', '-s', '4096', '-e', 'trace=execve', '-o', log, '--', process.execPath, cliPath, 'watch', '--json-log',
           '--bus', systemd.busAddress, '--unit', 'fstack.service', '--config', config, '--netns', netns],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
