@@ -73,6 +73,11 @@ export interface DesiredInterface {
   /** Kernel link to copy the MAC from, when asked. */
   macSource?: string;
   addresses: DesiredAddress[];
+  /**
+   * The port's vip_addr and vip_addr6 when `withVips` is off: not installed, but never
+   * reported as foreign or pruned either.
+   */
+  unmanagedVips?: DesiredAddress[];
   routes: DesiredRoute[];
 }
 
@@ -182,9 +187,9 @@ function portInterface(
   const v6 = ipv6Address(section, port.addr6, port.prefixLen);
   if (v6 !== undefined) addresses.push(v6);
 
-  if (options.withVips ?? false) {
-    addresses.push(...vipAddresses(section, port, notes));
-  }
+  const vips = vipAddresses(section, port, options.withVips ?? false ? notes : []);
+  const unmanagedVips = options.withVips ?? false ? [] : vips;
+  if (options.withVips ?? false) addresses.push(...vips);
 
   routes.push(...defaultRoutes(section, port, v4, v6, gateways, options, notes));
 
@@ -201,6 +206,7 @@ function portInterface(
     ...(mac !== undefined ? { mac: normalizeMac(mac, `port ${port.id}`) } : {}),
     ...(macSource !== undefined ? { macSource } : {}),
     addresses,
+    ...(unmanagedVips.length > 0 ? { unmanagedVips } : {}),
     routes,
   };
 }

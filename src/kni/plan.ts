@@ -137,7 +137,7 @@ export function planChanges(desired: DesiredState, live: LiveState, options: Pla
     if (link === 'blocked') continue;
 
     planLinkState(iface, link, live, groups, blockers, make);
-    const deletedFamilies = planAddresses(iface, link, live, groups, drift, options, make);
+    const deletedFamilies = planAddresses(iface, link, live, groups, drift, notes, options, make);
     planRoutes(iface, link, live, groups, drift, blockers, deletedFamilies, options, make);
   }
 
@@ -325,6 +325,7 @@ function planAddresses(
   live: LiveState,
   groups: Groups,
   drift: Drift[],
+  notes: string[],
   options: PlanOptions,
   make: ChangeFactory,
 ): Set<Family> {
@@ -374,6 +375,13 @@ function planAddresses(
     if (matched.has(extra)) continue;
     const remove = deleteOperation(name, extra);
     const target = formatAddress(extra);
+    const vip = iface.unmanagedVips?.find(
+      (v) => v.family === extra.family && sameAddressText(v.address, extra.address),
+    );
+    if (vip !== undefined) {
+      notes.push(`address ${target} on ${name} is in f-stack.conf as ${vip.source}, managed only with --with-vips`);
+      continue;
+    }
     const what = `address ${target} on ${name} is not in f-stack.conf`;
     if (options.prune ?? false) {
       deletes.push({ address: extra, reason: 'prune', description: `remove ${what} (--prune)` });

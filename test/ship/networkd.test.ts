@@ -263,6 +263,38 @@ describe.skipIf(buildSkipReason !== undefined)(
       expect(result.stdout).toContain(`wrote ${path}`);
     });
 
+    it('creates missing parents of --output', () => {
+      const config = writeConfig(temp.dir, runbookConfig());
+      const output = join(temp.dir, 'a', 'b', 'network');
+      const result = exportCli(['networkd', '--config', config, '--output', output]);
+
+      expect(result.code, result.stderr).toBe(0);
+      expect(readdirSync(output)).toEqual(['10-fstack-kni-veth0.network']);
+    });
+
+    it('fails on an --output that procfs cannot create', () => {
+      const config = writeConfig(temp.dir, runbookConfig());
+      const result = spawnSync(
+        process.execPath,
+        [cliPath, 'export', 'networkd', '--config', config, '--output', '/proc/nope'],
+        { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 10_000 },
+      );
+
+      expect(result.error).toBeUndefined();
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('--output /proc/nope: cannot create directory: ENOENT');
+    });
+
+    it('fails when a file is in the way of --output', () => {
+      const config = writeConfig(temp.dir, runbookConfig());
+      const output = writeConfig(temp.dir, 'not a directory\n', 'network');
+      const result = exportCli(['networkd', '--config', config, '--output', output]);
+
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`--output ${output}: cannot create directory: EEXIST`);
+      expect(result.stderr).toContain('is not a directory');
+    });
+
     it('warns about files of an earlier export', () => {
       const config = writeConfig(temp.dir, runbookConfig());
       const output = join(temp.dir, 'network');

@@ -1,7 +1,7 @@
 // `fstack-kni export networkd`: the desired state of veth<N> as systemd-networkd files, for
 // hosts where networkd, not fstack-kni, should own the kernel side.
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { formatDiagnostic } from '../../config/diagnostics.js';
 import { NETWORKD_FILE_PREFIX, type NetworkdFile, networkdFiles } from '../../export/networkd.js';
 import { type DesiredState, desiredState } from '../../kni/desired.js';
@@ -132,7 +132,11 @@ function renderFiles(
 
 /** Writes each file with mode 0644 through a temporary name and a rename, so networkd never reads half a file. */
 async function writeFiles(directory: string, files: readonly NetworkdFile[]): Promise<string[]> {
-  await mkdir(directory, { recursive: true, mode: 0o755 });
+  try {
+    await makeDirectory(resolve(directory));
+  } catch (error) {
+    throw outputError(directory, 'cannot create directory', error);
+  }
   const paths: string[] = [];
   for (const file of files) {
     const target = join(directory, file.name);
@@ -150,11 +154,46 @@ async function writeFiles(directory: string, files: readonly NetworkdFile[]): Pr
       await rename(temporary, target);
     } catch (error) {
       await rm(temporary, { force: true });
-      throw error;
+      throw outputError(directory, `cannot write ${target}`, error);
     }
     paths.push(target);
   }
   return paths;
+}
+
+/**
+ * Creates a directory and its missing parents with one non-recursive mkdir per level.
+ * `mkdir(path, { recursive: true })` retries forever on a procfs or sysfs path whose mkdir
+ * fails with ENOENT although the parent exists (Node 20), so this stops at the first error
+ * other than EEXIST, and at a second ENOENT for the same path.
+ */
+async function makeDirectory(path: string): Promise<void> {
+  try {
+    await mkdir(path, { mode: 0o755 });
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if ((await stat(path)).isDirectory()) return;
+      throw Object.assign(new Error(`EEXIST: ${path} exists and is not a directory`), { code: 'EEXIST' });
+    }
+    const parent = dirname(path);
+    if (code !== 'ENOENT' || parent === path) throw error;
+    await makeDirectory(parent);
+  }
+  // The parent exists now; an ENOENT here is final.
+  await mkdir(path, { mode: 0o755 });
+}
+
+/** Wraps a file system error of --output into an error that names the option and the path (exit 1). */
+function outputError(directory: string, action: string, error: unknown): Error {
+  const cause = error as NodeJS.ErrnoException;
+  const text = error instanceof Error ? error.message : String(error);
+  return Object.assign(new Error(`--output ${directory}: ${action}: ${text}`, { cause: error }), {
+    ...(cause.code !== undefined ? { code: cause.code } : {}),
+    ...(cause.errno !== undefined ? { errno: cause.errno } : {}),
+    exitCode: ExitCode.Failed,
+  });
 }
 
 /** Files with the prefix in the directory that this export did not write. */
