@@ -493,7 +493,7 @@ export function renderMarkdown(report: BenchReport): string {
       ),
       '',
       'V8 enlarges the young generation (new space) when the allocation rate is high, which',
-      'raises RSS in steps without any object staying alive; the column shows when it did.',
+      'raises RSS in steps without any object staying alive. The column shows when it did.',
       '',
     );
   } else {

@@ -262,8 +262,8 @@ export function readKniPortItems(value: string): KniPortItem[] {
 export function kniPortSet(value: string | undefined): number[] {
   if (value === undefined) return [];
   const bits = new Uint8Array(65536);
-  // Only the span between the lowest and highest port set is scanned at the end: every
-  // status, apply and watch start parses the config, and a scan of all 65536 entries took
+  // Only the span between the lowest and highest port set is scanned at the end. Every
+  // status, apply and watch start parses the config, and scanning all 65536 entries took
   // most of that parse.
   let lowest = 65536;
   let highest = -1;

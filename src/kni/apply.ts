@@ -6,6 +6,7 @@
 // failure.
 import type { KernelOperation } from './operations.js';
 import type { Change, Plan } from './plan.js';
+import { hasNetAdminCapability } from '../netlink/errors.js';
 import { describeOperation } from './describe.js';
 
 /** Outcome of one kernel operation. */
@@ -76,7 +77,8 @@ export async function applyPlan(
       if (result === undefined || !result.ok) {
         failed = true;
         step.status = 'failed';
-        step.error = toStepError(result === undefined ? new Error('no result for this operation') : result.error);
+        const error = result === undefined ? new Error('no result for this operation') : result.error;
+        step.error = explainStepError(step.change, toStepError(error));
       } else {
         step.status = 'applied';
       }
@@ -155,6 +157,21 @@ function toStepError(error: Error): StepError {
     message: error.message,
     ...(typeof fields.code === 'string' ? { code: fields.code } : {}),
     ...(typeof fields.errno === 'number' ? { errno: fields.errno } : {}),
+  };
+}
+
+/**
+ * Leads a step's error with its cause where the kernel's errno misleads. A tun/tap rejects
+ * carrier changes with EPERM while no process holds it open, even from a process with
+ * CAP_NET_ADMIN.
+ */
+function explainStepError(change: Change, error: StepError): StepError {
+  if (change.kind !== 'carrier-on' || error.code !== 'EPERM' || hasNetAdminCapability() === false) return error;
+  return {
+    ...error,
+    message:
+      `${change.interface} rejected carrier on (EPERM): a tun/tap accepts carrier changes only while a process holds it open, ` +
+      `and none holds ${change.interface}; start F-Stack, which attaches it (kernel error: ${error.message})`,
   };
 }
 

@@ -70,6 +70,11 @@ export interface StatusInput {
   options: DesiredOptions;
   live: LiveState;
   environment: StatusEnvironment;
+  /**
+   * Options of the status run that apply needs to act on the same target (`--config`,
+   * `--netns`, `--port`, `--with-vips`, ...), one argv item each. The fixes repeat them.
+   */
+  applyArguments?: readonly string[];
 }
 
 /** Compares config and kernel; pure apart from `environment`. */
@@ -110,23 +115,43 @@ export function diagnose(input: StatusInput): StatusReport {
     desired = desiredState(config, input.options);
   } catch (error) {
     if (!(error instanceof KniError)) throw error;
-    report.problems.push(problemFromError(error));
+    report.problems.push(problemFromError(error, applyCommand(input.applyArguments ?? [])));
     return finish(report);
   }
 
+  const applyArguments = input.applyArguments ?? [];
+  const apply = applyCommand(applyArguments);
+  // Fixes that suggest a new --route-metric drop the one the user gave.
+  const applyNewMetric = applyCommand(withoutOption(applyArguments, '--route-metric'));
   const plan = planChanges(desired, live, {});
   report.notes.push(...plan.notes);
   report.interfaces = desired.interfaces.map((iface) => interfaceStatus(iface, live));
 
   for (const blocker of plan.blockers) {
-    report.problems.push(problemFromBlocker(blocker, driver, version, environment));
+    report.problems.push(problemFromBlocker(blocker, driver, version, environment, apply, applyNewMetric));
   }
-  report.problems.push(...problemsFromChanges(plan, desired));
-  report.problems.push(...problemsFromDrift(plan));
-  report.problems.push(...carrierProblems(desired, live, plan));
-  report.problems.push(...defaultRouteShadows(desired, live));
+  report.problems.push(...problemsFromChanges(plan, desired, apply));
+  report.problems.push(...problemsFromDrift(plan, apply));
+  report.problems.push(...carrierProblems(desired, live, plan, apply));
+  report.problems.push(...defaultRouteShadows(desired, live, applyNewMetric));
 
   return finish(report);
+}
+
+/** Returns `fstack-kni apply` with the arguments, each quoted for a POSIX shell when needed. */
+function applyCommand(args: readonly string[]): string {
+  const quoted = args.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`));
+  return ['fstack-kni apply', ...quoted].join(' ');
+}
+
+/** Returns the arguments without `option VALUE` pairs of the option. */
+function withoutOption(args: readonly string[], option: string): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === option) i++;
+    else kept.push(args[i] as string);
+  }
+  return kept;
 }
 
 function finish(report: StatusReport): StatusReport {
@@ -157,13 +182,13 @@ function interfaceStatus(iface: DesiredState['interfaces'][number], live: LiveSt
   return status;
 }
 
-function problemFromError(error: KniError): Problem {
+function problemFromError(error: KniError, apply: string): Problem {
   if (error.code === 'KNI_DISABLED') {
     return {
       code: 'kni-disabled',
       message: 'KNI is disabled in f-stack.conf',
       cause: '[kni] enable is missing or 0, so F-Stack creates no veth interface and the kernel receives nothing',
-      fix: 'add [kni] with enable=1, method=accept and tcp_port=22 (for ssh), restart F-Stack, then run fstack-kni apply',
+      fix: `add [kni] with enable=1, method=accept and tcp_port=22 (for ssh), restart F-Stack, then run ${apply}`,
     };
   }
   return {
@@ -179,17 +204,19 @@ function problemFromBlocker(
   driver: KniBackend,
   version: FstackVersion,
   environment: StatusEnvironment,
+  apply: string,
+  applyNewMetric: string,
 ): Problem {
   switch (blocker.code) {
     case 'interface-missing':
-      return missingInterface(blocker.interface, driver, version, environment);
+      return missingInterface(blocker.interface, driver, version, environment, apply);
     case 'route-conflict':
       return {
         code: 'default-route-conflict',
         interface: blocker.interface,
         message: blocker.message,
         cause: 'another interface owns the default route with the same metric, so apply cannot add this one',
-        fix: 'run fstack-kni apply with --route-metric N (a free metric) or --no-default-route',
+        fix: `run ${applyNewMetric} with --route-metric N (a free metric) or --no-default-route`,
       };
     case 'not-a-vlan':
       return {
@@ -197,7 +224,7 @@ function problemFromBlocker(
         interface: blocker.interface,
         message: blocker.message,
         cause: 'an interface with the VLAN interface\'s name exists with another kind, parent or VLAN id',
-        fix: `delete it (ip link delete ${blocker.interface}), then run fstack-kni apply`,
+        fix: `delete it (ip link delete ${blocker.interface}), then run ${apply}`,
       };
     case 'mac-source-missing':
       return {
@@ -215,6 +242,7 @@ function missingInterface(
   driver: KniBackend,
   version: FstackVersion,
   environment: StatusEnvironment,
+  apply: string,
 ): Problem {
   const causes: string[] = [];
   const fixes: string[] = [];
@@ -242,7 +270,7 @@ function missingInterface(
       'KNI was off in the f-stack.conf F-Stack started with',
     );
   }
-  fixes.push('start F-Stack with [kni] enable=1, then run fstack-kni apply');
+  fixes.push(`start F-Stack with [kni] enable=1, then run ${apply}`);
 
   return {
     code: 'interface-missing',
@@ -253,9 +281,9 @@ function missingInterface(
   };
 }
 
-function problemsFromChanges(plan: Plan, desired: DesiredState): Problem[] {
+function problemsFromChanges(plan: Plan, desired: DesiredState, applyCommandLine: string): Problem[] {
   const problems: Problem[] = [];
-  const apply = 'run fstack-kni apply';
+  const apply = `run ${applyCommandLine}`;
 
   for (const change of plan.changes) {
     const base = { interface: change.interface };
@@ -285,7 +313,7 @@ function problemsFromChanges(plan: Plan, desired: DesiredState): Problem[] {
         problems.push({ ...base, code: 'mac-differs', message: change.description, cause: 'the MAC was never set or was changed', fix: apply });
         break;
       case 'add-address':
-        if (change.reason === 'missing') problems.push(missingAddress(change, plan));
+        if (change.reason === 'missing') problems.push(missingAddress(change, plan, applyCommandLine));
         break;
       case 'delete-address':
         if (change.reason !== 'mismatch') break;
@@ -325,7 +353,7 @@ function problemsFromChanges(plan: Plan, desired: DesiredState): Problem[] {
 }
 
 /** Describes a missing address, as an "old IP" when the interface has another of that family. */
-function missingAddress(change: Change, plan: Plan): Problem {
+function missingAddress(change: Change, plan: Plan, apply: string): Problem {
   const old = oldAddressFor(change, plan);
   if (old !== undefined) {
     return {
@@ -333,7 +361,7 @@ function missingAddress(change: Change, plan: Plan): Problem {
       interface: change.interface,
       message: `${change.interface} has ${old.target} but f-stack.conf asks for ${change.target}`,
       cause: 'f-stack.conf changed (an old IP is still set), or the address was set by hand',
-      fix: 'run fstack-kni apply --prune (adds the new address and removes the old one)',
+      fix: `run ${apply} --prune (adds the new address and removes the old one)`,
     };
   }
   return {
@@ -341,7 +369,7 @@ function missingAddress(change: Change, plan: Plan): Problem {
     interface: change.interface,
     message: `${change.interface} lacks address ${change.target}`,
     cause: 'F-Stack (re)started and its interface came back without addresses, or it was never configured',
-    fix: 'run fstack-kni apply',
+    fix: `run ${apply}`,
   };
 }
 
@@ -360,7 +388,7 @@ function oldAddressFor(change: Change, plan: Plan): Drift | undefined {
   return plan.drift.find((d) => d.kind === 'address' && d.interface === change.interface && d.family === family);
 }
 
-function problemsFromDrift(plan: Plan): Problem[] {
+function problemsFromDrift(plan: Plan, apply: string): Problem[] {
   const oldAddresses = new Set(
     plan.changes
       .filter((c) => c.kind === 'add-address' && c.reason === 'missing')
@@ -374,12 +402,12 @@ function problemsFromDrift(plan: Plan): Problem[] {
       interface: d.interface,
       message: d.description,
       cause: 'set by hand or by another tool, or left over from an older f-stack.conf',
-      fix: `run fstack-kni apply --prune, or remove it yourself (${d.command})`,
+      fix: `run ${apply} --prune, or remove it yourself (${d.command})`,
     }));
 }
 
 /** Up but without carrier: the kernel transmits nothing. Down links are reported elsewhere. */
-function carrierProblems(desired: DesiredState, live: LiveState, plan: Plan): Problem[] {
+function carrierProblems(desired: DesiredState, live: LiveState, plan: Plan, apply: string): Problem[] {
   const problems: Problem[] = [];
   for (const iface of desired.interfaces) {
     const link: Link | undefined = findLink(live, iface.name);
@@ -395,14 +423,14 @@ function carrierProblems(desired: DesiredState, live: LiveState, plan: Plan): Pr
         desired.driver === 'rte_kni'
           ? 'rte_kni (F-Stack <= 1.23, or 1.24 with [kni] type=0) starts with the carrier off unless loaded with carrier=on'
           : 'no process holds the tap open: F-Stack (virtio_user) attaches it while running, and the kernel refuses carrier on for a tap nobody holds',
-      fix: planned ? 'run fstack-kni apply (sets the carrier)' : 'start F-Stack, which attaches the tap and brings the carrier up',
+      fix: planned ? `run ${apply} (sets the carrier)` : 'start F-Stack, which attaches the tap and brings the carrier up',
     });
   }
   return problems;
 }
 
 /** Another interface's default route with a lower metric takes the traffic this one should carry. */
-function defaultRouteShadows(desired: DesiredState, live: LiveState): Problem[] {
+function defaultRouteShadows(desired: DesiredState, live: LiveState, applyNewMetric: string): Problem[] {
   const problems: Problem[] = [];
   // Ports after the first get higher metrics on purpose; only foreign routes shadow them.
   const managed = new Set(desired.interfaces.map((iface) => findLink(live, iface.name)?.index).filter((i) => i !== undefined));
@@ -423,7 +451,7 @@ function defaultRouteShadows(desired: DesiredState, live: LiveState): Problem[] 
         interface: iface.name,
         message: `${owner} has the default route ${formatRoute(shadow)}, which wins over ${iface.name}'s metric ${wanted.metric}`,
         cause: 'replies to clients beyond the gateway leave through another interface with the F-Stack source address',
-        fix: `run fstack-kni apply --route-metric N with N below ${routeMetric(shadow)}, or use a policy rule for the F-Stack address`,
+        fix: `run ${applyNewMetric} --route-metric N with N below ${routeMetric(shadow)}, or use a policy rule for the F-Stack address`,
       });
     }
   }

@@ -1,5 +1,6 @@
 // Errors of netlink requests: what failed (operation and object), the errno with its name,
 // and the kernel's extended ack when it sent one.
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { addon } from '../native/addon.js';
 
@@ -32,6 +33,29 @@ const codeByErrno = new Map<number, string>();
 for (const [name, value] of Object.entries(constants.errno)) {
   // The first name wins for aliases such as EWOULDBLOCK = EAGAIN.
   if (!codeByErrno.has(value)) codeByErrno.set(value, name);
+}
+
+/** Bit of CAP_NET_ADMIN in the capability sets (linux/capability.h). */
+const CAP_NET_ADMIN = 12n;
+
+/**
+ * Returns whether this process has CAP_NET_ADMIN in its effective set, read from the CapEff
+ * line of /proc/self/status, or undefined when that cannot be read. The set is the one of the
+ * process's own user namespace, which owns its network namespaces unless they were created
+ * from another user namespace.
+ */
+export function hasNetAdminCapability(statusText?: string): boolean | undefined {
+  let text = statusText;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/status', 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+  const match = /^CapEff:\s*([0-9a-fA-F]+)\s*$/m.exec(text);
+  if (match === null) return undefined;
+  return ((BigInt(`0x${match[1]}`) >> CAP_NET_ADMIN) & 1n) === 1n;
 }
 
 /** Returns the errno name (`EEXIST`) and text (`File exists`) as glibc has them. */
@@ -116,8 +140,11 @@ function formatMessage(options: NetlinkErrorOptions, code: string, description: 
   if (options.extackMessage !== undefined && options.extackMessage !== '') {
     message += `: ${options.extackMessage}`;
   }
-  if (options.kind === 'kernel' && (options.errno === EPERM || options.errno === EACCES)) {
-    message += ': the process lacks CAP_NET_ADMIN in the target network namespace (run as root or grant it)';
+  // Some drivers return EPERM for other reasons (a tap refuses carrier on while no process
+  // holds it), so the capability is only named when the process does not have it.
+  const denied = options.kind === 'kernel' && (options.errno === EPERM || options.errno === EACCES);
+  if (denied && hasNetAdminCapability() !== true) {
+    message += ': the process may lack CAP_NET_ADMIN in the target network namespace (run as root or grant it)';
   }
   return message;
 }

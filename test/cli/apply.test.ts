@@ -214,6 +214,8 @@ tcp_port=80,443
     expect(result.code).toBe(1);
     expect(result.json.results[1]).toMatchObject({ status: 'failed', error: { code: 'EPERM' } });
     expect(result.json.results[1]!.hint).toContain('holds it open');
+    expect(result.json.results[1]!.error?.message).toMatch(/^veth0 rejected carrier on \(EPERM\): a tun\/tap accepts/);
+    expect(result.json.results[1]!.error?.message).not.toContain('CAP_NET_ADMIN');
     expect(ipSnapshot(netns)).toBe(before);
   });
 

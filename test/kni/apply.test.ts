@@ -3,6 +3,7 @@ import { applyPlan, leftChanges } from '../../src/kni/apply.js';
 import { desiredState } from '../../src/kni/desired.js';
 import { stateDifferences } from '../../src/kni/live.js';
 import { planChanges } from '../../src/kni/plan.js';
+import { hasNetAdminCapability } from '../../src/netlink/errors.js';
 import { FakeKernel } from './fake-kernel.js';
 import { convergedRunbook, makeAddress, makeConfig, makeLink, makeLive, runbookPort } from './fixtures.js';
 
@@ -163,6 +164,21 @@ describe('applyPlan', () => {
     const outcome = await applyPlan(planChanges(desired, kernel.state), kernel);
     expect(outcome.steps[1]).toMatchObject({ change: { kind: 'carrier-on' }, status: 'failed', error: { code: 'EPERM' } });
     expect(kernel.state.links[0]!.up).toBe(false);
+  });
+
+  it('leads a tap carrier error with its cause', async () => {
+    const desired = desiredState(makeConfig(), { fstackVersion: '1.23' });
+    const kernel = new FakeKernel(makeLive({ links: [makeLink('veth0')] }));
+    const outcome = await applyPlan(planChanges(desired, kernel.state), kernel);
+    const message = outcome.steps[1]!.error!.message;
+
+    if (hasNetAdminCapability() === false) {
+      expect(message).not.toContain('holds it open');
+    } else {
+      expect(message).toMatch(
+        /^veth0 rejected carrier on \(EPERM\): a tun\/tap accepts carrier changes only while a process holds it open/,
+      );
+    }
   });
 });
 

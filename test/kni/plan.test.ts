@@ -117,6 +117,38 @@ describe('planChanges', () => {
     ]);
   });
 
+  it('keeps an unmanaged VIP out of drift and prune', () => {
+    const config = makeConfig({
+      ports: [runbookPort(0, { vipAddr: ['198.51.100.20'], vipAddr6: ['2001:db8::20'] })],
+    });
+    const desired = desiredState(config, { fstackVersion: '1.25' });
+    const { link, live } = convergedRunbook();
+    live.addresses.push(makeAddress(link, '198.51.100.20/32'), makeAddress(link, '2001:db8::20/64'));
+
+    for (const prune of [false, true]) {
+      const plan = planChanges(desired, live, { prune });
+      expect(plan.changes).toEqual([]);
+      expect(plan.drift).toEqual([]);
+      expect(plan.notes).toContain(
+        'address 198.51.100.20/32 on veth0 is in f-stack.conf as [port0] vip_addr, managed only with --with-vips',
+      );
+      expect(plan.notes).toContain(
+        'address 2001:db8::20/64 on veth0 is in f-stack.conf as [port0] vip_addr6, managed only with --with-vips',
+      );
+    }
+  });
+
+  it('still prunes a non-VIP address next to a VIP', () => {
+    const config = makeConfig({ ports: [runbookPort(0, { vipAddr: ['198.51.100.20'] })] });
+    const desired = desiredState(config, { fstackVersion: '1.25' });
+    const { link, live } = convergedRunbook();
+    live.addresses.push(makeAddress(link, '198.51.100.20/32'), makeAddress(link, '198.51.100.21/32'));
+
+    const plan = planChanges(desired, live, { prune: true });
+    const deletes = plan.changes.filter((c) => c.kind === 'delete-address').map((c) => c.command);
+    expect(deletes).toEqual(['ip address del 198.51.100.21/32 dev veth0']);
+  });
+
   it('prunes a stale old IP before adding', () => {
     const { link, live } = convergedRunbook();
     live.addresses = [makeAddress(link, '192.0.2.50/24', { broadcast: '192.0.2.255' })];
@@ -313,13 +345,14 @@ describe('planChanges', () => {
     expect(missing.blockers.map((b) => b.code)).toEqual(['mac-source-missing']);
   });
 
-  it('reports VIPs as drift unless asked for', () => {
+  it('leaves VIPs alone unless asked for', () => {
     const port = runbookPort(0, { vipAddr: ['192.0.2.80'] });
     const { link, live } = convergedRunbook();
     live.addresses.push(makeAddress(link, '192.0.2.80/32'));
 
     const without = planChanges(desiredState(makeConfig({ ports: [port] }), { fstackVersion: '1.25' }), live);
-    expect(without.drift.map((d) => d.target)).toEqual(['192.0.2.80/32']);
+    expect(without.changes).toEqual([]);
+    expect(without.drift).toEqual([]);
 
     const withVips = desiredState(makeConfig({ ports: [port] }), { fstackVersion: '1.25', withVips: true });
     expect(planChanges(withVips, live).changes).toEqual([]);

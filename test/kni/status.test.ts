@@ -28,6 +28,44 @@ function codes(report: ReturnType<typeof diagnose>): string[] {
 }
 
 describe('diagnose', () => {
+  it('does not report an unmanaged VIP', () => {
+    const config = makeConfig({ ports: [runbookPort(0, { vipAddr: ['198.51.100.20'] })] });
+    const { link, live } = convergedRunbook();
+    live.addresses.push(makeAddress(link, '198.51.100.20/32'));
+    const report = diagnose(input({ config, live }));
+
+    expect(report.problems).toEqual([]);
+    expect(report.notes).toContain(
+      'address 198.51.100.20/32 on veth0 is in f-stack.conf as [port0] vip_addr, managed only with --with-vips',
+    );
+  });
+
+  it('repeats the given options in fixes', () => {
+    const config = makeConfig({ ports: [runbookPort(0, { vipAddr: ['198.51.100.20'] })] });
+    const applyArguments = ['--config', '/tmp/my conf', '--netns', 'lab', '--port', '0', '--with-vips'];
+    const report = diagnose(input({ config, options: { fstackVersion: '1.25', withVips: true }, applyArguments }));
+
+    expect(codes(report)).toEqual(['address-missing']);
+    expect(report.problems[0]!.fix).toBe(
+      "run fstack-kni apply --config '/tmp/my conf' --netns lab --port 0 --with-vips",
+    );
+  });
+
+  it('drops the given --route-metric from metric fixes', () => {
+    const { live } = convergedRunbook();
+    const other = makeLink('eth9', { up: true });
+    live.links.push(other);
+    live.routes.push(makeDefaultRoute(other, '192.0.2.254'));
+    const report = diagnose(
+      input({ live, options: { fstackVersion: '1.25', routeMetric: 5 }, applyArguments: ['--route-metric', '5'] }),
+    );
+
+    const conflict = report.problems.find((p) => p.code === 'default-route-conflict');
+    expect(conflict?.fix).toMatch(/^run fstack-kni apply --route-metric N with N below 0,/);
+    const missing = report.problems.find((p) => p.code === 'route-missing');
+    expect(missing?.fix).toBe('run fstack-kni apply --route-metric 5');
+  });
+
   it('reports a converged interface as ok', () => {
     const report = diagnose(input());
     expect(report.ok).toBe(true);

@@ -1,6 +1,7 @@
 // `fstack-kni apply`: make veth<N> match f-stack.conf. Also home of the option parsing and
 // config loading that status and demo share.
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { parseCommandArgs } from '../arguments.js';
 import { type Diagnostic, type LoadedConfig, loadConfig } from '../../config/model.js';
 import { formatDiagnostic } from '../../config/diagnostics.js';
 import { DEFAULT_FSTACK_VERSION } from '../../config/versions.js';
@@ -47,21 +48,8 @@ export const TARGET_USAGE = `  --config PATH           f-stack.conf to read (def
   --json                  print one JSON document on stdout
 `;
 
-/** Parses argv with node:util parseArgs; every parse error becomes a UsageError (exit 2). */
-export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(
-  argv: string[],
-  options: T,
-  allowPositionals = false,
-): { values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: boolean; strict: true }>>['values']; positionals: string[] } {
-  try {
-    const parsed = parseArgs({ args: argv, options, allowPositionals, strict: true });
-    return { values: parsed.values, positionals: parsed.positionals };
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw new UsageError((error as Error).message);
-    throw error;
-  }
-}
+// Kept here too because the other commands import it from apply.
+export { parseCommandArgs } from '../arguments.js';
 
 /** A config that F-Stack would accept, with its warnings. */
 export interface ValidConfig {
@@ -173,7 +161,7 @@ export const command: Command = {
   usage: USAGE,
 
   async run(argv: string[]): Promise<number> {
-    const { values } = parseCommandArgs(argv, APPLY_OPTIONS);
+    const { values } = parseCommandArgs('apply', argv, APPLY_OPTIONS);
     const path = values.config ?? DEFAULT_CONFIG_PATH;
     const json = values.json ?? false;
 

@@ -1,6 +1,6 @@
 // `fstack-kni config`: check f-stack.conf as F-Stack reads it, read a value, and edit it
 // without losing a byte of the rest.
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../arguments.js';
 
 import {
   type Diagnostic,
@@ -104,21 +104,16 @@ export const configCommand: Command = {
 };
 
 function parseOptions(argv: string[]): { values: ConfigValues; positionals: string[] } {
-  try {
-    const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-    const values = parsed.values as ConfigValues;
-    if (values['fstack-version'] !== undefined) {
-      try {
-        parseFstackVersion(values['fstack-version']);
-      } catch (error) {
-        throw new UsageError((error as Error).message);
-      }
+  const parsed = parseCommandArgs('config', argv, OPTIONS, true);
+  const values = parsed.values as ConfigValues;
+  if (values['fstack-version'] !== undefined) {
+    try {
+      parseFstackVersion(values['fstack-version']);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
     }
-    return { values, positionals: parsed.positionals };
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError((error as Error).message);
   }
+  return { values, positionals: parsed.positionals };
 }
 
 function expectArguments(subcommand: string, positionals: string[], min: number, max: number): void {

@@ -38,7 +38,7 @@ export const command: Command = {
   usage: USAGE,
 
   async run(argv: string[]): Promise<number> {
-    const { values } = parseCommandArgs(argv, OPTIONS);
+    const { values } = parseCommandArgs('demo', argv, OPTIONS);
     if (values.netns !== undefined) {
       try {
         checkNetnsName(values.netns);

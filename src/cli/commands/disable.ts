@@ -24,7 +24,7 @@ export const command: Command = {
   usage: USAGE,
 
   async run(argv: string[]): Promise<number> {
-    const { values } = parseCommandArgs(argv, TOGGLE_OPTIONS);
+    const { values } = parseCommandArgs('disable', argv, TOGGLE_OPTIONS);
     return toggle(values, disableKniOperations, 'disable');
   },
 };

@@ -101,7 +101,7 @@ export const command: Command = {
   usage: ENABLE_USAGE,
 
   async run(argv: string[]): Promise<number> {
-    const { values } = parseCommandArgs(argv, ENABLE_OPTIONS);
+    const { values } = parseCommandArgs('enable', argv, ENABLE_OPTIONS);
     const request: KniEnableRequest = {
       ...(values['tcp-port'] === undefined ? {} : { tcpPorts: values['tcp-port'].map((v) => checkPortItem(v, '--tcp-port')) }),
       ...(values['udp-port'] === undefined ? {} : { udpPorts: values['udp-port'].map((v) => checkPortItem(v, '--udp-port')) }),

@@ -33,7 +33,7 @@ export const command: Command = {
   usage: USAGE,
 
   async run(argv: string[]): Promise<number> {
-    const { values, positionals } = parseCommandArgs(argv, OPTIONS, true);
+    const { values, positionals } = parseCommandArgs('explain', argv, OPTIONS, true);
     const path = values.config ?? DEFAULT_CONFIG_PATH;
     const packets = parsePackets(positionals);
 

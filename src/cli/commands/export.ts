@@ -59,7 +59,7 @@ export const command: Command = {
   usage: USAGE,
 
   async run(argv: string[]): Promise<number> {
-    const { values, positionals } = parseCommandArgs(argv, EXPORT_OPTIONS, true);
+    const { values, positionals } = parseCommandArgs('export', argv, EXPORT_OPTIONS, true);
     const [format, ...extra] = positionals;
     if (format === undefined)
       throw new UsageError('missing format; run "fstack-kni export --help"');

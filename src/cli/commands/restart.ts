@@ -226,7 +226,7 @@ export const command: Command = {
   usage: USAGE,
 
   async run(argv: string[]): Promise<number> {
-    const { values } = parseCommandArgs(argv, RESTART_OPTIONS);
+    const { values } = parseCommandArgs('restart', argv, RESTART_OPTIONS);
     const path = values.config ?? DEFAULT_CONFIG_PATH;
     const bus = parseBusOption(values.bus);
     const timeoutMs = parseTimeoutOption(values.timeout);

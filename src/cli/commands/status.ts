@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { formatDiagnostic } from '../../config/diagnostics.js';
 import type { DesiredOptions } from '../../kni/desired.js';
 import { readLiveState } from '../../kni/live.js';
-import { DEFAULT_CONFIG_PATH } from '../../kni/options.js';
+import { DEFAULT_CONFIG_PATH, type TargetValues } from '../../kni/options.js';
 import { type InterfaceStatus, type StatusReport, diagnose } from '../../kni/status.js';
 import type { Command } from '../run.js';
 import { ExitCode, style } from '../output.js';
@@ -26,7 +26,7 @@ export const command: Command = {
   usage: USAGE,
 
   async run(argv: string[]): Promise<number> {
-    const { values } = parseCommandArgs(argv, TARGET_OPTIONS);
+    const { values } = parseCommandArgs('status', argv, TARGET_OPTIONS);
     const path = values.config ?? DEFAULT_CONFIG_PATH;
 
     const loaded = await readConfig(path, values['fstack-version']);
@@ -38,7 +38,14 @@ export const command: Command = {
     let report: StatusReport;
     try {
       const live = await readLiveState(nl);
-      report = diagnose({ config: loaded.config, configErrors, options, live, environment: { exists: existsSync } });
+      report = diagnose({
+        config: loaded.config,
+        configErrors,
+        options,
+        live,
+        environment: { exists: existsSync },
+        applyArguments: applyArguments(values),
+      });
     } finally {
       nl.close();
     }
@@ -52,6 +59,26 @@ export const command: Command = {
     return report.ok ? ExitCode.Ok : ExitCode.Failed;
   },
 };
+
+/** Returns the target options the user gave, in argv form, so that the fixes name the same apply. */
+function applyArguments(values: TargetValues & { config?: string; netns?: string }): string[] {
+  const args: string[] = [];
+  const single = ['config', 'fstack-version', 'netns', 'route-metric'] as const;
+  const repeated = ['port', 'interface', 'mac', 'mac-from'] as const;
+  const flags = ['no-default-route', 'with-vips', 'no-vlans'] as const;
+
+  for (const name of single) {
+    const value = values[name];
+    if (value !== undefined) args.push(`--${name}`, value);
+  }
+  for (const name of repeated) {
+    for (const value of values[name] ?? []) args.push(`--${name}`, value);
+  }
+  for (const name of flags) {
+    if (values[name] === true) args.push(`--${name}`);
+  }
+  return args;
+}
 
 export function renderStatus(report: StatusReport, path: string, netns: string | undefined, warnings: string[]): string {
   const lines: string[] = [];

@@ -55,7 +55,7 @@ export const command: Command = {
   usage: USAGE,
 
   async run(argv: string[]): Promise<number> {
-    const { values } = parseCommandArgs(argv, WATCH_OPTIONS);
+    const { values } = parseCommandArgs('watch', argv, WATCH_OPTIONS);
     const bus = parseBusOption(values.bus);
     const unit = values.unit === undefined ? undefined : parseUnitOption(values.unit);
     const receiveBuffer = parseReceiveBuffer(values['receive-buffer']);
