@@ -56,24 +56,24 @@ export function describeArgumentError(
     const equals = long ? arg.indexOf('=') : -1;
     const name = long ? arg.slice(2, equals === -1 ? undefined : equals) : arg.slice(1);
     const option = long ? options[name] : Object.values(options).find((o) => o.short === name.charAt(0));
-    const shown = long ? `--${name}` : arg;
+    const optionText = long ? `--${name}` : arg;
 
     if (option === undefined) {
       const suggestion = long ? closestOption(name, Object.keys(options)) : undefined;
       const hint = suggestion === undefined ? '' : `; did you mean --${suggestion}?`;
-      return `unknown option ${shown} for "${command}"${hint}${hint === '' ? '.' : ''} ${help}`;
+      return `unknown option ${optionText} for "${command}"${hint}${hint === '' ? '.' : ''} ${help}`;
     }
     if (option.type === 'boolean') {
-      if (equals !== -1) return `option ${shown} takes no value`;
+      if (equals !== -1) return `option ${optionText} takes no value`;
       continue;
     }
     if (equals !== -1) continue;
 
     const value = argv[i + 1];
-    if (value === undefined || value === '--') return `option ${shown} needs a value`;
-    if (/^-\d+$/.test(value)) return `${shown} must be a non-negative integer, got ${value}`;
+    if (value === undefined || value === '--') return `option ${optionText} needs a value`;
+    if (/^-\d+$/.test(value)) return `${optionText} must be a non-negative integer, got ${value}`;
     if (value.startsWith('-')) {
-      return `option ${shown} needs a value, got the option ${value}; to pass a value that starts with "-", write ${shown}=${value}`;
+      return `option ${optionText} needs a value, got the option ${value}; to pass a value that starts with "-", write ${optionText}=${value}`;
     }
     i++;
   }

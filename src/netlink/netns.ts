@@ -48,6 +48,27 @@ export function netnsPath(name: string, options: NetnsOptions = {}): string {
 }
 
 /**
+ * Rewrites the error of opening a named namespace that does not exist (ENOENT on its file)
+ * as `network namespace "NAME" not found`, keeping errno, code, syscall and path. Returns
+ * any other error unchanged.
+ */
+export function describeNetnsOpenError(name: string, error: unknown, options: NetnsOptions = {}): unknown {
+  const fields = error as { code?: unknown; path?: unknown };
+  const path = netnsPath(name, options);
+  if (!(error instanceof Error) || fields.code !== 'ENOENT' || (fields.path !== undefined && fields.path !== path)) {
+    return error;
+  }
+  const described = new Error(
+    `network namespace ${JSON.stringify(name)} not found (no ${path}); list them with "ip netns list" or create it`,
+    { cause: error },
+  );
+  for (const [key, value] of Object.entries(error)) {
+    if (key !== 'message' && key !== 'stack') Object.assign(described, { [key]: value });
+  }
+  return described;
+}
+
+/**
  * Creates a named network namespace: `ip netns add NAME`. Throws an Error with `code`
  * EEXIST when the name is taken, EPERM without CAP_SYS_ADMIN.
  */

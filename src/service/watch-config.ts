@@ -50,7 +50,7 @@ export async function loadGoodConfig(path: string, options: Pick<ConfigSourceOpt
     loaded = await loadConfig(path, options.fstackVersion === undefined ? {} : { fstackVersion: options.fstackVersion });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new KniError('CONFIG_INVALID', `cannot read ${path}: no such file; give --config PATH`);
+    if (code === 'ENOENT') throw new KniError('CONFIG_INVALID', `f-stack.conf not found: ${path}; give --config PATH`);
     throw error;
   }
   const errors = loaded.diagnostics.filter((diagnostic) => diagnostic.severity === 'error');

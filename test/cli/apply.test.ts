@@ -302,6 +302,46 @@ tcp_port=80,443
     expect(runCli(['apply', '--config', config, '--netns', netns, '--fstack-version', '1.9']).code).toBe(2);
     const missing = runCli(['apply', '--config', `${temp.dir}/nope.conf`, '--netns', netns]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('no such file');
+    expect(missing.stderr).toContain(`f-stack.conf not found: ${temp.dir}/nope.conf; give --config PATH`);
+  });
+});
+
+describe.skipIf(buildSkipReason !== undefined)('apply command line errors', () => {
+  it('suggests the closest unknown option', () => {
+    const result = runCli(['apply', '--netsn', 'lab']);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'fstack-kni: unknown option --netsn for "apply"; did you mean --netns? Run "fstack-kni apply --help" for the options.\n',
+    );
+  });
+
+  it('names an unknown option without a close match', () => {
+    const result = runCli(['apply', '--frobnicate']);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('unknown option --frobnicate for "apply". Run "fstack-kni apply --help"');
+    expect(result.stderr).not.toContain('did you mean');
+  });
+
+  it('reports a missing option value', () => {
+    const result = runCli(['apply', '--route-metric']);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('fstack-kni: option --route-metric needs a value\n');
+  });
+
+  it('reports a negative number', () => {
+    const result = runCli(['apply', '--route-metric', '-5']);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('fstack-kni: --route-metric must be a non-negative integer, got -5\n');
+  });
+
+  it('reports a value given to a flag', () => {
+    const result = runCli(['status', '--with-vips=yes']);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('fstack-kni: option --with-vips takes no value\n');
   });
 });

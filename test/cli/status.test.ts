@@ -53,7 +53,9 @@ describe.skipIf(skipReason !== undefined)(`status command${skipReason ? ` (skipp
     const result = runJson<StatusJson>(['status', '--config', config, '--netns', netns]);
     expect(result.code).toBe(1);
     expect(result.json.problems.map((p) => p.code)).toEqual(['link-down', 'address-missing', 'route-missing']);
-    expect(result.json.problems.every((p) => p.fix === 'run fstack-kni apply')).toBe(true);
+    expect(result.json.problems.map((p) => p.fix)).toEqual(
+      Array(3).fill(`run fstack-kni apply --config ${config} --netns ${netns}`),
+    );
     expect(ipSnapshot(netns)).toBe(before);
   });
 
@@ -95,6 +97,34 @@ describe.skipIf(skipReason !== undefined)(`status command${skipReason ? ` (skipp
     expect(runCli(['status', '--config', config, '--netns', netns]).code).toBe(0);
   });
 
+  it('leaves a configured VIP alone without --with-vips', () => {
+    tap = holdTap(netns);
+    const config = writeConfig(temp.dir, runbookConfig('vip_addr=198.51.100.20\n'));
+    expect(runCli(['apply', '--config', config, '--netns', netns]).code).toBe(0);
+    ip(netns, 'address', 'add', '198.51.100.20/32', 'dev', 'veth0');
+
+    const result = runJson<StatusJson & { notes: string[] }>(['status', '--config', config, '--netns', netns]);
+    expect(result.code).toBe(0);
+    expect(result.json.problems).toEqual([]);
+    expect(result.json.notes).toContain(
+      'address 198.51.100.20/32 on veth0 is in f-stack.conf as [port0] vip_addr, managed only with --with-vips',
+    );
+
+    expect(runCli(['apply', '--config', config, '--netns', netns, '--prune']).code).toBe(0);
+    expect(ip(netns, '-j', 'address', 'show', 'dev', 'veth0')).toContain('198.51.100.20');
+  });
+
+  it('repeats --with-vips and the target in fixes', () => {
+    tap = holdTap(netns);
+    const config = writeConfig(temp.dir, runbookConfig('vip_addr=198.51.100.20\n'));
+    expect(runCli(['apply', '--config', config, '--netns', netns]).code).toBe(0);
+
+    const result = runJson<StatusJson>(['status', '--config', config, '--netns', netns, '--with-vips']);
+    expect(result.code).toBe(1);
+    expect(result.json.problems.map((p) => p.code)).toEqual(['address-missing']);
+    expect(result.json.problems[0]!.fix).toBe(`run fstack-kni apply --config ${config} --netns ${netns} --with-vips`);
+  });
+
   it('reports KNI disabled and config errors', () => {
     const disabled = writeConfig(temp.dir, runbookConfig('', 'enable=0\n'), 'disabled.conf');
     const off = runJson<StatusJson>(['status', '--config', disabled, '--netns', netns]);
@@ -106,5 +136,23 @@ describe.skipIf(skipReason !== undefined)(`status command${skipReason ? ` (skipp
     expect(invalid.code).toBe(1);
     expect(invalid.json.problems.map((p) => p.code)).toEqual(['config-invalid']);
     expect(invalid.json.problems[0]!.message).toContain('maybe');
+  });
+});
+
+describe.skipIf(buildSkipReason !== undefined)('status with a missing netns', () => {
+  it('names the namespace and how to list them', () => {
+    const temp = makeTempDir();
+    try {
+      const config = writeConfig(temp.dir, runbookConfig());
+      const result = runCli(['status', '--config', config, '--netns', 'fstack-kni-test-absent']);
+
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        'fstack-kni: network namespace "fstack-kni-test-absent" not found (no /run/netns/fstack-kni-test-absent); ' +
+          'list them with "ip netns list" or create it\n',
+      );
+    } finally {
+      temp.remove();
+    }
   });
 });

@@ -82,9 +82,18 @@ describe.skipIf(distSkipReason !== undefined)(`fstack-kni config${distSkipReason
     });
 
     it('reports a missing file', () => {
-      const result = run('check', '--config', join(temp.path, 'missing.conf'));
+      const missing = join(temp.path, 'missing.conf');
+      const result = run('check', '--config', missing);
       expect(result.code).toBe(1);
-      expect(result.stderr).toContain('cannot read');
+      expect(result.stderr).toBe(`fstack-kni: f-stack.conf not found: ${missing}; give --config PATH\n`);
+    });
+
+    it('suggests the closest unknown option', () => {
+      const result = run('check', '--confg', file);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(
+        'fstack-kni: unknown option --confg for "config"; did you mean --config? Run "fstack-kni config --help" for the options.\n',
+      );
     });
 
     it('reads /etc/f-stack.conf by default', () => {

@@ -147,6 +147,19 @@ describe.skipIf(editSkip !== undefined)(`enable and disable edits${editSkip ? ` 
     expect(again.stdout).toContain('no change needed (KNI already off)');
   });
 
+  it('disables without warning about the kept settings', async () => {
+    writeFileSync(config, ENABLED_22);
+
+    const text = await runCliAsync(['disable', '--config', config]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).not.toContain('warning');
+    expect(text.stderr).not.toContain('warning');
+
+    writeFileSync(config, ENABLED_22);
+    const json = await runCliAsync(['disable', '--config', config, '--json']);
+    expect((JSON.parse(json.stdout) as { warnings: string[] }).warnings).toEqual([]);
+  });
+
   it('leaves a file without KNI alone on disable', async () => {
     const run = await runCliAsync(['disable', '--config', config, '--json']);
 

@@ -285,6 +285,6 @@ describe.skipIf(kernelSkip !== undefined)(`watch without systemd${kernelSkip ? `
 
     const missing = await runCliAsync(['watch', '--config', join(dir, 'missing.conf'), '--netns', netns]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain(`cannot read ${join(dir, 'missing.conf')}: no such file`);
+    expect(missing.stderr).toContain(`f-stack.conf not found: ${join(dir, 'missing.conf')}; give --config PATH`);
   });
 });

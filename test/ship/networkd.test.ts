@@ -334,7 +334,9 @@ describe.skipIf(buildSkipReason !== undefined)(
       const result = exportCli(['networkd', '--netns', 'blue']);
 
       expect(result.code).toBe(2);
-      expect(result.stderr).toContain("Unknown option '--netns'");
+      expect(result.stderr).toContain(
+        'unknown option --netns for "export". Run "fstack-kni export --help" for the options.',
+      );
     });
 
     it('fails when KNI is disabled', () => {

@@ -13,7 +13,7 @@ import { KniError } from '../../kni/errors.js';
 import { rtnlKernel } from '../../kni/kernel.js';
 import { DEFAULT_CONFIG_PATH, type TargetValues, desiredOptionsFrom } from '../../kni/options.js';
 import type { Plan } from '../../kni/plan.js';
-import { checkNetnsName } from '../../netlink/netns.js';
+import { checkNetnsName, describeNetnsOpenError } from '../../netlink/netns.js';
 import { Rtnl } from '../../rtnl/index.js';
 import type { Command } from '../run.js';
 import { ExitCode, UsageError, style } from '../output.js';
@@ -74,7 +74,7 @@ export async function readConfig(path: string, fstackVersion: string | undefined
   } catch (error) {
     if (error instanceof RangeError) throw new UsageError(`--fstack-version: ${error.message}`);
     const code = (error as { code?: unknown }).code;
-    if (code === 'ENOENT') throw new KniError('CONFIG_INVALID', `cannot read ${path}: no such file; give --config PATH`);
+    if (code === 'ENOENT') throw new KniError('CONFIG_INVALID', `f-stack.conf not found: ${path}; give --config PATH`);
     if (typeof code === 'string' && typeof (error as { syscall?: unknown }).syscall === 'string') {
       throw new KniError('CONFIG_INVALID', `cannot read ${path}: ${(error as Error).message}`);
     }
@@ -107,7 +107,8 @@ export function openRtnl(netns: string | undefined): Rtnl {
   }
   try {
     return Rtnl.open(netns === undefined ? {} : { netns: { name: netns } });
-  } catch (error) {
+  } catch (caught) {
+    const error = netns === undefined ? caught : describeNetnsOpenError(netns, caught);
     const code = (error as { code?: unknown }).code;
     if (code === 'EPERM' || code === 'EACCES') Object.assign(error as Error, { exitCode: ExitCode.Unavailable });
     throw error;

@@ -133,6 +133,12 @@ async function read(values: ConfigValues): Promise<LoadedConfig> {
     return await loadConfig(path, values['fstack-version'] !== undefined ? { fstackVersion: values['fstack-version'] } : {});
   } catch (error) {
     const err = error as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') {
+      throw Object.assign(new Error(`f-stack.conf not found: ${path}; give --config PATH`, { cause: error }), {
+        code: err.code,
+        exitCode: ExitCode.Failed,
+      });
+    }
     if (typeof err.code === 'string' && typeof err.syscall === 'string') {
       throw Object.assign(new Error(`cannot read ${path}: ${err.message}`), { exitCode: ExitCode.Failed });
     }

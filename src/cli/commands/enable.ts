@@ -132,6 +132,10 @@ export async function toggle(
   // A malformed --port, --mac, ... must stop the command before the file is written.
   if (values.restart === true) targetOptions(values, loaded);
   const edit = await editFile(path, operationsFor(loaded), values['fstack-version'], dryRun);
+  // Disable leaves [kni] with settings and enable=0 on purpose, so enable can restore them.
+  if (verb === 'disable') {
+    edit.newWarnings = edit.newWarnings.filter((warning) => warning.code !== 'kni-disabled-settings');
+  }
   const after = edit.result.loaded;
 
   let desired: DesiredState | undefined;
@@ -205,7 +209,8 @@ async function editFile(path: string, operations: EditOperation[], fstackVersion
 
 function renderEdit(edit: EditOutcome, path: string, dryRun: boolean, verb: string, restart: boolean, unit: string): string {
   const lines: string[] = [];
-  for (const warning of edit.newWarnings) lines.push(`${style('warning:', 'yellow')} ${formatDiagnostic(warning)}`);
+  // formatDiagnostic's text has the `FILE:LINE:COLUMN: warning:` prefix already.
+  for (const warning of edit.newWarnings) lines.push(style(formatDiagnostic(warning), 'yellow'));
   if (!edit.result.changed) {
     lines.push(`${path}: no change needed (KNI already ${verb === 'enable' ? 'on with these values' : 'off'})`);
   } else if (dryRun) {

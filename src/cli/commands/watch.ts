@@ -5,6 +5,7 @@ import { streamLogger } from '../../service/watch-log.js';
 import { DEFAULT_CONFIG_PATH } from '../../kni/options.js';
 import type { Command } from '../run.js';
 import { ExitCode, UsageError } from '../output.js';
+import { describeNetnsOpenError } from '../../netlink/netns.js';
 import { TARGET_OPTIONS, TARGET_USAGE, parseCommandArgs, targetOptions } from './apply.js';
 import { parseBusOption, parseUnitOption } from './restart.js';
 
@@ -92,7 +93,8 @@ export const command: Command = {
       if (stopSignal !== undefined) void watcher.stop(`${stopSignal} received`);
       await watcher.stopped;
       return ExitCode.Ok;
-    } catch (error) {
+    } catch (caught) {
+      const error = values.netns === undefined ? caught : describeNetnsOpenError(values.netns, caught);
       const code = (error as { code?: unknown }).code;
       if (code === 'EPERM' || code === 'EACCES') Object.assign(error as Error, { exitCode: ExitCode.Unavailable });
       throw error;
