@@ -143,7 +143,10 @@ function formatMessage(options: NetlinkErrorOptions, code: string, description: 
   // Some drivers return EPERM for other reasons (a tap refuses carrier on while no process
   // holds it), so the capability is only named when the process does not have it.
   const denied = options.kind === 'kernel' && (options.errno === EPERM || options.errno === EACCES);
-  if (denied && hasNetAdminCapability() !== true) {
+  const capability = denied ? hasNetAdminCapability() : true;
+  if (capability === false) {
+    message += ': the process lacks CAP_NET_ADMIN in the target network namespace (run as root or grant it)';
+  } else if (capability === undefined) {
     message += ': the process may lack CAP_NET_ADMIN in the target network namespace (run as root or grant it)';
   }
   return message;

@@ -119,7 +119,7 @@ describe.skipIf(kernelSkipReason !== undefined)('events on the kernel', () => {
 
       ip(netns, 'address', 'add', '203.0.113.5/24', 'dev', 'veth0');
       console.log('DEBUG got resync');
-      const timer2 = setTimeout(() => console.log('DEBUG after-resync events', JSON.stringify(log.events.slice(-10).map((e) => e.kind === 'address' ? `${e.action} ${e.object.address}` : e.kind === 'error' ? `error ${String(e.error)}` : e.kind))), 15000);
+      const timer2 = setTimeout(() => console.log('DEBUG netlink', execFileSync('ip', ['netns', 'exec', netns, 'cat', '/proc/net/netlink'], { encoding: 'utf8' }), 'DEBUG after-resync events', JSON.stringify(log.events.slice(-10).map((e) => e.kind === 'address' ? `${e.action} ${e.object.address}` : e.kind === 'error' ? `error ${String(e.error)}` : e.kind))), 15000);
       const after = await log.next((event) => event.kind === 'address' && event.object.address === '203.0.113.5');
       clearTimeout(timer2);
       expect(after).toMatchObject({ action: 'new' });
