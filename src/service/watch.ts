@@ -38,7 +38,10 @@ export interface WatchOptions {
   log: WatchLogger;
   /** Receive buffer of the event socket in bytes (the library's 4 MiB unless set). */
   receiveBuffer?: number;
-  /** Delay in ms that collects a burst of notifications into one pass; 2 unless set. */
+  /**
+   * Delay in ms that collects a burst of notifications into one pass. Unless set, 0: the pass
+   * starts once the notifications already received in this turn of the event loop are read.
+   */
   debounceMs?: number;
 }
 
@@ -70,7 +73,7 @@ export class KniWatcher {
   // or running (`#running`).
   #dirty = false;
   #triggers = new Set<string>();
-  #debounce: NodeJS.Timeout | undefined;
+  #debounce: { cancel(): void } | undefined;
   #running: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #retryDelay = RETRY_FIRST_MS;
@@ -138,7 +141,7 @@ export class KniWatcher {
   async stop(reason = 'stop requested'): Promise<void> {
     if (this.#stopped) return this.#done;
     this.#stopped = true;
-    clearTimeout(this.#debounce);
+    this.#debounce?.cancel();
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#resyncTimer);
     this.#config.close();
@@ -325,7 +328,7 @@ export class KniWatcher {
     this.#triggers.add(trigger);
     if (this.#running !== undefined || this.#debounce !== undefined) return;
 
-    this.#debounce = setTimeout(() => {
+    const start = () => {
       this.#debounce = undefined;
       this.#running = this.#runPasses()
         .catch((error: unknown) => {
@@ -337,7 +340,15 @@ export class KniWatcher {
         .finally(() => {
           this.#running = undefined;
         });
-    }, this.#options.debounceMs ?? 2);
+    };
+    const delay = this.#options.debounceMs ?? 0;
+    if (delay > 0) {
+      const timer = setTimeout(start, delay);
+      this.#debounce = { cancel: () => clearTimeout(timer) };
+    } else {
+      const immediate = setImmediate(start);
+      this.#debounce = { cancel: () => clearImmediate(immediate) };
+    }
   }
 
   async #runPasses(): Promise<void> {
