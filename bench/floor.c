@@ -38,7 +38,8 @@ static void die(const char *context) {
   exit(1);
 }
 
-static void put_attribute(struct nlmsghdr *header, uint16_t type, const void *data, uint16_t length) {
+static void put_attribute(struct nlmsghdr *header, uint16_t type, const void *data,
+                          uint16_t length) {
   struct rtattr *attribute = (struct rtattr *)((char *)header + NLMSG_ALIGN(header->nlmsg_len));
   attribute->rta_type = type;
   attribute->rta_len = RTA_LENGTH(length);
@@ -52,7 +53,8 @@ static struct nlmsghdr *address_message(char *buffer, uint16_t type, int ifindex
   struct nlmsghdr *header = (struct nlmsghdr *)buffer;
   header->nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
   header->nlmsg_type = type;
-  header->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (type == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_EXCL : 0);
+  header->nlmsg_flags =
+      NLM_F_REQUEST | NLM_F_ACK | (type == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_EXCL : 0);
   header->nlmsg_seq = ++seq;
 
   struct ifaddrmsg *message = NLMSG_DATA(header);
@@ -110,8 +112,8 @@ static void read_acks(int expected) {
   while (expected > 0) {
     ssize_t length = recv(sock, receive_buffer, sizeof receive_buffer, 0);
     if (length < 0) die("recv");
-    for (struct nlmsghdr *header = (struct nlmsghdr *)receive_buffer; NLMSG_OK(header, (size_t)length);
-         header = NLMSG_NEXT(header, length)) {
+    for (struct nlmsghdr *header = (struct nlmsghdr *)receive_buffer;
+         NLMSG_OK(header, (size_t)length); header = NLMSG_NEXT(header, length)) {
       if (header->nlmsg_type != NLMSG_ERROR) continue;
       struct nlmsgerr *error = NLMSG_DATA(header);
       if (error->error != 0) {
@@ -135,13 +137,15 @@ static void send_many(char (*buffers)[MESSAGE_SIZE], int count) {
     parts[i].iov_len = ((struct nlmsghdr *)buffers[i])->nlmsg_len;
   }
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-  struct msghdr message = {.msg_name = &kernel, .msg_namelen = sizeof kernel, .msg_iov = parts, .msg_iovlen = count};
+  struct msghdr message = {
+      .msg_name = &kernel, .msg_namelen = sizeof kernel, .msg_iov = parts, .msg_iovlen = count};
   if (sendmsg(sock, &message, 0) < 0) die("sendmsg");
   read_acks(count);
 }
 
 static void report(const char *name, int operations, double elapsed_us) {
-  printf("{\"case\":\"%s\",\"operations\":%d,\"usPerOperation\":%.3f}\n", name, operations, elapsed_us / operations);
+  printf("{\"case\":\"%s\",\"operations\":%d,\"usPerOperation\":%.3f}\n", name, operations,
+         elapsed_us / operations);
 }
 
 int main(int argc, char **argv) {
@@ -184,7 +188,8 @@ int main(int argc, char **argv) {
     for (int j = 0; j < BATCH; j++) address_message(buffers[j], RTM_NEWADDR, ifindex, 10 + j);
     send_many(buffers, BATCH);
     // Secondaries first: deleting the primary address would take the secondaries with it.
-    for (int j = 0; j < BATCH; j++) address_message(buffers[j], RTM_DELADDR, ifindex, 10 + BATCH - 1 - j);
+    for (int j = 0; j < BATCH; j++)
+      address_message(buffers[j], RTM_DELADDR, ifindex, 10 + BATCH - 1 - j);
     send_many(buffers, BATCH);
   }
   report("address add+delete, batched", 2 * count, now_us() - start);

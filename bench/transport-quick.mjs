@@ -41,7 +41,11 @@ function addressMessage(type, host) {
   body.writeUInt8(2, 0); // AF_INET
   body.writeUInt8(24, 1);
   body.writeUInt32LE(loopbackIndex, 4);
-  for (const [offset, attributeType] of [[8, 2], [16, 1]]) { // IFA_LOCAL, IFA_ADDRESS
+  for (const [offset, attributeType] of [
+    [8, 2],
+    [16, 1],
+  ]) {
+    // IFA_LOCAL, IFA_ADDRESS
     body.writeUInt16LE(8, offset);
     body.writeUInt16LE(attributeType, offset + 2);
     Buffer.from([192, 0, 2, host]).copy(body, offset + 4);
@@ -95,8 +99,13 @@ function compileFloor(directory) {
 }
 
 function runFloor(binary, path, count) {
-  const output = execFileSync(binary, [path, String(loopbackIndex), String(count)], { encoding: 'utf8' });
-  const cases = output.trim().split('\n').map((line) => JSON.parse(line));
+  const output = execFileSync(binary, [path, String(loopbackIndex), String(count)], {
+    encoding: 'utf8',
+  });
+  const cases = output
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   const usPerRequest = (name) => cases.find((c) => c.case === name).usPerOperation;
   return {
     single: usPerRequest('address add+delete, one at a time'),
@@ -133,8 +142,12 @@ try {
   const floorSingle = median(measured.floorSingle);
   const floorBatch = median(measured.floorBatch);
   console.log(`${rounds} rounds of ${2 * pairs} requests, medians (node ${process.version})`);
-  console.log(`one at a time: ${single.toFixed(2)} us/request, C ${floorSingle.toFixed(2)}, ratio ${(single / floorSingle).toFixed(2)}`);
-  console.log(`batched x${batchSize}: ${batch.toFixed(2)} us/request, C ${floorBatch.toFixed(2)}, ratio ${(batch / floorBatch).toFixed(2)}`);
+  console.log(
+    `one at a time: ${single.toFixed(2)} us/request, C ${floorSingle.toFixed(2)}, ratio ${(single / floorSingle).toFixed(2)}`,
+  );
+  console.log(
+    `batched x${batchSize}: ${batch.toFixed(2)} us/request, C ${floorBatch.toFixed(2)}, ratio ${(batch / floorBatch).toFixed(2)}`,
+  );
 } finally {
   deleteNetns(name);
   rmSync(directory, { recursive: true, force: true });

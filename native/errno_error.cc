@@ -17,11 +17,11 @@ std::string ErrnoDescription(int error) {
                                 : "Unknown error " + std::to_string(error);
 }
 
-Napi::Error SystemError(Napi::Env env, const std::string& operation, int error,
-                        const char* syscall, const std::string& path) {
+Napi::Error SystemError(Napi::Env env, const std::string& operation, int error, const char* syscall,
+                        const std::string& path) {
   std::string code = ErrnoCode(error);
-  std::string message = operation + ": " + syscall + "(" + path + ") failed: " +
-                        ErrnoDescription(error) + " (" + code + ")";
+  std::string message = operation + ": " + syscall + "(" + path +
+                        ") failed: " + ErrnoDescription(error) + " (" + code + ")";
 
   Napi::Error exception = Napi::Error::New(env, message);
   Napi::Object object = exception.Value();

@@ -16,7 +16,7 @@ std::string ErrnoDescription(int error);
 // Builds an Error for a failed system call. The message reads
 // "<operation>: <syscall>(<path>) failed: <description> (<CODE>)"; the object carries
 // `errno` (positive), `code`, `syscall` and, when given, `path`.
-Napi::Error SystemError(Napi::Env env, const std::string& operation, int error,
-                        const char* syscall, const std::string& path = std::string());
+Napi::Error SystemError(Napi::Env env, const std::string& operation, int error, const char* syscall,
+                        const std::string& path = std::string());
 
 }  // namespace fstack_kni

@@ -37,13 +37,11 @@ std::string ReadString(const Napi::CallbackInfo& info, size_t index, const char*
 // RangeError. Returns DIRECTORY/NAME.
 std::string NamespacePath(Napi::Env env, const std::string& name, const std::string& directory,
                           const char* function) {
-  bool validName = !name.empty() && name.size() <= kMaxNameBytes && name != "." &&
-                   name != ".." && name.find('/') == std::string::npos &&
-                   name.find('\0') == std::string::npos;
+  bool validName = !name.empty() && name.size() <= kMaxNameBytes && name != "." && name != ".." &&
+                   name.find('/') == std::string::npos && name.find('\0') == std::string::npos;
   if (!validName) {
-    throw Napi::RangeError::New(
-        env, std::string(function) + ": invalid namespace name '" + name +
-                 "' (expected 1 to 255 bytes, no '/', not '.' or '..')");
+    throw Napi::RangeError::New(env, std::string(function) + ": invalid namespace name '" + name +
+                                         "' (expected 1 to 255 bytes, no '/', not '.' or '..')");
   }
   if (directory.empty() || directory[0] != '/' || directory.find('\0') != std::string::npos) {
     throw Napi::RangeError::New(env, std::string(function) + ": directory must be absolute");
@@ -165,8 +163,8 @@ Napi::Value NetnsOpen(const Napi::CallbackInfo& info) {
   if (type != CLONE_NEWNET) {
     int error = type < 0 && errno != ENOTTY ? errno : EINVAL;
     close(fd);
-    throw SystemError(env, operation + " (not a network namespace)", error,
-                      "ioctl(NS_GET_NSTYPE)", path);
+    throw SystemError(env, operation + " (not a network namespace)", error, "ioctl(NS_GET_NSTYPE)",
+                      path);
   }
   return Napi::Number::New(env, fd);
 }

@@ -21,22 +21,22 @@ NetnsTarget ReadNetnsTarget(Napi::Env env, const Napi::Object& options, const ch
 
   if (!path.IsUndefined()) {
     if (!path.IsString() || path.As<Napi::String>().Utf8Value().empty()) {
-      throw Napi::TypeError::New(env, std::string(function) +
-                                          ": netnsPath must be a non-empty string");
+      throw Napi::TypeError::New(env,
+                                 std::string(function) + ": netnsPath must be a non-empty string");
     }
     target.path = path.As<Napi::String>().Utf8Value();
   }
   if (!fd.IsUndefined()) {
     if (!fd.IsNumber() || fd.As<Napi::Number>().DoubleValue() < 0 ||
         fd.As<Napi::Number>().DoubleValue() != fd.As<Napi::Number>().Int32Value()) {
-      throw Napi::TypeError::New(env, std::string(function) +
-                                          ": netnsFd must be a non-negative integer");
+      throw Napi::TypeError::New(
+          env, std::string(function) + ": netnsFd must be a non-negative integer");
     }
     target.fd = fd.As<Napi::Number>().Int32Value();
   }
   if (!target.path.empty() && target.fd >= 0) {
-    throw Napi::TypeError::New(env, std::string(function) +
-                                        ": give netnsPath or netnsFd, not both");
+    throw Napi::TypeError::New(env,
+                               std::string(function) + ": give netnsPath or netnsFd, not both");
   }
   return target;
 }
@@ -73,8 +73,7 @@ SyscallFailure EnterNetns(const NetnsTarget& target) {
 
 }  // namespace
 
-SyscallFailure RunInNetns(const NetnsTarget& target,
-                          const std::function<SyscallFailure()>& work) {
+SyscallFailure RunInNetns(const NetnsTarget& target, const std::function<SyscallFailure()>& work) {
   if (!target.IsSet()) {
     return work();
   }

@@ -78,8 +78,8 @@ SyscallFailure Configure(int fd, const SocketOptions& options, uint32_t* portId)
       break;
     }
     if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) != 0) {
-      failure = FailureFromErrno("setsockopt(NETLINK_ADD_MEMBERSHIP)",
-                                 "group " + std::to_string(group));
+      failure =
+          FailureFromErrno("setsockopt(NETLINK_ADD_MEMBERSHIP)", "group " + std::to_string(group));
     }
   }
   if (failure.error == 0 && !options.groups.empty()) {
@@ -148,8 +148,8 @@ void RouteSocket::Open(Napi::Env env, const SocketOptions& options) {
 }
 
 void RouteSocket::UpdateRef() {
-  bool keepAlive = refMode_ == RefMode::Ref ||
-                   (refMode_ == RefMode::Default && !onEvent_.IsEmpty());
+  bool keepAlive =
+      refMode_ == RefMode::Ref || (refMode_ == RefMode::Default && !onEvent_.IsEmpty());
   bool undelivered = !completions_.empty() || !events_.empty();
   bool hold = !closed_ && (requests_.size() > 0 || undelivered || keepAlive);
   if (hold == holding_) {

@@ -43,10 +43,10 @@ Napi::Uint8Array ReadMessage(Napi::Env env, const Napi::Value& value, const std:
     std::memcpy(&length, message.Data(), sizeof length);
   }
   if (message.ByteLength() < kHeaderSize || length != message.ByteLength()) {
-    throw Napi::RangeError::New(
-        env, where + ": message must be one netlink message whose nlmsg_len (" +
-                 std::to_string(length) + ") equals its size (" +
-                 std::to_string(message.ByteLength()) + " bytes)");
+    throw Napi::RangeError::New(env, where +
+                                         ": message must be one netlink message whose nlmsg_len (" +
+                                         std::to_string(length) + ") equals its size (" +
+                                         std::to_string(message.ByteLength()) + " bytes)");
   }
   return message;
 }
@@ -68,16 +68,16 @@ bool HasEcho(const uint8_t* message) {
   return (flags & NLM_F_ECHO) != 0;
 }
 
-Napi::FunctionReference ReadCallback(Napi::Env env, const Napi::Object& options,
-                                     const char* key, bool required) {
+Napi::FunctionReference ReadCallback(Napi::Env env, const Napi::Object& options, const char* key,
+                                     bool required) {
   Napi::Value value = options.Get(key);
   if (value.IsUndefined() && !required) {
     return Napi::FunctionReference();
   }
   if (!value.IsFunction()) {
-    throw Napi::TypeError::New(env, std::string("openRouteSocket: ") + key +
-                                        (required ? " must be a function"
-                                                  : " must be a function when given"));
+    throw Napi::TypeError::New(
+        env, std::string("openRouteSocket: ") + key +
+                 (required ? " must be a function" : " must be a function when given"));
   }
   return Napi::Weak(value.As<Napi::Function>());
 }

@@ -54,12 +54,12 @@ Napi::Value Connection::Call(const Napi::CallbackInfo& info) {
   if (!info[7].IsFunction()) throw Napi::TypeError::New(env, "call: callback must be a function");
 
   Message* raw = nullptr;
-  int result = library_->message_new_method_call(
-      bus_, &raw, has_destination ? destination.c_str() : nullptr, path.c_str(),
-      interface.c_str(), member.c_str());
+  int result =
+      library_->message_new_method_call(bus_, &raw, has_destination ? destination.c_str() : nullptr,
+                                        path.c_str(), interface.c_str(), member.c_str());
   if (result < 0) {
-    throw ErrnoError(env, "cannot create the method call " + interface + "." + member + " on " + path,
-                     result);
+    throw ErrnoError(
+        env, "cannot create the method call " + interface + "." + member + " on " + path, result);
   }
   std::unique_ptr<Message, MessageDeleter> message(raw, MessageDeleter{library_});
   AppendArguments(env, *library_, message.get(), signature, info[5].As<Napi::Array>());
@@ -68,8 +68,8 @@ Napi::Value Connection::Call(const Napi::CallbackInfo& info) {
   call->owner = this;
   // 0 selects sd-bus's default reply timeout (25 s).
   uint64_t timeout_usec = static_cast<uint64_t>(timeout_ms * 1000.0);
-  result = library_->bus_call_async(bus_, &call->slot, message.get(), OnReply, call.get(),
-                                    timeout_usec);
+  result =
+      library_->bus_call_async(bus_, &call->slot, message.get(), OnReply, call.get(), timeout_usec);
   if (result < 0) throw ErrnoError(env, "cannot send " + interface + "." + member, result);
 
   uint32_t id = next_call_id_++;
@@ -152,7 +152,8 @@ Napi::Value Connection::AddMatch(const Napi::CallbackInfo& info) {
   ThrowIfUnusable(env);
 
   if (!info[0].IsString()) throw Napi::TypeError::New(env, "addMatch: rule must be a string");
-  if (!info[1].IsFunction()) throw Napi::TypeError::New(env, "addMatch: onSignal must be a function");
+  if (!info[1].IsFunction())
+    throw Napi::TypeError::New(env, "addMatch: onSignal must be a function");
   bool has_on_installed = info.Length() > 2 && info[2].IsFunction();
   if (info.Length() > 2 && !info[2].IsUndefined() && !has_on_installed) {
     throw Napi::TypeError::New(env, "addMatch: onInstalled must be a function");
@@ -219,7 +220,8 @@ int Connection::OnSignal(Message* signal, void* userdata, Error* ret_error) {
     Napi::HandleScope scope(env);
     Napi::Object event = Napi::Object::New(env);
     auto set_string = [&](const char* key, const char* value) {
-      event.Set(key, value != nullptr ? Napi::Value(Napi::String::New(env, value)) : env.Undefined());
+      event.Set(key,
+                value != nullptr ? Napi::Value(Napi::String::New(env, value)) : env.Undefined());
     };
     set_string("path", library.message_get_path(signal));
     set_string("interface", library.message_get_interface(signal));

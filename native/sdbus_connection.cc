@@ -142,7 +142,8 @@ Connection::Connection(const Napi::CallbackInfo& info) : ObjectWrap<Connection>(
   Napi::Object options = info[0].As<Napi::Object>();
   Napi::Value kind_value = options.Get("bus");
   if (!kind_value.IsString()) {
-    throw Napi::TypeError::New(env, "BusConnection: options.bus must be 'system', 'user' or 'address'");
+    throw Napi::TypeError::New(env,
+                               "BusConnection: options.bus must be 'system', 'user' or 'address'");
   }
   std::string kind = kind_value.As<Napi::String>().Utf8Value();
   Napi::Value on_disconnect = options.Get("onDisconnect");
@@ -197,7 +198,8 @@ Connection::Connection(const Napi::CallbackInfo& info) : ObjectWrap<Connection>(
     direct_ = options.Get("direct").ToBoolean().Value();
     result = OpenAddress(*library_, address_, !direct_, &bus_, &detail);
   } else {
-    throw Napi::TypeError::New(env, "BusConnection: options.bus must be 'system', 'user' or 'address'");
+    throw Napi::TypeError::New(env,
+                               "BusConnection: options.bus must be 'system', 'user' or 'address'");
   }
 
   if (result < 0) {
@@ -401,12 +403,14 @@ void Connection::Fail(int result) {
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
   for (auto& [id, call] : calls) {
-    Napi::Object error = MakeBusError(env, "org.freedesktop.DBus.Error.Disconnected", text, failure_);
+    Napi::Object error =
+        MakeBusError(env, "org.freedesktop.DBus.Error.Disconnected", text, failure_);
     Invoke(call->callback, call->context, {error, env.Undefined()});
     Unref();
   }
   for (Match* match : installing) {
-    Napi::Object error = MakeBusError(env, "org.freedesktop.DBus.Error.Disconnected", text, failure_);
+    Napi::Object error =
+        MakeBusError(env, "org.freedesktop.DBus.Error.Disconnected", text, failure_);
     Invoke(match->on_installed, match->context, {error});
     Unref();
   }

@@ -54,8 +54,8 @@ struct Library {
                              MessageHandler install_callback, void* userdata);
   Slot* (*slot_unref)(Slot* slot);
 
-  int (*message_new_method_call)(Bus* bus, Message** ret, const char* destination,
-                                 const char* path, const char* interface, const char* member);
+  int (*message_new_method_call)(Bus* bus, Message** ret, const char* destination, const char* path,
+                                 const char* interface, const char* member);
   Message* (*message_unref)(Message* message);
   int (*message_append_basic)(Message* message, char type, const void* value);
   int (*message_open_container)(Message* message, char type, const char* contents);

@@ -15,9 +15,7 @@ namespace {
 // Largest integer a double represents exactly (Number.MAX_SAFE_INTEGER).
 constexpr double kMaxSafeInteger = 9007199254740991.0;
 
-bool IsBasicType(char type) {
-  return type != '\0' && std::strchr("ybnqiuxtdsog", type) != nullptr;
-}
+bool IsBasicType(char type) { return type != '\0' && std::strchr("ybnqiuxtdsog", type) != nullptr; }
 
 // Splits a method signature into complete types, accepting only basic types and arrays of
 // basic types. Throws TypeError on anything else.
@@ -39,8 +37,9 @@ std::vector<std::string> SplitSignature(Napi::Env env, const std::string& signat
 }
 
 void ThrowAppendFailure(Napi::Env env, int result, char type, const std::string& where) {
-  Napi::Error error = Napi::Error::New(env, "cannot append " + where + " of D-Bus type '" +
-                                                std::string(1, type) + "': " + std::strerror(-result));
+  Napi::Error error =
+      Napi::Error::New(env, "cannot append " + where + " of D-Bus type '" + std::string(1, type) +
+                                "': " + std::strerror(-result));
   error.Set("errno", Napi::Number::New(env, -result));
   throw error;
 }

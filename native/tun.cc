@@ -62,8 +62,8 @@ Napi::Value TunCreate(const Napi::CallbackInfo& info) {
   Napi::Object options = info[1].As<Napi::Object>();
   if (name.size() >= IFNAMSIZ || name.find('/') != std::string::npos ||
       name.find('\0') != std::string::npos) {
-    throw Napi::RangeError::New(env, "tunCreate: invalid interface name '" + name +
-                                         "' (at most 15 bytes, no '/')");
+    throw Napi::RangeError::New(
+        env, "tunCreate: invalid interface name '" + name + "' (at most 15 bytes, no '/')");
   }
 
   bool tap = ReadFlag(env, options, "tap", false);
@@ -89,8 +89,8 @@ Napi::Value TunCreate(const Napi::CallbackInfo& info) {
 
   Napi::Object result = Napi::Object::New(env);
   result.Set("fd", Napi::Number::New(env, fd));
-  result.Set("name", Napi::String::New(env, std::string(request.ifr_name,
-                                                         strnlen(request.ifr_name, IFNAMSIZ))));
+  result.Set("name", Napi::String::New(
+                         env, std::string(request.ifr_name, strnlen(request.ifr_name, IFNAMSIZ))));
   return result;
 }
 

@@ -4,10 +4,10 @@
 // Invariants: a parse succeeds exactly when the payload contains a valid error code, and
 // then the errno is that code negated. The extended-ack text is a NUL-free view inside the
 // message, and the offset is -1 or a 32-bit value.
+#include <linux/netlink.h>
+
 #include <climits>
 #include <cstring>
-
-#include <linux/netlink.h>
 
 #include "../nl_parse.h"
 #include "fuzz_check.h"

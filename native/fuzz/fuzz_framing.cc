@@ -33,8 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     MessageHeader reread;
     FUZZ_CHECK(ReadHeader(message.bytes, message.size, &reread));
     FUZZ_CHECK(reread.length == message.header.length && reread.type == message.header.type &&
-               reread.flags == message.header.flags &&
-               reread.sequence == message.header.sequence &&
+               reread.flags == message.header.flags && reread.sequence == message.header.sequence &&
                reread.portId == message.header.portId);
 
     size_t step = Align(message.size);

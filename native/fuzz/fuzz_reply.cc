@@ -7,11 +7,11 @@
 // padded to 4 bytes, and walks back into the same messages. NLMSG_NOOP, NLMSG_OVERRUN and
 // a plain request's NLMSG_DONE stay out of it. The errno and extended ack are those of
 // the final message (EPROTO for one too short for an error code). Reset() clears all state.
+#include <linux/netlink.h>
+
 #include <cerrno>
 #include <cstring>
 #include <vector>
-
-#include <linux/netlink.h>
 
 #include "../nl_parse.h"
 #include "fuzz_check.h"

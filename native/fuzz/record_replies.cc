@@ -10,13 +10,13 @@
 // addon's (extended ack and strict checking on, capped acks unless a scenario needs the
 // echoed request in full).
 #include <arpa/inet.h>
-#include <net/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
+#include <net/if.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -62,7 +62,9 @@ class Request {
     }
   }
 
-  void String(uint16_t type, const std::string& text) { Attribute(type, text.c_str(), text.size() + 1); }
+  void String(uint16_t type, const std::string& text) {
+    Attribute(type, text.c_str(), text.size() + 1);
+  }
 
   void U32(uint16_t type, uint32_t value) { Attribute(type, &value, sizeof value); }
 
@@ -197,7 +199,8 @@ class Recorder {
     std::snprintf(file, sizeof file, "%s-%02d.bin", name.c_str(), part);
     std::string path = directory_ + "/" + file;
     FILE* out = std::fopen(path.c_str(), "wb");
-    if (out == nullptr || std::fwrite(buffer_.data(), 1, size, out) != size || std::fclose(out) != 0) {
+    if (out == nullptr || std::fwrite(buffer_.data(), 1, size, out) != size ||
+        std::fclose(out) != 0) {
       std::perror(path.c_str());
       return false;
     }
@@ -313,7 +316,8 @@ Request Address(uint16_t type, uint16_t flags, int family, const char* text, uin
   return request;
 }
 
-Request RouteVia(const char* destination, uint8_t prefixLength, const char* gateway, uint32_t index) {
+Request RouteVia(const char* destination, uint8_t prefixLength, const char* gateway,
+                 uint32_t index) {
   Request request(RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
   rtmsg info{};
   info.rtm_family = AF_INET;
@@ -358,7 +362,8 @@ bool RecordEvents(Recorder& recorder) {
   const std::string name = "fz-events";
   Request create = VethCreate(name, "fz-events-peer");
   Request up = LinkSetUp(name);
-  bool ok = recorder.Exchange("event-link-create", create) && recorder.Exchange("event-link-up", up);
+  bool ok =
+      recorder.Exchange("event-link-create", create) && recorder.Exchange("event-link-up", up);
   uint32_t index = ok ? if_nametoindex(name.c_str()) : 0;
   if (index == 0) {
     std::fprintf(stderr, "the veth link %s was not created\n", name.c_str());
@@ -366,13 +371,15 @@ bool RecordEvents(Recorder& recorder) {
     return false;
   }
 
-  Request address4 = Address(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, AF_INET, "198.51.100.7", 24, index);
-  Request address6 = Address(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, AF_INET6, "2001:db8:7::7", 64, index);
+  Request address4 =
+      Address(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, AF_INET, "198.51.100.7", 24, index);
+  Request address6 =
+      Address(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, AF_INET6, "2001:db8:7::7", 64, index);
   Request route = RouteVia("203.0.113.0", 24, "198.51.100.1", index);
   Request remove = LinkByName(RTM_DELLINK, 0, name);
-  ok = recorder.Exchange("event-address4", address4) && recorder.Exchange("event-address6", address6) &&
-       recorder.Exchange("event-route", route) && recorder.Exchange("event-link-delete", remove) &&
-       recorder.DrainEvents(events, "events");
+  ok = recorder.Exchange("event-address4", address4) &&
+       recorder.Exchange("event-address6", address6) && recorder.Exchange("event-route", route) &&
+       recorder.Exchange("event-link-delete", remove) && recorder.DrainEvents(events, "events");
   close(events);
   return ok;
 }

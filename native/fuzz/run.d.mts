@@ -20,6 +20,12 @@ export interface FuzzStats {
 
 export function fuzzSkipReason(): string | undefined;
 export function buildTargets(outDir: string): Record<string, string>;
-export function runTarget(binary: string, options: { seconds: number; workCorpus: string; artifactDir: string }): FuzzStats;
-export function runInputs(binary: string, files: readonly string[]): { status: number | null; output: string };
+export function runTarget(
+  binary: string,
+  options: { seconds: number; workCorpus: string; artifactDir: string },
+): FuzzStats;
+export function runInputs(
+  binary: string,
+  files: readonly string[],
+): { status: number | null; output: string };
 export function seedFiles(): string[];

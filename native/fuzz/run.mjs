@@ -48,8 +48,13 @@ export function fuzzSkipReason() {
   const directory = mkdtempSync(join(tmpdir(), 'fstack-kni-fuzz-probe-'));
   try {
     const source = join(directory, 'probe.cc');
-    writeFileSync(source, 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }\n');
-    const link = spawnSync(COMPILER, [...FLAGS, source, '-o', join(directory, 'probe')], { encoding: 'utf8' });
+    writeFileSync(
+      source,
+      'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }\n',
+    );
+    const link = spawnSync(COMPILER, [...FLAGS, source, '-o', join(directory, 'probe')], {
+      encoding: 'utf8',
+    });
     if (link.status !== 0) {
       return `${COMPILER} cannot link a libFuzzer target (is libclang-rt-14-dev installed?): ${link.stderr.trim().split('\n')[0]}`;
     }
@@ -65,9 +70,13 @@ export function buildTargets(outDir) {
   const binaries = {};
   for (const target of TARGETS) {
     const output = join(outDir, target);
-    const result = spawnSync(COMPILER, [...FLAGS, ...SOURCES, join(fuzzDir, `${target}.cc`), '-o', output], {
-      encoding: 'utf8',
-    });
+    const result = spawnSync(
+      COMPILER,
+      [...FLAGS, ...SOURCES, join(fuzzDir, `${target}.cc`), '-o', output],
+      {
+        encoding: 'utf8',
+      },
+    );
     if (result.status !== 0) {
       throw new Error(`building ${target} failed:\n${result.stderr}`);
     }
@@ -110,13 +119,24 @@ export function runTarget(binary, { seconds, workCorpus, artifactDir }) {
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
   );
   const output = `${result.stdout}${result.stderr}`;
-  const crashes = readdirSync(artifactDir).filter((name) => /^(crash|leak|timeout|oom)-/.test(name));
-  return { ...parseStats(output), found: result.status !== 0 || crashes.length > 0, crashes, status: result.status, output };
+  const crashes = readdirSync(artifactDir).filter((name) =>
+    /^(crash|leak|timeout|oom)-/.test(name),
+  );
+  return {
+    ...parseStats(output),
+    found: result.status !== 0 || crashes.length > 0,
+    crashes,
+    status: result.status,
+    output,
+  };
 }
 
 /** Runs each file once through the target (no fuzzing); returns the exit status and output. */
 export function runInputs(binary, files) {
-  const result = spawnSync(binary, ['-runs=1', ...files], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync(binary, ['-runs=1', ...files], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -132,7 +152,9 @@ export function seedFiles() {
 function main() {
   const seconds = Number(process.argv[2] ?? 600);
   if (!Number.isInteger(seconds) || seconds < TARGETS.length) {
-    console.error(`usage: npm run fuzz -- [SECONDS]: SECONDS must be an integer of at least ${TARGETS.length}, got ${process.argv[2]}`);
+    console.error(
+      `usage: npm run fuzz -- [SECONDS]: SECONDS must be an integer of at least ${TARGETS.length}, got ${process.argv[2]}`,
+    );
     process.exit(2);
   }
   const skip = fuzzSkipReason();
@@ -147,15 +169,27 @@ function main() {
   let found = false;
   for (const target of TARGETS) {
     const artifactDir = join(home, 'artifacts', target);
-    const stats = runTarget(binaries[target], { seconds: perTarget, workCorpus: join(home, 'corpus', target), artifactDir });
+    const stats = runTarget(binaries[target], {
+      seconds: perTarget,
+      workCorpus: join(home, 'corpus', target),
+      artifactDir,
+    });
     console.log(
       `${target}: ${stats.executions} executions in ${perTarget} s, coverage ${stats.coverage} edges, ` +
         `${stats.features} features, corpus ${stats.corpusSize} inputs` +
-        (stats.found ? `, FOUND A PROBLEM (exit ${stats.status}), inputs in ${artifactDir}` : ', no finding'),
+        (stats.found
+          ? `, FOUND A PROBLEM (exit ${stats.status}), inputs in ${artifactDir}`
+          : ', no finding'),
     );
     if (stats.found) {
       found = true;
-      console.log(stats.output.split('\n').filter((line) => /ERROR|invariant|SUMMARY|#\d+ in /.test(line)).slice(0, 40).join('\n'));
+      console.log(
+        stats.output
+          .split('\n')
+          .filter((line) => /ERROR|invariant|SUMMARY|#\d+ in /.test(line))
+          .slice(0, 40)
+          .join('\n'),
+      );
     }
   }
   process.exit(found ? 1 : 0);

@@ -17,14 +17,20 @@ export function parseCommandArgs<T extends OptionTable>(
   argv: string[],
   options: T,
   allowPositionals = false,
-): { values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: boolean; strict: true }>>['values']; positionals: string[] } {
+): {
+  values: ReturnType<
+    typeof parseArgs<{ options: T; allowPositionals: boolean; strict: true }>
+  >['values'];
+  positionals: string[];
+} {
   try {
     const parsed = parseArgs({ args: argv, options, allowPositionals, strict: true });
     return { values: parsed.values, positionals: parsed.positionals };
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      const message = describeArgumentError(command, argv, options, allowPositionals) ?? (error as Error).message;
+      const message =
+        describeArgumentError(command, argv, options, allowPositionals) ?? (error as Error).message;
       throw new UsageError(message);
     }
     throw error;
@@ -55,7 +61,9 @@ export function describeArgumentError(
     const long = arg.startsWith('--');
     const equals = long ? arg.indexOf('=') : -1;
     const name = long ? arg.slice(2, equals === -1 ? undefined : equals) : arg.slice(1);
-    const option = long ? options[name] : Object.values(options).find((o) => o.short === name.charAt(0));
+    const option = long
+      ? options[name]
+      : Object.values(options).find((o) => o.short === name.charAt(0));
     const optionText = long ? `--${name}` : arg;
 
     if (option === undefined) {
@@ -101,7 +109,9 @@ function editDistance(a: string, b: string): number {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
       const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution));
+      current.push(
+        Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution),
+      );
     }
     previous = current;
   }

@@ -1,7 +1,7 @@
 // Exit codes, error reporting and terminal styling for the CLI.
 
 /** Documented exit codes; scripts and fleet tools rely on them. */
-export const enum ExitCode {
+export enum ExitCode {
   Ok = 0,
   /** The command ran and found errors (invalid config, failed apply, problems in status). */
   Failed = 1,

@@ -1,5 +1,5 @@
 // Command dispatch, help and exit codes shared by every fstack-kni command.
-import { ExitCode, UsageError, reportError } from './output.js';
+import { ExitCode, reportError, UsageError } from './output.js';
 
 /** One CLI command: its one-line summary, its help text and its implementation. */
 export interface Command {
@@ -33,7 +33,10 @@ export async function runCommand(table: CommandTable, argv: string[]): Promise<n
 
   const load = table[name];
   if (load === undefined) {
-    return reportError(new UsageError(`unknown command "${name}"; run "fstack-kni --help" for the list`), argv);
+    return reportError(
+      new UsageError(`unknown command "${name}"; run "fstack-kni --help" for the list`),
+      argv,
+    );
   }
   const command = await load();
   if (rest.includes('--help') || rest.includes('-h')) {

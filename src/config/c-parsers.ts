@@ -208,7 +208,11 @@ export function parseLcoreMask(value: string): LcoreMaskParse {
     }
   }
   for (; i >= 0; i--) {
-    if (text[i] !== '0') return { lcores: [], failure: /[0-9a-fA-F]/.test(text[i] as string) ? 'too-wide' : 'not-hex' };
+    if (text[i] !== '0')
+      return {
+        lcores: [],
+        failure: /[0-9a-fA-F]/.test(text[i] as string) ? 'too-wide' : 'not-hex',
+      };
   }
   if (lcores.length === 0) return { lcores: [], failure: 'no-lcore' };
   return { lcores };
@@ -245,7 +249,8 @@ export function readKniPortItems(value: string): KniPortItem[] {
       const first = atoi(value.slice(head));
       const last = atoi(value.slice(dash + 1));
       if (first > last) items.push({ text, offset: head, all: false });
-      else if (last - first >= 65535) items.push({ text, offset: head, range: { first: 0, last: 65535 }, all: true });
+      else if (last - first >= 65535)
+        items.push({ text, offset: head, range: { first: 0, last: 65535 }, all: true });
       else items.push({ text, offset: head, range: { first, last }, all: false });
     } else {
       const port = atoi(value.slice(head));

@@ -11,12 +11,16 @@ export function unifiedDiff(
   context = 3,
 ): string {
   const operations = diffLines(before.lines, after.lines);
-  if (operations.every((operation) => operation.kind === ' ') && before.bom === after.bom) return '';
+  if (operations.every((operation) => operation.kind === ' ') && before.bom === after.bom)
+    return '';
 
   const out = [`--- ${labels.before}`, `+++ ${labels.after}`];
-  if (before.bom !== after.bom) out.push(`@@ byte order mark ${after.bom ? 'added' : 'removed'} @@`);
+  if (before.bom !== after.bom)
+    out.push(`@@ byte order mark ${after.bom ? 'added' : 'removed'} @@`);
 
-  const changed = operations.map((operation, i) => (operation.kind !== ' ' ? i : -1)).filter((i) => i >= 0);
+  const changed = operations
+    .map((operation, i) => (operation.kind !== ' ' ? i : -1))
+    .filter((i) => i >= 0);
   let hunkStart = 0;
   while (hunkStart < changed.length) {
     let hunkEnd = hunkStart;
@@ -66,7 +70,12 @@ function range(start: number, count: number): string {
 function diffLines(a: readonly DocumentLine[], b: readonly DocumentLine[]): Operation[] {
   const same = (x: DocumentLine, y: DocumentLine): boolean => x.text === y.text && x.eol === y.eol;
   let head = 0;
-  while (head < a.length && head < b.length && same(a[head] as DocumentLine, b[head] as DocumentLine)) head++;
+  while (
+    head < a.length &&
+    head < b.length &&
+    same(a[head] as DocumentLine, b[head] as DocumentLine)
+  )
+    head++;
   let tail = 0;
   while (
     tail < a.length - head &&
@@ -89,25 +98,54 @@ function diffLines(a: readonly DocumentLine[], b: readonly DocumentLine[]): Oper
   }
 
   const operations: Operation[] = [];
-  for (let k = 0; k < head; k++) operations.push({ kind: ' ', line: a[k] as DocumentLine, oldIndex: k, newIndex: k });
+  for (let k = 0; k < head; k++)
+    operations.push({ kind: ' ', line: a[k] as DocumentLine, oldIndex: k, newIndex: k });
   let i = 0;
   let j = 0;
   while (i < midA.length || j < midB.length) {
-    if (i < midA.length && j < midB.length && same(midA[i] as DocumentLine, midB[j] as DocumentLine)) {
-      operations.push({ kind: ' ', line: midA[i] as DocumentLine, oldIndex: head + i, newIndex: head + j });
+    if (
+      i < midA.length &&
+      j < midB.length &&
+      same(midA[i] as DocumentLine, midB[j] as DocumentLine)
+    ) {
+      operations.push({
+        kind: ' ',
+        line: midA[i] as DocumentLine,
+        oldIndex: head + i,
+        newIndex: head + j,
+      });
       i++;
       j++;
-    } else if (i < midA.length && (j === midB.length || (lcs[(i + 1) * width + j] as number) >= (lcs[i * width + j + 1] as number))) {
-      operations.push({ kind: '-', line: midA[i] as DocumentLine, oldIndex: head + i, newIndex: head + j });
+    } else if (
+      i < midA.length &&
+      (j === midB.length ||
+        (lcs[(i + 1) * width + j] as number) >= (lcs[i * width + j + 1] as number))
+    ) {
+      operations.push({
+        kind: '-',
+        line: midA[i] as DocumentLine,
+        oldIndex: head + i,
+        newIndex: head + j,
+      });
       i++;
     } else {
-      operations.push({ kind: '+', line: midB[j] as DocumentLine, oldIndex: head + i, newIndex: head + j });
+      operations.push({
+        kind: '+',
+        line: midB[j] as DocumentLine,
+        oldIndex: head + i,
+        newIndex: head + j,
+      });
       j++;
     }
   }
   for (let k = 0; k < tail; k++) {
     const oldIndex = a.length - tail + k;
-    operations.push({ kind: ' ', line: a[oldIndex] as DocumentLine, oldIndex, newIndex: b.length - tail + k });
+    operations.push({
+      kind: ' ',
+      line: a[oldIndex] as DocumentLine,
+      oldIndex,
+      newIndex: b.length - tail + k,
+    });
   }
   return operations;
 }

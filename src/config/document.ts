@@ -31,12 +31,16 @@ const BOM_BYTES = Buffer.from([0xef, 0xbb, 0xbf]);
  * Splits file bytes into a document. Never fails: bytes that are not UTF-8 are read as latin1.
  * `encoding: 'latin1'` forces one character per byte, so names and values are byte strings.
  */
-export function parseDocument(bytes: Uint8Array, options: { encoding?: TextEncoding } = {}): ConfigDocument {
+export function parseDocument(
+  bytes: Uint8Array,
+  options: { encoding?: TextEncoding } = {},
+): ConfigDocument {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const bom = buffer.subarray(0, 3).equals(BOM_BYTES);
   const body = bom ? buffer.subarray(3) : buffer;
 
-  if (options.encoding === 'latin1') return { bom, encoding: 'latin1', lines: splitLines(body.toString('latin1')) };
+  if (options.encoding === 'latin1')
+    return { bom, encoding: 'latin1', lines: splitLines(body.toString('latin1')) };
   try {
     const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body);
     return { bom, encoding: 'utf8', lines: splitLines(text) };
@@ -64,7 +68,8 @@ export function documentText(doc: ConfigDocument): string {
 /** Returns the bytes of one line's text and ending (never the BOM). */
 export function lineBytes(doc: ConfigDocument, index: number): Buffer {
   const line = doc.lines[index];
-  if (line === undefined) throw new RangeError(`line index ${index} is out of range 0-${doc.lines.length - 1}`);
+  if (line === undefined)
+    throw new RangeError(`line index ${index} is out of range 0-${doc.lines.length - 1}`);
   return Buffer.from(line.text + line.eol, doc.encoding);
 }
 
@@ -77,7 +82,11 @@ export function byteLength(text: string, encoding: TextEncoding): number {
  * Converts a byte offset inside `text` to a string index. An offset inside a multi-byte
  * character maps to the start of that character.
  */
-export function byteOffsetToIndex(text: string, byteOffset: number, encoding: TextEncoding): number {
+export function byteOffsetToIndex(
+  text: string,
+  byteOffset: number,
+  encoding: TextEncoding,
+): number {
   if (encoding === 'latin1') return Math.min(byteOffset, text.length);
 
   let bytes = 0;
@@ -121,12 +130,16 @@ export function spliceLines(
   const removed = lines.splice(start, deleteCount);
   const atEnd = start === lines.length;
   const endedWithoutNewline =
-    atEnd && (removed.length > 0 ? removed[removed.length - 1]?.eol === '' : lines[lines.length - 1]?.eol === '');
+    atEnd &&
+    (removed.length > 0
+      ? removed[removed.length - 1]?.eol === ''
+      : lines[lines.length - 1]?.eol === '');
 
   const added: DocumentLine[] = texts.map((text) => ({ text, eol }));
   if (atEnd && added.length > 0 && endedWithoutNewline) {
     const previous = lines[lines.length - 1];
-    if (previous !== undefined && previous.eol === '') lines[lines.length - 1] = { text: previous.text, eol };
+    if (previous !== undefined && previous.eol === '')
+      lines[lines.length - 1] = { text: previous.text, eol };
     const last = added[added.length - 1] as DocumentLine;
     added[added.length - 1] = { text: last.text, eol: '' };
   }
@@ -137,7 +150,8 @@ export function spliceLines(
 /** Returns a document with one line's text replaced; its line ending stays. */
 export function replaceLineText(doc: ConfigDocument, index: number, text: string): ConfigDocument {
   const line = doc.lines[index];
-  if (line === undefined) throw new RangeError(`line index ${index} is out of range 0-${doc.lines.length - 1}`);
+  if (line === undefined)
+    throw new RangeError(`line index ${index} is out of range 0-${doc.lines.length - 1}`);
   const lines = [...doc.lines];
   lines[index] = { text, eol: line.eol };
   return { ...doc, lines };
@@ -158,7 +172,10 @@ function splitLines(text: string): DocumentLine[] {
       break;
     }
     const crlf = newline > start && text[newline - 1] === '\r';
-    lines.push({ text: text.slice(start, crlf ? newline - 1 : newline), eol: crlf ? '\r\n' : '\n' });
+    lines.push({
+      text: text.slice(start, crlf ? newline - 1 : newline),
+      eol: crlf ? '\r\n' : '\n',
+    });
     start = newline + 1;
   }
   return lines;

@@ -75,17 +75,34 @@ export function layoutOf(doc: ConfigDocument, maxLine: number): DocumentLayout {
     if (event.kind !== 'pair') continue;
     if (event.continuation) {
       const owner = entries[entries.length - 1];
-      if (owner !== undefined && !owner.continuations.includes(index) && owner.line !== index) owner.continuations.push(index);
+      if (owner !== undefined && !owner.continuations.includes(index) && owner.line !== index)
+        owner.continuations.push(index);
       continue;
     }
-    entries.push({ section: event.section, name: event.name, line: index, continuations: [], event });
+    entries.push({
+      section: event.section,
+      name: event.name,
+      line: index,
+      continuations: [],
+      event,
+    });
   }
 
-  return { scan, sections, entries, commented: commentedSections(doc, sections, readLines), readLines };
+  return {
+    scan,
+    sections,
+    entries,
+    commented: commentedSections(doc, sections, readLines),
+    readLines,
+  };
 }
 
 /** Finds commented-out headers; each block runs to the next header, active or commented. */
-function commentedSections(doc: ConfigDocument, sections: SectionRange[], readLines: Set<number>): CommentedSection[] {
+function commentedSections(
+  doc: ConfigDocument,
+  sections: SectionRange[],
+  readLines: Set<number>,
+): CommentedSection[] {
   const activeHeaders = new Set(sections.map((section) => section.header));
   const headers: { name: string; line: number; active: boolean }[] = [];
   doc.lines.forEach((line, index) => {
@@ -94,14 +111,16 @@ function commentedSections(doc: ConfigDocument, sections: SectionRange[], readLi
       return;
     }
     const match = COMMENTED_HEADER.exec(line.text);
-    if (match !== null && !readLines.has(index)) headers.push({ name: match[1] as string, line: index, active: false });
+    if (match !== null && !readLines.has(index))
+      headers.push({ name: match[1] as string, line: index, active: false });
   });
 
   const result: CommentedSection[] = [];
   headers.forEach((header, i) => {
     if (header.active) return;
     const end = headers[i + 1]?.line ?? doc.lines.length;
-    const nextActive = headers.slice(i + 1).find((candidate) => candidate.active)?.line ?? doc.lines.length;
+    const nextActive =
+      headers.slice(i + 1).find((candidate) => candidate.active)?.line ?? doc.lines.length;
     let usable = true;
     for (let line = header.line + 1; line < nextActive; line++) {
       if (readLines.has(line)) usable = false;
@@ -122,7 +141,12 @@ export function uncomment(text: string): string {
 }
 
 /** Returns the lines in which to look for commented-out keys of an active section occurrence. */
-export function commentSearchRange(layout: DocumentLayout, section: SectionRange): { start: number; end: number } {
-  const nextCommented = layout.commented.find((block) => block.header > section.header && block.header < section.end);
+export function commentSearchRange(
+  layout: DocumentLayout,
+  section: SectionRange,
+): { start: number; end: number } {
+  const nextCommented = layout.commented.find(
+    (block) => block.header > section.header && block.header < section.end,
+  );
   return { start: section.header + 1, end: nextCommented?.header ?? section.end };
 }

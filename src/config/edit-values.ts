@@ -1,25 +1,26 @@
 // Checks made before a key or value is written: the key must be one F-Stack reads, and the
 // value must be read back by F-Stack exactly as given.
-import type { Diagnostic } from './diagnostics.js';
-import { isCSpace } from './ini.js';
+
+import { parseIPv4, parseIPv6 } from '../net/ip.js';
 import {
   DPDK_MAX_LCORE,
   DPDK_MAX_VLAN_FILTER,
-  RTE_MAX_ETHPORTS,
-  VIP_MAX_NUM,
   kniPortSet,
   parseConfigList,
   parseLcoreMask,
+  RTE_MAX_ETHPORTS,
   strictKniItem,
+  VIP_MAX_NUM,
 } from './c-parsers.js';
-import { parseIPv4, parseIPv6 } from '../net/ip.js';
+import type { Diagnostic } from './diagnostics.js';
+import { isCSpace } from './ini.js';
 import {
-  type KeySpec,
-  type SectionSpec,
   describeVersions,
+  type KeySpec,
   keyKnownIn,
   keysForVersion,
   matchSection,
+  type SectionSpec,
 } from './schema.js';
 import { type FstackVersion, versionInRange } from './versions.js';
 
@@ -67,7 +68,10 @@ export function parseKeyPath(text: string): KeyPath {
   }
   const dot = text.indexOf('.');
   if (dot <= 0 || dot === text.length - 1) {
-    throw new EditError('key-invalid', `"${text}" is not a key address; write section.key, e.g. kni.enable or port0.addr`);
+    throw new EditError(
+      'key-invalid',
+      `"${text}" is not a key address; write section.key, e.g. kni.enable or port0.addr`,
+    );
   }
   return { section: text.slice(0, dot), name: text.slice(dot + 1) };
 }
@@ -82,16 +86,26 @@ export function checkSectionForEdit(section: string, version: FstackVersion): Se
     );
   }
   if (!versionInRange(version, match.spec.since)) {
-    throw new EditError('section-unknown', `F-Stack ${version} does not read [${section}] (read by ${describeVersions(match.spec.since)})`);
+    throw new EditError(
+      'section-unknown',
+      `F-Stack ${version} does not read [${section}] (read by ${describeVersions(match.spec.since)})`,
+    );
   }
   return match.spec;
 }
 
 /** Returns the key spec for an edit (undefined for FreeBSD tunables), or throws. */
-export function checkKeyForEdit(spec: SectionSpec, path: KeyPath, version: FstackVersion): KeySpec | undefined {
+export function checkKeyForEdit(
+  spec: SectionSpec,
+  path: KeyPath,
+  version: FstackVersion,
+): KeySpec | undefined {
   if (spec.anyKey) {
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(path.name)) {
-      throw new EditError('key-invalid', `"${path.name}" is not a FreeBSD tunable name (letters, digits, _, . and -)`);
+      throw new EditError(
+        'key-invalid',
+        `"${path.name}" is not a FreeBSD tunable name (letters, digits, _, . and -)`,
+      );
     }
     return undefined;
   }
@@ -114,15 +128,20 @@ export function checkKeyForEdit(spec: SectionSpec, path: KeyPath, version: Fstac
  */
 export function checkValueForEdit(path: KeyPath, spec: KeySpec | undefined, value: string): void {
   const reject = (reason: string): never => {
-    throw new EditError('value-invalid', `invalid value ${JSON.stringify(value)} for ${path.section}.${path.name}: ${reason}`);
+    throw new EditError(
+      'value-invalid',
+      `invalid value ${JSON.stringify(value)} for ${path.section}.${path.name}: ${reason}`,
+    );
   };
 
   if (/[\n\r\0]/.test(value)) reject('it contains a line break or NUL byte');
   if (value.length > 0 && (isCSpace(value[0]) || isCSpace(value[value.length - 1]))) {
     reject('F-Stack trims leading and trailing whitespace');
   }
-  if (/\s;/.test(value)) reject('a ; after whitespace starts a comment, so F-Stack would cut the value there');
-  if (/\s#/.test(value)) reject('text after " #" looks like a comment but F-Stack keeps it; remove it');
+  if (/\s;/.test(value))
+    reject('a ; after whitespace starts a comment, so F-Stack would cut the value there');
+  if (/\s#/.test(value))
+    reject('text after " #" looks like a comment but F-Stack keeps it; remove it');
   if (spec === undefined) return;
 
   switch (spec.kind) {
@@ -151,7 +170,8 @@ export function checkValueForEdit(path: KeyPath, spec: KeySpec | undefined, valu
       checkKniPorts(value, reject);
       return;
     case 'enum':
-      if (!(spec.values ?? []).includes(value)) reject(`expected one of ${(spec.values ?? []).join(', ')}`);
+      if (!(spec.values ?? []).includes(value))
+        reject(`expected one of ${(spec.values ?? []).join(', ')}`);
       return;
     case 'string':
       return;
@@ -163,7 +183,10 @@ function checkInteger(path: KeyPath, value: string, reject: (reason: string) => 
     reject('not a decimal integer');
   }
   const number = Number(value);
-  if ((path.name === 'prefix_len' || path.name === 'vip_prefix_len') && (number < 0 || number > 128)) {
+  if (
+    (path.name === 'prefix_len' || path.name === 'vip_prefix_len') &&
+    (number < 0 || number > 128)
+  ) {
     reject('an IPv6 prefix length is 0-128');
   }
   if (path.section === 'kni' && path.name === 'type' && number !== 0 && number !== 1) {
@@ -177,7 +200,8 @@ function checkAddressList(value: string, family: 4 | 6, reject: (reason: string)
   if (items.length > VIP_MAX_NUM) reject(`F-Stack reads at most ${VIP_MAX_NUM} addresses`);
   const parse = family === 4 ? parseIPv4 : parseIPv6;
   const bad = items.find((item) => parse(item) === undefined);
-  if (bad !== undefined) reject(`"${bad}" is not an IPv${family} address (separate addresses with ; and no spaces)`);
+  if (bad !== undefined)
+    reject(`"${bad}" is not an IPv${family} address (separate addresses with ; and no spaces)`);
 }
 
 function checkNumberList(path: KeyPath, value: string, reject: (reason: string) => never): void {
@@ -188,26 +212,32 @@ function checkNumberList(path: KeyPath, value: string, reject: (reason: string) 
     const [low, high = low] = item.split('-').map(Number) as [number, number?];
     if (low > 65535 || high > 65535) reject(`"${item}" is outside 0-65535`);
     if (low > high) reject(`range "${item}" ends below its start`);
-    if (path.name === 'lcore_list' && high >= DPDK_MAX_LCORE) reject(`lcore ids are 0-${DPDK_MAX_LCORE - 1}`);
+    if (path.name === 'lcore_list' && high >= DPDK_MAX_LCORE)
+      reject(`lcore ids are 0-${DPDK_MAX_LCORE - 1}`);
   }
   let max = RTE_MAX_ETHPORTS;
   if (path.name === 'lcore_list') max = DPDK_MAX_LCORE;
   if (path.name === 'vlan_filter') max = DPDK_MAX_VLAN_FILTER;
   const list = parseConfigList(value, max);
   if (list.failure !== undefined) reject(`F-Stack reads at most ${max} values here`);
-  if (list.oddities.some((oddity) => oddity.kind === 'duplicate')) reject('a value is listed twice');
+  if (list.oddities.some((oddity) => oddity.kind === 'duplicate'))
+    reject('a value is listed twice');
 }
 
 function checkKniPorts(value: string, reject: (reason: string) => never): void {
-  if (value === '') reject('F-Stack reads an empty port list as port 0; unset the key to match no port');
+  if (value === '')
+    reject('F-Stack reads an empty port list as port 0; unset the key to match no port');
   const intended = new Set<number>();
   for (const item of value.split(',')) {
     const range = /^[0-9]+(-[0-9]+)?$/.test(item) ? strictKniItem(item) : undefined;
-    if (range === undefined) reject(`"${item}" is not a port (0-65535) or low-high range; separate items with commas, no spaces`);
+    if (range === undefined)
+      reject(
+        `"${item}" is not a port (0-65535) or low-high range; separate items with commas, no spaces`,
+      );
     for (let port = range.first; port <= range.last; port++) intended.add(port);
   }
   const read = kniPortSet(value);
   if (read.length !== intended.size || read.some((port) => !intended.has(port))) {
-    reject('F-Stack\'s KNI port parser would read other ports than written');
+    reject("F-Stack's KNI port parser would read other ports than written");
   }
 }

@@ -11,35 +11,35 @@
 // key may change, and the result must have no errors. Otherwise an EditError says why.
 import { countDiagnostics, formatDiagnostic } from './diagnostics.js';
 import {
-  type ConfigDocument,
   byteOffsetToIndex,
+  type ConfigDocument,
   replaceLineText,
   sameDocument,
   spliceLines,
 } from './document.js';
 import {
+  commentedKeyName,
+  commentSearchRange,
   type DocumentLayout,
   type KeyEntry,
-  type SectionRange,
-  commentSearchRange,
-  commentedKeyName,
   layoutOf,
+  type SectionRange,
   uncomment,
 } from './edit-layout.js';
 import {
-  EditError,
-  type KeyPath,
   checkKeyForEdit,
   checkSectionForEdit,
   checkValueForEdit,
+  EditError,
+  type KeyPath,
   parseKeyPath,
 } from './edit-values.js';
-import { type LoadedConfig, analyzeDocument } from './model.js';
-import { type SectionSpec, keyKnownIn } from './schema.js';
+import { analyzeDocument, type LoadedConfig } from './model.js';
+import { keyKnownIn, type SectionSpec } from './schema.js';
 import { type FstackVersion, maxLineForVersion } from './versions.js';
 
-export { EditError, parseKeyPath } from './edit-values.js';
 export type { EditErrorCode, KeyPath } from './edit-values.js';
+export { EditError, parseKeyPath } from './edit-values.js';
 
 /** One change to make. */
 export type EditOperation =
@@ -68,7 +68,11 @@ export interface EditOptions {
  * EditError when a key or value is invalid, when F-Stack would read the result differently
  * from what was asked, or when the result has errors.
  */
-export function applyEdits(loaded: LoadedConfig, operations: readonly EditOperation[], options: EditOptions = {}): EditResult {
+export function applyEdits(
+  loaded: LoadedConfig,
+  operations: readonly EditOperation[],
+  options: EditOptions = {},
+): EditResult {
   const { version } = loaded;
   const maxLine = maxLineForVersion(version);
   let document = loaded.document;
@@ -105,7 +109,8 @@ export function applyEdits(loaded: LoadedConfig, operations: readonly EditOperat
     }
   }
 
-  if (sameDocument(document, loaded.document)) return { document: loaded.document, loaded, changed: false };
+  if (sameDocument(document, loaded.document))
+    return { document: loaded.document, loaded, changed: false };
 
   const result = analyzeDocument(document, { file: loaded.file, version });
   verifyReadBack(loaded, result, expectations, touched);
@@ -145,7 +150,9 @@ function setKey(
   value: string,
 ): ConfigDocument {
   let layout = layoutOf(document, maxLine);
-  const existing = layout.entries.filter((entry) => entry.section === path.section && entry.name === path.name);
+  const existing = layout.entries.filter(
+    (entry) => entry.section === path.section && entry.name === path.name,
+  );
   const last = existing[existing.length - 1];
   if (last !== undefined) return replaceEntry(document, last, value);
 
@@ -207,7 +214,8 @@ function unsetKey(document: ConfigDocument, maxLine: number, path: KeyPath): Con
     .filter((entry) => entry.section === path.section && entry.name === path.name)
     .flatMap((entry) => [entry.line, ...entry.continuations]);
   let result = document;
-  for (const line of [...new Set(lines)].sort((a, b) => b - a)) result = spliceLines(result, line, 1, []);
+  for (const line of [...new Set(lines)].sort((a, b) => b - a))
+    result = spliceLines(result, line, 1, []);
   return result;
 }
 
@@ -236,9 +244,15 @@ function addSection(
   section: string,
   withKeys: boolean,
 ): ConfigDocument {
-  const block = layout.commented.find((candidate) => candidate.name === section && candidate.usable);
+  const block = layout.commented.find(
+    (candidate) => candidate.name === section && candidate.usable,
+  );
   if (block !== undefined) {
-    let result = replaceLineText(document, block.header, uncomment(document.lines[block.header]?.text ?? ''));
+    let result = replaceLineText(
+      document,
+      block.header,
+      uncomment(document.lines[block.header]?.text ?? ''),
+    );
     if (!withKeys) return result;
 
     const seen = new Set<string>();
@@ -256,15 +270,23 @@ function addSection(
 
   // port_list, vlan_filter, nb_vdev and nb_bond must come before the sections that use them.
   const first = layout.sections[0];
-  if (section === 'dpdk' && first !== undefined) return spliceLines(document, first.header, 0, ['[dpdk]', '']);
+  if (section === 'dpdk' && first !== undefined)
+    return spliceLines(document, first.header, 0, ['[dpdk]', '']);
 
   const lastLine = document.lines[document.lines.length - 1];
   const needsBlank = lastLine !== undefined && lastLine.text.trim() !== '';
-  return spliceLines(document, document.lines.length, 0, [...(needsBlank ? [''] : []), `[${section}]`]);
+  return spliceLines(document, document.lines.length, 0, [
+    ...(needsBlank ? [''] : []),
+    `[${section}]`,
+  ]);
 }
 
 /** Comments out every active header of a section and every line of it that F-Stack reads. */
-function disableSection(document: ConfigDocument, maxLine: number, section: string): ConfigDocument {
+function disableSection(
+  document: ConfigDocument,
+  maxLine: number,
+  section: string,
+): ConfigDocument {
   const layout = layoutOf(document, maxLine);
   let result = document;
   for (const occurrence of layout.sections.filter((candidate) => candidate.name === section)) {
@@ -285,7 +307,8 @@ function verifyReadBack(
 ): void {
   const afterValues = effectiveValues(after);
   const finalExpectation = new Map<string, string | undefined>();
-  for (const { path, value } of expectations) finalExpectation.set(keyOf(path.section, path.name), value);
+  for (const { path, value } of expectations)
+    finalExpectation.set(keyOf(path.section, path.name), value);
 
   for (const [key, value] of finalExpectation) {
     const actual = afterValues.get(key);
@@ -296,7 +319,9 @@ function verifyReadBack(
       value === undefined
         ? `${section}.${name} is still set after unset (line ${actual?.line})`
         : `F-Stack would read ${section}.${name} as ${JSON.stringify(actual?.value ?? null)} instead of ${JSON.stringify(value)}` +
-            (actual !== undefined ? ` (line ${actual.line}); an indented line after it probably continues it` : ''),
+            (actual !== undefined
+              ? ` (line ${actual.line}); an indented line after it probably continues it`
+              : ''),
     );
   }
 
@@ -304,10 +329,14 @@ function verifyReadBack(
   const changed: string[] = [];
   for (const key of new Set([...beforeValues.keys(), ...afterValues.keys()])) {
     if (touched.has(key)) continue;
-    if (beforeValues.get(key)?.value !== afterValues.get(key)?.value) changed.push(key.replace('\u0000', '.'));
+    if (beforeValues.get(key)?.value !== afterValues.get(key)?.value)
+      changed.push(key.replace('\u0000', '.'));
   }
   if (changed.length > 0) {
-    throw new EditError('edit-side-effect', `the edit would also change how F-Stack reads ${changed.join(', ')}; nothing was written`);
+    throw new EditError(
+      'edit-side-effect',
+      `the edit would also change how F-Stack reads ${changed.join(', ')}; nothing was written`,
+    );
   }
 }
 
@@ -315,7 +344,8 @@ function verifyReadBack(
 function effectiveValues(loaded: LoadedConfig): Map<string, { value: string; line: number }> {
   const values = new Map<string, { value: string; line: number }>();
   for (const event of loaded.scan.events) {
-    if (event.kind === 'pair') values.set(keyOf(event.section, event.name), { value: event.value, line: event.pos.line });
+    if (event.kind === 'pair')
+      values.set(keyOf(event.section, event.name), { value: event.value, line: event.pos.line });
   }
   return values;
 }

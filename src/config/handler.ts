@@ -3,17 +3,17 @@
 // resulting configuration. A rejected call makes F-Stack stop reading the file. Here reading
 // goes on, so later lines can be checked too, and the stop point is recorded.
 import {
-  type ListFailure,
+  atoi,
   DPDK_MAX_LCORE,
   DPDK_MAX_VLAN_FILTER,
-  RTE_MAX_ETHPORTS,
-  VIP_MAX_NUM,
-  atoi,
   kniPortSet,
+  type ListFailure,
   parseConfigList,
   parseLcoreMask,
+  RTE_MAX_ETHPORTS,
   rteStrsplit,
   scanSectionId,
+  VIP_MAX_NUM,
 } from './c-parsers.js';
 import type { Finding } from './diagnostics.js';
 import type { IniEvent, IniPairEvent, IniScan } from './ini.js';
@@ -26,8 +26,8 @@ import type {
   StopPoint,
   VlanConfig,
 } from './model.js';
-import { type SectionKind, keyKnownIn, keySpec } from './schema.js';
-import { type FstackVersion, compareVersions, kniRealization } from './versions.js';
+import { keyKnownIn, keySpec, type SectionKind } from './schema.js';
+import { compareVersions, type FstackVersion, kniRealization } from './versions.js';
 
 /** The handler's result. */
 export interface HandlerRun {
@@ -92,7 +92,15 @@ class Replay {
 
   constructor(readonly version: FstackVersion) {
     this.config = {
-      dpdk: { portList: [], lcores: [], vlanFilter: [], nbVdev: 0, nbBond: 0, values: new Map(), sources: {} },
+      dpdk: {
+        portList: [],
+        lcores: [],
+        vlanFilter: [],
+        nbVdev: 0,
+        nbBond: 0,
+        values: new Map(),
+        sources: {},
+      },
       ports: new Map(),
       vlans: new Map(),
       vdevs: new Map(),
@@ -119,7 +127,11 @@ class Replay {
       return;
     }
     if (event.kind === 'section') {
-      this.config.sections.push({ name: event.name, line: event.pos.line, column: event.pos.column });
+      this.config.sections.push({
+        name: event.name,
+        line: event.pos.line,
+        column: event.pos.column,
+      });
       if (event.name === 'kni') this.config.kni.present = true;
       return;
     }
@@ -151,7 +163,12 @@ class Replay {
     kni.udpPorts = kniPortSet(kni.udpPort);
     kni.realization = kniRealization(this.version, kni.type);
     this.attachVlans();
-    return { config: this.config, ...(this.stop ? { stop: this.stop } : {}), findings: this.findings, state: this.state };
+    return {
+      config: this.config,
+      ...(this.stop ? { stop: this.stop } : {}),
+      findings: this.findings,
+      state: this.state,
+    };
   }
 
   private stopAt(line: number, column: number, iniLine: number): void {
@@ -173,15 +190,19 @@ class Replay {
       return applied;
     }
     if (section.startsWith('port')) return this.port(event);
-    if (section.startsWith('vlan') && compareVersions(this.version, '1.24') >= 0) return this.vlan(event);
-    if (section.startsWith('vdev')) return this.numbered(event, 'vdev', this.config.vdevs, this.config.dpdk.nbVdev);
-    if (section.startsWith('bond')) return this.numbered(event, 'bond', this.config.bonds, this.config.dpdk.nbBond);
+    if (section.startsWith('vlan') && compareVersions(this.version, '1.24') >= 0)
+      return this.vlan(event);
+    if (section.startsWith('vdev'))
+      return this.numbered(event, 'vdev', this.config.vdevs, this.config.dpdk.nbVdev);
+    if (section.startsWith('bond'))
+      return this.numbered(event, 'bond', this.config.bonds, this.config.dpdk.nbBond);
     if (section === 'pcap') {
       if (!this.knows('pcap', name)) return ignored;
       this.config.pcap.set(name, event.value);
       return applied;
     }
-    if (section === 'rss_check' && compareVersions(this.version, '1.25') >= 0) return this.rssCheck(event);
+    if (section === 'rss_check' && compareVersions(this.version, '1.25') >= 0)
+      return this.rssCheck(event);
     return ignored;
   }
 
@@ -201,9 +222,15 @@ class Replay {
         dpdk.lcoreMask = value;
         const mask = parseLcoreMask(value);
         if (mask.failure !== undefined) {
-          return fail(event, 'lcore-mask-invalid', lcoreMaskMessage(value, mask.failure), {
-            fix: 'write a hexadecimal mask with at least one bit set, e.g. lcore_mask=1 for lcore 0',
-          }, 'value');
+          return fail(
+            event,
+            'lcore-mask-invalid',
+            lcoreMaskMessage(value, mask.failure),
+            {
+              fix: 'write a hexadecimal mask with at least one bit set, e.g. lcore_mask=1 for lcore 0',
+            },
+            'value',
+          );
         }
         dpdk.lcores = mask.lcores;
         return applied;
@@ -226,7 +253,8 @@ class Replay {
       }
       case 'vlan_filter': {
         const list = parseConfigList(value, DPDK_MAX_VLAN_FILTER);
-        if (list.failure !== undefined) return listFailure(event, list.failure, DPDK_MAX_VLAN_FILTER);
+        if (list.failure !== undefined)
+          return listFailure(event, list.failure, DPDK_MAX_VLAN_FILTER);
         dpdk.vlanFilter = list.values;
         this.state.nbVlanFilter = list.empty ? DPDK_MAX_VLAN_FILTER : list.values.length;
         return applied;
@@ -282,24 +310,39 @@ class Replay {
   /** port_cfg_handler. */
   private port(event: IniPairEvent): Outcome {
     if (this.state.nbPorts === 0) {
-      return fail(event, 'port-before-port-list', `[${event.section}] comes before [dpdk] port_list, so F-Stack stops here`, {
-        fix: 'move port_list into [dpdk] above every [portN] section',
-      });
+      return fail(
+        event,
+        'port-before-port-list',
+        `[${event.section}] comes before [dpdk] port_list, so F-Stack stops here`,
+        {
+          fix: 'move port_list into [dpdk] above every [portN] section',
+        },
+      );
     }
     this.allocatePorts();
 
     const id = scanSectionId(event.section, 'port');
     if (id === undefined) {
-      return fail(event, 'section-id-invalid', `F-Stack routes [${event.section}] to the port handler but finds no port number in it, so it stops here`, {
-        value: event.section,
-        fix: 'name port sections port<N> with N from port_list, e.g. [port0]',
-      });
+      return fail(
+        event,
+        'section-id-invalid',
+        `F-Stack routes [${event.section}] to the port handler but finds no port number in it, so it stops here`,
+        {
+          value: event.section,
+          fix: 'name port sections port<N> with N from port_list, e.g. [port0]',
+        },
+      );
     }
     if (id < 0) {
-      return fail(event, 'section-id-invalid', `[${event.section}] has a negative port number; F-Stack would write outside its port table`, {
-        value: event.section,
-        fix: 'name port sections port<N> with N from port_list, e.g. [port0]',
-      });
+      return fail(
+        event,
+        'section-id-invalid',
+        `[${event.section}] has a negative port number; F-Stack would write outside its port table`,
+        {
+          value: event.section,
+          fix: 'name port sections port<N> with N from port_list, e.g. [port0]',
+        },
+      );
     }
     if (id > this.state.maxPortId) {
       if (!this.state.portsAboveMax.has(id)) this.state.portsAboveMax.set(id, location(event));
@@ -321,18 +364,30 @@ class Replay {
   private portConfig(id: number, event: IniPairEvent | undefined): PortConfig {
     let port = this.config.ports.get(id);
     if (port === undefined) {
-      port = { id, listed: this.config.dpdk.portList.includes(id), vipAddr: [], vipAddr6: [], sources: {} };
+      port = {
+        id,
+        listed: this.config.dpdk.portList.includes(id),
+        vipAddr: [],
+        vipAddr6: [],
+        sources: {},
+      };
       this.config.ports.set(id, port);
     }
     if (event !== undefined && port.section === undefined) {
-      const header = [...this.config.sections].reverse().find((section) => section.name === event.section);
-      port.section = header !== undefined ? { line: header.line, column: header.column } : location(event);
+      const header = [...this.config.sections]
+        .reverse()
+        .find((section) => section.name === event.section);
+      port.section =
+        header !== undefined ? { line: header.line, column: header.column } : location(event);
     }
     return port;
   }
 
   /** Keys shared by [portN] and [vlanN]; undefined when `name` is not one of them. */
-  private applyAddressKey(target: PortConfig | VlanConfig, event: IniPairEvent): Outcome | undefined {
+  private applyAddressKey(
+    target: PortConfig | VlanConfig,
+    event: IniPairEvent,
+  ): Outcome | undefined {
     const { name, value } = event;
     switch (name) {
       case 'addr':
@@ -407,30 +462,43 @@ class Replay {
   /** vlan_cfg_handler (1.24 and later). */
   private vlan(event: IniPairEvent): Outcome {
     if (this.state.nbVlanFilter === 0) {
-      return fail(event, 'vlan-before-vlan-filter', `[${event.section}] comes before [dpdk] vlan_filter, so F-Stack stops here`, {
-        fix: 'add vlan_filter to [dpdk] (above every [vlanN]) listing the VLAN ids',
-      });
+      return fail(
+        event,
+        'vlan-before-vlan-filter',
+        `[${event.section}] comes before [dpdk] vlan_filter, so F-Stack stops here`,
+        {
+          fix: 'add vlan_filter to [dpdk] (above every [vlanN]) listing the VLAN ids',
+        },
+      );
     }
     this.vlanCfgsAllocated = true;
 
     const id = scanSectionId(event.section, 'vlan');
     if (id === undefined) {
-      return fail(event, 'section-id-invalid', `F-Stack routes [${event.section}] to the VLAN handler but finds no VLAN id in it, so it stops here`, {
-        value: event.section,
-        fix: 'name VLAN sections vlan<ID> with an id from vlan_filter, e.g. [vlan10]',
-      });
+      return fail(
+        event,
+        'section-id-invalid',
+        `F-Stack routes [${event.section}] to the VLAN handler but finds no VLAN id in it, so it stops here`,
+        {
+          value: event.section,
+          fix: 'name VLAN sections vlan<ID> with an id from vlan_filter, e.g. [vlan10]',
+        },
+      );
     }
 
     let seen = this.state.vlanSections.get(id);
     if (seen === undefined) {
-      const header = [...this.config.sections].reverse().find((section) => section.name === event.section);
+      const header = [...this.config.sections]
+        .reverse()
+        .find((section) => section.name === event.section);
       seen = {
         vlan: {
           vlanId: id,
           portId: 0,
           vipAddr: [],
           vipAddr6: [],
-          section: header !== undefined ? { line: header.line, column: header.column } : location(event),
+          section:
+            header !== undefined ? { line: header.line, column: header.column } : location(event),
           sources: {},
         },
         inFilter: this.config.dpdk.vlanFilter.includes(id),
@@ -450,9 +518,14 @@ class Replay {
         return ignored;
       }
       if (!this.portCfgsAllocated) {
-        return fail(event, 'vlan-portid-before-port', `[${event.section}] portid comes before any [portN] key; F-Stack dereferences its empty port table here and crashes`, {
-          fix: 'put the [vlanN] sections after the [portN] sections',
-        });
+        return fail(
+          event,
+          'vlan-portid-before-port',
+          `[${event.section}] portid comes before any [portN] key; F-Stack dereferences its empty port table here and crashes`,
+          {
+            fix: 'put the [vlanN] sections after the [portN] sections',
+          },
+        );
       }
       seen.portId = portId;
       seen.portIgnored = false;
@@ -471,16 +544,26 @@ class Replay {
   ): Outcome {
     const key = prefix === 'vdev' ? 'nb_vdev' : 'nb_bond';
     if (count === 0) {
-      return fail(event, prefix === 'vdev' ? 'vdev-before-nb-vdev' : 'bond-before-nb-bond', `[${event.section}] comes before a non-zero [dpdk] ${key}, so F-Stack stops here`, {
-        fix: `set ${key} in [dpdk] above every [${prefix}N] section`,
-      });
+      return fail(
+        event,
+        prefix === 'vdev' ? 'vdev-before-nb-vdev' : 'bond-before-nb-bond',
+        `[${event.section}] comes before a non-zero [dpdk] ${key}, so F-Stack stops here`,
+        {
+          fix: `set ${key} in [dpdk] above every [${prefix}N] section`,
+        },
+      );
     }
     const id = scanSectionId(event.section, prefix);
     if (id === undefined) {
-      return fail(event, 'section-id-invalid', `F-Stack routes [${event.section}] to the ${prefix} handler but finds no number in it, so it stops here`, {
-        value: event.section,
-        fix: `name these sections ${prefix}<N>, e.g. [${prefix}0]`,
-      });
+      return fail(
+        event,
+        'section-id-invalid',
+        `F-Stack routes [${event.section}] to the ${prefix} handler but finds no number in it, so it stops here`,
+        {
+          value: event.section,
+          fix: `name these sections ${prefix}<N>, e.g. [${prefix}0]`,
+        },
+      );
     }
     if (id > count || id < 0) return ignored;
 
@@ -498,9 +581,14 @@ class Replay {
   /** rss_check_cfg_handler (1.25). */
   private rssCheck(event: IniPairEvent): Outcome {
     if (!this.portCfgsAllocated && !this.vlanCfgsAllocated) {
-      return fail(event, 'rss-check-before-port', '[rss_check] comes before any [portN] or [vlanN] key, so F-Stack stops here', {
-        fix: 'move [rss_check] below the [portN] sections',
-      });
+      return fail(
+        event,
+        'rss-check-before-port',
+        '[rss_check] comes before any [portN] or [vlanN] key, so F-Stack stops here',
+        {
+          fix: 'move [rss_check] below the [portN] sections',
+        },
+      );
     }
     if (!this.knows('rss_check', event.name)) return ignored;
     this.config.rssCheck.set(event.name, event.value);
@@ -510,7 +598,8 @@ class Replay {
   /** Keeps the VLANs F-Stack attaches to a port; the rest stay in state for warnings. */
   private attachVlans(): void {
     for (const [id, seen] of this.state.vlanSections) {
-      if (seen.inFilter && seen.portId !== undefined && !seen.portIgnored) this.config.vlans.set(id, seen.vlan);
+      if (seen.inFilter && seen.portId !== undefined && !seen.portIgnored)
+        this.config.vlans.set(id, seen.vlan);
     }
   }
 }
@@ -536,13 +625,25 @@ function fail(
 
 function listFailure(event: IniPairEvent, failure: ListFailure, max: number): Outcome {
   if (failure.reason === 'too-many') {
-    return fail(event, 'list-too-long', `${event.name} holds more than ${max} values, so F-Stack stops here`, {
-      fix: `list at most ${max} values`,
-    }, 'value');
+    return fail(
+      event,
+      'list-too-long',
+      `${event.name} holds more than ${max} values, so F-Stack stops here`,
+      {
+        fix: `list at most ${max} values`,
+      },
+      'value',
+    );
   }
-  return fail(event, 'list-invalid', `${event.name} item "${failure.item}" is not a number or range, so F-Stack stops here`, {
-    fix: 'write comma-separated decimal numbers and ranges without other text, e.g. 0-3,5',
-  }, 'value');
+  return fail(
+    event,
+    'list-invalid',
+    `${event.name} item "${failure.item}" is not a number or range, so F-Stack stops here`,
+    {
+      fix: 'write comma-separated decimal numbers and ranges without other text, e.g. 0-3,5',
+    },
+    'value',
+  );
 }
 
 function lcoreMaskMessage(value: string, failure: string): string {

@@ -19,7 +19,7 @@
 //   value are trimmed. A line without separator is an error.
 // Everything here works on bytes held in latin1 strings (one char per byte), so limits and
 // columns are exact; names and values are decoded back with the document's encoding.
-import { type ConfigDocument, type TextEncoding, lineBytes } from './document.js';
+import { type ConfigDocument, lineBytes, type TextEncoding } from './document.js';
 
 /** inih buffer sizes for section and key names, NUL included. */
 export const MAX_SECTION = 50;
@@ -115,7 +115,14 @@ const BOM = '\xef\xbb\xbf';
 
 /** True for the bytes C's isspace() accepts in the C locale. */
 export function isCSpace(char: string | undefined): boolean {
-  return char === ' ' || char === '\t' || char === '\n' || char === '\v' || char === '\f' || char === '\r';
+  return (
+    char === ' ' ||
+    char === '\t' ||
+    char === '\n' ||
+    char === '\v' ||
+    char === '\f' ||
+    char === '\r'
+  );
 }
 
 /** Decodes a latin1 byte string with the document's encoding. */
@@ -161,7 +168,11 @@ export function tokenize(doc: ConfigDocument, options: IniOptions): IniScan {
       scanRead(state, read, raw.length > limit);
     }
   }
-  return { events: state.events, cutChunks: state.cutChunks, firstErrorIniLine: state.firstErrorIniLine };
+  return {
+    events: state.events,
+    cutChunks: state.cutChunks,
+    firstErrorIniLine: state.firstErrorIniLine,
+  };
 }
 
 /** Returns the events F-Stack's parser acts on: everything before the first syntax error. */
@@ -193,8 +204,12 @@ function scanRead(state: ScanState, read: IniChunk, lineWasCut: boolean): void {
   while (start < end && isCSpace(line[start])) start++;
 
   const first = start < end ? line[start] : undefined;
-  const pos = (offset: number): IniPosition => ({ line: read.line, column: read.start + offset + 1 });
-  const decode = (from: number, to: number): string => decodeBytes(line.slice(from, to), state.encoding);
+  const pos = (offset: number): IniPosition => ({
+    line: read.line,
+    column: read.start + offset + 1,
+  });
+  const decode = (from: number, to: number): string =>
+    decodeBytes(line.slice(from, to), state.encoding);
 
   if (first === ';' || first === '#') return;
 
@@ -294,7 +309,7 @@ function findCharsOrComment(line: string, from: number, end: number, chars: stri
   let i = from;
   while (i < end) {
     const char = line[i] as string;
-    if (chars !== null && chars.includes(char)) break;
+    if (chars?.includes(char)) break;
     if (wasSpace && char === ';') break;
     wasSpace = isCSpace(char);
     i++;

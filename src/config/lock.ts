@@ -12,8 +12,8 @@
 // - Other tools that edit the file do not know this lock; the content check made under the
 //   lock (see write.ts) still stops this product from overwriting their changes.
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
 
 /** Options of acquireLock. */
 export interface LockOptions {
@@ -86,7 +86,7 @@ export async function acquireLock(target: string, options: LockOptions = {}): Pr
 }
 
 async function tryCreate(path: string): Promise<FileLock | undefined> {
-  let handle;
+  let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(path, 'wx', 0o644);
   } catch (error) {
@@ -94,7 +94,11 @@ async function tryCreate(path: string): Promise<FileLock | undefined> {
     throw error;
   }
   try {
-    const holder: LockHolder = { pid: process.pid, host: hostname(), createdAt: new Date().toISOString() };
+    const holder: LockHolder = {
+      pid: process.pid,
+      host: hostname(),
+      createdAt: new Date().toISOString(),
+    };
     await handle.writeFile(`${JSON.stringify(holder)}\n`);
     const info = await handle.stat();
     heldHere.add(path);
@@ -127,9 +131,11 @@ class HeldLock implements FileLock {
 }
 
 /** Reads a lock file and decides whether its holder is gone; undefined when it vanished. */
-async function inspect(path: string): Promise<{ holder?: LockHolder; stale: boolean; ino: number; dev: number } | undefined> {
-  let info;
-  let text;
+async function inspect(
+  path: string,
+): Promise<{ holder?: LockHolder; stale: boolean; ino: number; dev: number } | undefined> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  let text: string;
   try {
     info = await stat(path);
     text = await readFile(path, 'utf8');
@@ -148,7 +154,11 @@ async function inspect(path: string): Promise<{ holder?: LockHolder; stale: bool
 function parseHolder(text: string): LockHolder | undefined {
   try {
     const value = JSON.parse(text) as Partial<LockHolder>;
-    if (typeof value.pid === 'number' && typeof value.host === 'string' && typeof value.createdAt === 'string') {
+    if (
+      typeof value.pid === 'number' &&
+      typeof value.host === 'string' &&
+      typeof value.createdAt === 'string'
+    ) {
       return { pid: value.pid, host: value.host, createdAt: value.createdAt };
     }
   } catch {

@@ -264,17 +264,25 @@ export function parseConfig(text: string | Uint8Array, options: ParseOptions = {
 }
 
 /** Reads and parses a file. Throws the file system error when it cannot be read. */
-export async function loadConfig(path: string, options: { fstackVersion?: FstackVersion | string } = {}): Promise<LoadedConfig> {
+export async function loadConfig(
+  path: string,
+  options: { fstackVersion?: FstackVersion | string } = {},
+): Promise<LoadedConfig> {
   const bytes = await readFile(path);
   const loaded = parseConfig(bytes, { file: path, ...options });
   return { ...loaded, snapshot: await snapshotOf(path, bytes) };
 }
 
 /** Parses and validates a document (used again after edits). */
-export function analyzeDocument(document: ConfigDocument, options: { file: string; version: FstackVersion }): LoadedConfig {
+export function analyzeDocument(
+  document: ConfigDocument,
+  options: { file: string; version: FstackVersion },
+): LoadedConfig {
   const scan = tokenize(document, { maxLine: maxLineForVersion(options.version) });
   const run = runHandler(scan, options.version);
-  const diagnostics = sortDiagnostics(validate({ file: options.file, version: options.version, document, scan, run }));
+  const diagnostics = sortDiagnostics(
+    validate({ file: options.file, version: options.version, document, scan, run }),
+  );
   return {
     file: options.file,
     version: options.version,
@@ -299,12 +307,26 @@ export interface KeyValue {
  * Returns the last value F-Stack reads for `section`/`name`, or undefined. Numbered sections
  * match the way F-Stack scans them, so `port0` also finds a `[port 0]` section.
  */
-export function getValue(config: FstackConfig, section: string, name: string): KeyValue | undefined {
+export function getValue(
+  config: FstackConfig,
+  section: string,
+  name: string,
+): KeyValue | undefined {
   const expected = canonicalSectionName(section);
   for (let i = config.entries.length - 1; i >= 0; i--) {
     const entry = config.entries[i] as ConfigEntry;
-    if (entry.name === name && entry.status !== 'failed' && canonicalSectionName(entry.section) === expected) {
-      return { section: entry.section, name, value: entry.value, line: entry.line, column: entry.valueColumn };
+    if (
+      entry.name === name &&
+      entry.status !== 'failed' &&
+      canonicalSectionName(entry.section) === expected
+    ) {
+      return {
+        section: entry.section,
+        name,
+        value: entry.value,
+        line: entry.line,
+        column: entry.valueColumn,
+      };
     }
   }
   return undefined;

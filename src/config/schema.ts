@@ -96,7 +96,11 @@ const DPDK_KEYS: readonly KeySpec[] = [
   key('promiscuous', 'integer', 'non-zero puts the NIC in promiscuous mode'),
   key('numa_on', 'integer', 'non-zero enables NUMA awareness'),
   key('tso', 'integer', 'non-zero enables TCP segmentation offload'),
-  key('tx_csum_offoad_skip', 'integer', 'non-zero skips TX checksum offload (F-Stack spells it this way)'),
+  key(
+    'tx_csum_offoad_skip',
+    'integer',
+    'non-zero skips TX checksum offload (F-Stack spells it this way)',
+  ),
   key('vlan_strip', 'integer', 'non-zero enables hardware VLAN stripping'),
   key('vlan_filter', 'number-list', 'VLAN ids to accept; must come before any [vlanN]', '1.24'),
   key('idle_sleep', 'integer', 'microseconds to sleep when idle'),
@@ -106,18 +110,45 @@ const DPDK_KEYS: readonly KeySpec[] = [
 
 const KNI_KEYS: readonly KeySpec[] = [
   key('enable', 'integer', 'non-zero enables the KNI exception path'),
-  key('method', 'enum', 'accept: listed ports go to the kernel; reject: listed ports stay in F-Stack', '1.21', {
-    values: ['accept', 'reject'],
-  }),
+  key(
+    'method',
+    'enum',
+    'accept: listed ports go to the kernel; reject: listed ports stay in F-Stack',
+    '1.21',
+    {
+      values: ['accept', 'reject'],
+    },
+  ),
   key('tcp_port', 'kni-ports', 'TCP destination ports matched by method'),
   key('udp_port', 'kni-ports', 'UDP destination ports matched by method'),
-  key('kni_action', 'enum', 'alltokni, alltoff or default (use method and the port lists)', '1.21', {
-    values: ['alltokni', 'alltoff', 'default'],
-  }),
+  key(
+    'kni_action',
+    'enum',
+    'alltokni, alltoff or default (use method and the port lists)',
+    '1.21',
+    {
+      values: ['alltokni', 'alltoff', 'default'],
+    },
+  ),
   key('type', 'integer', '0 rte_kni (FF_KNI_KNI builds), 1 virtio_user', '1.24', { until: '1.24' }),
-  key('console_packets_ratelimit', 'integer', 'packets per second of console traffic (ARP, OSPF) to KNI, 0 no limit', '1.24'),
-  key('general_packets_ratelimit', 'integer', 'packets per second of other traffic to KNI, 0 no limit', '1.24'),
-  key('kernel_packets_ratelimit', 'integer', 'packets per second from KNI to the kernel, 0 no limit', '1.24'),
+  key(
+    'console_packets_ratelimit',
+    'integer',
+    'packets per second of console traffic (ARP, OSPF) to KNI, 0 no limit',
+    '1.24',
+  ),
+  key(
+    'general_packets_ratelimit',
+    'integer',
+    'packets per second of other traffic to KNI, 0 no limit',
+    '1.24',
+  ),
+  key(
+    'kernel_packets_ratelimit',
+    'integer',
+    'packets per second from KNI to the kernel, 0 no limit',
+    '1.24',
+  ),
 ];
 
 const ADDRESS_KEYS: readonly KeySpec[] = [
@@ -192,10 +223,31 @@ export const SECTIONS: readonly SectionSpec[] = [
   { kind: 'vlan', prefix: 'vlan', numbered: true, since: '1.24', keys: VLAN_KEYS, anyKey: false },
   { kind: 'vdev', prefix: 'vdev', numbered: true, since: '1.21', keys: VDEV_KEYS, anyKey: false },
   { kind: 'bond', prefix: 'bond', numbered: true, since: '1.21', keys: BOND_KEYS, anyKey: false },
-  { kind: 'rss_check', prefix: 'rss_check', numbered: false, since: '1.25', keys: RSS_CHECK_KEYS, anyKey: false },
+  {
+    kind: 'rss_check',
+    prefix: 'rss_check',
+    numbered: false,
+    since: '1.25',
+    keys: RSS_CHECK_KEYS,
+    anyKey: false,
+  },
   { kind: 'kni', prefix: 'kni', numbered: false, since: '1.21', keys: KNI_KEYS, anyKey: false },
-  { kind: 'freebsd.boot', prefix: 'freebsd.boot', numbered: false, since: '1.21', keys: [], anyKey: true },
-  { kind: 'freebsd.sysctl', prefix: 'freebsd.sysctl', numbered: false, since: '1.21', keys: [], anyKey: true },
+  {
+    kind: 'freebsd.boot',
+    prefix: 'freebsd.boot',
+    numbered: false,
+    since: '1.21',
+    keys: [],
+    anyKey: true,
+  },
+  {
+    kind: 'freebsd.sysctl',
+    prefix: 'freebsd.sysctl',
+    numbered: false,
+    since: '1.21',
+    keys: [],
+    anyKey: true,
+  },
 ];
 
 /** A section name matched to its kind, with the number of numbered families. */

@@ -1,8 +1,7 @@
 // Checks of the addresses of [portN] and [vlanN]: F-Stack passes them to inet_pton without
 // checking the result, so bad text becomes 0.0.0.0 (or ::), and it never compares address,
 // netmask, broadcast and gateway with each other.
-import type { Finding } from './diagnostics.js';
-import type { PortConfig, SourceLocation, VlanConfig } from './model.js';
+
 import {
   broadcastAddress,
   formatIPv4,
@@ -13,6 +12,8 @@ import {
   prefixFromNetmask,
   sameIp,
 } from '../net/ip.js';
+import type { Finding } from './diagnostics.js';
+import type { PortConfig, SourceLocation, VlanConfig } from './model.js';
 import type { ValidationInput } from './validate.js';
 
 type Addressed = PortConfig | VlanConfig;
@@ -33,7 +34,8 @@ function checkSection(section: string, target: Addressed, findings: Finding[]): 
     const text = target[name];
     if (text === undefined) return undefined;
     const bytes = parseIPv4(text);
-    if (bytes === undefined) findings.push(invalidAddress(section, name, text, 4, target.sources[name]));
+    if (bytes === undefined)
+      findings.push(invalidAddress(section, name, text, 4, target.sources[name]));
     return bytes;
   };
   const addr = v4('addr');
@@ -48,7 +50,13 @@ function checkSection(section: string, target: Addressed, findings: Finding[]): 
     }
   }
   checkPrefixLength(section, 'prefix_len', target.prefixLen, target.sources.prefix_len, findings);
-  checkPrefixLength(section, 'vip_prefix_len', target.vipPrefixLen, target.sources.vip_prefix_len, findings);
+  checkPrefixLength(
+    section,
+    'vip_prefix_len',
+    target.vipPrefixLen,
+    target.sources.vip_prefix_len,
+    findings,
+  );
   checkVips(section, 'vip_addr', target.vipAddr, 4, target.sources.vip_addr, findings);
   checkVips(section, 'vip_addr6', target.vipAddr6, 6, target.sources.vip_addr6, findings);
 
@@ -79,7 +87,10 @@ function checkSection(section: string, target: Addressed, findings: Finding[]): 
 
   if (gateway === undefined || prefix >= 31) return;
   const network = networkAddress(addr, prefix);
-  const at = { ...(target.sources.gateway ?? { line: 0, column: 0 }), value: target.gateway as string };
+  const at = {
+    ...(target.sources.gateway ?? { line: 0, column: 0 }),
+    value: target.gateway as string,
+  };
   if (!inSubnet(gateway, addr, prefix)) {
     findings.push({
       code: 'gateway-outside-subnet',
@@ -92,19 +103,25 @@ function checkSection(section: string, target: Addressed, findings: Finding[]): 
       code: 'gateway-is-network',
       message: `gateway ${target.gateway} of [${section}] is the network address of ${formatIPv4(network)}/${prefix}`,
       ...at,
-      fix: 'write the router\'s address, usually the first host such as .1',
+      fix: "write the router's address, usually the first host such as .1",
     });
   } else if (sameIp(gateway, addr)) {
     findings.push({
       code: 'gateway-is-address',
       message: `gateway ${target.gateway} of [${section}] is the port's own address`,
       ...at,
-      fix: 'write the router\'s address',
+      fix: "write the router's address",
     });
   }
 }
 
-function invalidAddress(section: string, name: string, text: string, family: 4 | 6, at: SourceLocation | undefined): Finding {
+function invalidAddress(
+  section: string,
+  name: string,
+  text: string,
+  family: 4 | 6,
+  at: SourceLocation | undefined,
+): Finding {
   const hash = /\s#/.test(text);
   const fallback = family === 4 ? '0.0.0.0' : '::';
   const clean = hash ? text.slice(0, text.search(/\s#/)).trim() : undefined;
@@ -115,7 +132,10 @@ function invalidAddress(section: string, name: string, text: string, family: 4 |
       : `${name} "${text}" of [${section}] is not an IPv${family} address; inet_pton fails and F-Stack uses ${fallback}`,
     ...(at ?? { line: 0, column: 0 }),
     value: text,
-    fix: clean !== undefined && clean !== '' ? `write ${name}=${clean} and put the comment on its own line` : `write a valid IPv${family} address`,
+    fix:
+      clean !== undefined && clean !== ''
+        ? `write ${name}=${clean} and put the comment on its own line`
+        : `write a valid IPv${family} address`,
   };
 }
 

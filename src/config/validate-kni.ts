@@ -3,7 +3,7 @@
 import { type KniPortItem, readKniPortItems, strictKniItem } from './c-parsers.js';
 import type { Finding } from './diagnostics.js';
 import type { ConfigEntry } from './model.js';
-import { type ValidationInput, atValue, lastApplied } from './validate.js';
+import { atValue, lastApplied, type ValidationInput } from './validate.js';
 
 export function checkKni(input: ValidationInput): Finding[] {
   const findings: Finding[] = [];
@@ -15,7 +15,8 @@ export function checkKni(input: ValidationInput): Finding[] {
   if (kni.enable && method === undefined) {
     findings.push({
       code: 'kni-method-missing',
-      message: 'KNI is enabled but [kni] has no method; F-Stack fails to start ("conf dpdk.method is necessary")',
+      message:
+        'KNI is enabled but [kni] has no method; F-Stack fails to start ("conf dpdk.method is necessary")',
       ...(enable !== undefined ? atValue(enable) : { line: 0, column: 0 }),
       value: enable?.value ?? '',
       fix: 'add method=accept (listed ports go to the kernel) or method=reject (listed ports stay in F-Stack) to [kni]',
@@ -30,7 +31,10 @@ export function checkKni(input: ValidationInput): Finding[] {
       fix: 'write method=accept or method=reject',
     });
   }
-  if (action !== undefined && !['alltokni', 'alltoff', 'default'].includes(action.value.toLowerCase())) {
+  if (
+    action !== undefined &&
+    !['alltokni', 'alltoff', 'default'].includes(action.value.toLowerCase())
+  ) {
     findings.push({
       code: 'kni-action-invalid',
       message: `kni_action "${action.value}" is not alltokni, alltoff or default; F-Stack fails to start`,
@@ -45,10 +49,17 @@ export function checkKni(input: ValidationInput): Finding[] {
     if (entry !== undefined) checkPorts(entry, findings);
   }
 
-  if (kni.enable && method?.value.toLowerCase() === 'accept' && kni.tcpPort === undefined && kni.udpPort === undefined && action?.value.toLowerCase() !== 'alltokni') {
+  if (
+    kni.enable &&
+    method?.value.toLowerCase() === 'accept' &&
+    kni.tcpPort === undefined &&
+    kni.udpPort === undefined &&
+    action?.value.toLowerCase() !== 'alltokni'
+  ) {
     findings.push({
       code: 'kni-accept-no-ports',
-      message: 'method=accept without tcp_port or udp_port sends no TCP or UDP traffic to the kernel (only ARP and NDP copies)',
+      message:
+        'method=accept without tcp_port or udp_port sends no TCP or UDP traffic to the kernel (only ARP and NDP copies)',
       ...atValue(method),
       value: method.value,
       fix: 'add tcp_port= with the ports the kernel serves, e.g. tcp_port=22',
@@ -82,11 +93,19 @@ export function checkKni(input: ValidationInput): Finding[] {
     }
   }
 
-  if (kni.present && !kni.enable && (method !== undefined || kni.tcpPort !== undefined || kni.udpPort !== undefined)) {
+  if (
+    kni.present &&
+    !kni.enable &&
+    (method !== undefined || kni.tcpPort !== undefined || kni.udpPort !== undefined)
+  ) {
     findings.push({
       code: 'kni-disabled-settings',
       message: 'KNI is off (enable is 0 or missing), so the other [kni] settings have no effect',
-      ...(enable !== undefined ? atValue(enable) : (method !== undefined ? atValue(method) : { line: 0, column: 0 })),
+      ...(enable !== undefined
+        ? atValue(enable)
+        : method !== undefined
+          ? atValue(method)
+          : { line: 0, column: 0 }),
       value: enable?.value ?? '',
       fix: 'set enable=1 to use KNI',
     });
@@ -123,12 +142,20 @@ function checkPorts(entry: ConfigEntry, findings: Finding[]): void {
 }
 
 function sameRange(intended: { first: number; last: number }, item: KniPortItem): boolean {
-  return item.range !== undefined && item.range.first === intended.first && item.range.last === intended.last;
+  return (
+    item.range !== undefined &&
+    item.range.first === intended.first &&
+    item.range.last === intended.last
+  );
 }
 
-function describeIntent(text: string, intended: { first: number; last: number } | undefined): string {
+function describeIntent(
+  text: string,
+  intended: { first: number; last: number } | undefined,
+): string {
   if (text.trim() === '') return 'is empty';
-  if (intended !== undefined) return `means ${intended.first === intended.last ? `port ${intended.first}` : `ports ${intended.first}-${intended.last}`}`;
+  if (intended !== undefined)
+    return `means ${intended.first === intended.last ? `port ${intended.first}` : `ports ${intended.first}-${intended.last}`}`;
   return 'is not a port number or range';
 }
 
@@ -148,8 +175,10 @@ function fixFor(text: string): string {
   const trimmed = text.trim();
   if (trimmed === '') return 'remove the empty item (the extra comma)';
   if (/^[0-9]+[ \t]+[0-9]/.test(trimmed)) return 'separate ports with commas, e.g. 80,443';
-  if (/^[0-9]+[ \t]*-[ \t]*$/.test(trimmed)) return 'write a complete range such as 8080-8090, or a single port';
+  if (/^[0-9]+[ \t]*-[ \t]*$/.test(trimmed))
+    return 'write a complete range such as 8080-8090, or a single port';
   if (/^[0-9]+$/.test(trimmed)) return 'use port numbers from 0 to 65535';
-  if (/^[0-9]+[ \t]*-[ \t]*[0-9]+$/.test(trimmed)) return 'write ranges as low-high with both ends from 0 to 65535';
+  if (/^[0-9]+[ \t]*-[ \t]*[0-9]+$/.test(trimmed))
+    return 'write ranges as low-high with both ends from 0 to 65535';
   return 'use port numbers (e.g. 80), not names or other text';
 }

@@ -5,12 +5,12 @@ import {
   DPDK_MAX_LCORE,
   DPDK_MAX_VLAN_FILTER,
   type ListOddity,
-  RTE_MAX_ETHPORTS,
   parseConfigList,
+  RTE_MAX_ETHPORTS,
 } from './c-parsers.js';
 import type { Finding } from './diagnostics.js';
 import type { ConfigEntry } from './model.js';
-import { type ValidationInput, atValue, lastApplied } from './validate.js';
+import { atValue, lastApplied, type ValidationInput } from './validate.js';
 import { routeSection } from './validate-names.js';
 
 const LIST_KEYS: Record<string, number> = {
@@ -28,7 +28,8 @@ export function checkLists(input: ValidationInput): Finding[] {
     if (entry.status !== 'applied' || max === undefined) continue;
     const kind = routeSection(entry.section, input.version)?.spec.kind;
     const inDpdk = kind === 'dpdk' && (entry.name === 'port_list' || entry.name === 'vlan_filter');
-    const inPort = kind === 'port' && (entry.name === 'lcore_list' || entry.name === 'slave_port_list');
+    const inPort =
+      kind === 'port' && (entry.name === 'lcore_list' || entry.name === 'slave_port_list');
     if (!inDpdk && !inPort) continue;
     checkList(entry, max, findings);
   }
@@ -69,7 +70,11 @@ function checkList(entry: ConfigEntry, max: number, findings: Finding[]): void {
   }
 }
 
-function oddityFinding(entry: ConfigEntry, oddity: ListOddity, at: { line: number; column: number; value: string }): Finding {
+function oddityFinding(
+  entry: ConfigEntry,
+  oddity: ListOddity,
+  at: { line: number; column: number; value: string },
+): Finding {
   switch (oddity.kind) {
     case 'empty-item':
       return {
@@ -105,12 +110,18 @@ function oddityFinding(entry: ConfigEntry, oddity: ListOddity, at: { line: numbe
 function checkDpdkPresence(input: ValidationInput, findings: Finding[]): void {
   const { config } = input.run;
   const dpdkHeader = config.sections.find((section) => section.name === 'dpdk');
-  const at = dpdkHeader !== undefined ? { line: dpdkHeader.line, column: dpdkHeader.column } : { line: 0, column: 0 };
+  const at =
+    dpdkHeader !== undefined
+      ? { line: dpdkHeader.line, column: dpdkHeader.column }
+      : { line: 0, column: 0 };
 
   if (config.dpdk.sources.port_list === undefined && !hasFailedEntry(input, 'port_list')) {
     findings.push({
       code: 'port-list-missing',
-      message: dpdkHeader !== undefined ? '[dpdk] has no port_list, so F-Stack configures no port' : 'the file has no [dpdk] section with port_list, so F-Stack configures no port',
+      message:
+        dpdkHeader !== undefined
+          ? '[dpdk] has no port_list, so F-Stack configures no port'
+          : 'the file has no [dpdk] section with port_list, so F-Stack configures no port',
       ...at,
       fix: 'add port_list=0 (the DPDK port ids to use) to [dpdk]',
     });
@@ -118,7 +129,10 @@ function checkDpdkPresence(input: ValidationInput, findings: Finding[]): void {
   if (config.dpdk.lcoreMask === undefined) {
     findings.push({
       code: 'lcore-mask-missing',
-      message: dpdkHeader !== undefined ? '[dpdk] has no lcore_mask, so F-Stack has no lcore to run on' : 'the file has no [dpdk] lcore_mask, so F-Stack has no lcore to run on',
+      message:
+        dpdkHeader !== undefined
+          ? '[dpdk] has no lcore_mask, so F-Stack has no lcore to run on'
+          : 'the file has no [dpdk] lcore_mask, so F-Stack has no lcore to run on',
       ...at,
       fix: 'add lcore_mask=1 (hexadecimal mask of lcores) to [dpdk]',
     });
@@ -138,7 +152,8 @@ function checkLcoreLists(input: ValidationInput, findings: Finding[]): void {
     if (missing.length === 0) continue;
 
     const entry = lastApplied(input, sectionNameOf(input, id), 'lcore_list');
-    const location = entry !== undefined ? atValue(entry) : (port.sources.lcore_list ?? { line: 0, column: 0 });
+    const location =
+      entry !== undefined ? atValue(entry) : (port.sources.lcore_list ?? { line: 0, column: 0 });
     findings.push({
       code: 'lcore-not-enabled',
       message:
@@ -152,13 +167,19 @@ function checkLcoreLists(input: ValidationInput, findings: Finding[]): void {
 }
 
 function hasFailedEntry(input: ValidationInput, name: string): boolean {
-  return input.run.config.entries.some((entry) => entry.section === 'dpdk' && entry.name === name && entry.status === 'failed');
+  return input.run.config.entries.some(
+    (entry) => entry.section === 'dpdk' && entry.name === name && entry.status === 'failed',
+  );
 }
 
 /** Returns the section name the port's values came from (`port0`, or a spelling such as `port 0`). */
 function sectionNameOf(input: ValidationInput, id: number): string {
   const entry = [...input.run.config.entries]
     .reverse()
-    .find((candidate) => candidate.name === 'lcore_list' && routeSection(candidate.section, input.version)?.id === id);
+    .find(
+      (candidate) =>
+        candidate.name === 'lcore_list' &&
+        routeSection(candidate.section, input.version)?.id === id,
+    );
   return entry?.section ?? `port${id}`;
 }

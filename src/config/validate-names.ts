@@ -5,40 +5,49 @@ import { scanSectionId } from './c-parsers.js';
 import type { Finding } from './diagnostics.js';
 import type { IniPairEvent, IniSectionEvent } from './ini.js';
 import {
-  SECTIONS,
-  type SectionSpec,
   describeVersions,
   keyKnownIn,
   keysForVersion,
   matchSection,
+  SECTIONS,
+  type SectionSpec,
 } from './schema.js';
 import type { ValidationInput } from './validate.js';
-import { type FstackVersion, compareVersions, versionInRange } from './versions.js';
+import { compareVersions, type FstackVersion, versionInRange } from './versions.js';
 
 export function checkNames(input: ValidationInput): Finding[] {
   const findings: Finding[] = [];
   for (const event of input.scan.events) {
     if (event.kind === 'section') checkSectionName(input.version, event, findings);
-    else if (event.kind === 'pair' && !event.continuation) checkKeyName(input.version, event, findings);
+    else if (event.kind === 'pair' && !event.continuation)
+      checkKeyName(input.version, event, findings);
   }
   checkDuplicates(input, findings);
   return findings;
 }
 
 /** Resolves a section name the way F-Stack routes it; undefined when F-Stack ignores it. */
-export function routeSection(name: string, version: FstackVersion): { spec: SectionSpec; id?: number } | undefined {
+export function routeSection(
+  name: string,
+  version: FstackVersion,
+): { spec: SectionSpec; id?: number } | undefined {
   const exact = matchSection(name);
   if (exact !== undefined) return versionInRange(version, exact.spec.since) ? exact : undefined;
 
   for (const spec of SECTIONS) {
-    if (!spec.numbered || !name.startsWith(spec.prefix) || !versionInRange(version, spec.since)) continue;
+    if (!spec.numbered || !name.startsWith(spec.prefix) || !versionInRange(version, spec.since))
+      continue;
     const id = scanSectionId(name, spec.prefix);
     return id === undefined ? { spec } : { spec, id };
   }
   return undefined;
 }
 
-function checkSectionName(version: FstackVersion, event: IniSectionEvent, findings: Finding[]): void {
+function checkSectionName(
+  version: FstackVersion,
+  event: IniSectionEvent,
+  findings: Finding[],
+): void {
   const name = event.name;
   const at = { line: event.pos.line, column: event.pos.column, value: `[${event.fullName}]` };
   const exact = matchSection(name);
@@ -83,7 +92,9 @@ function checkSectionName(version: FstackVersion, event: IniSectionEvent, findin
     code: 'section-unknown',
     message: `F-Stack does not know [${name}] and ignores everything in it`,
     ...at,
-    ...(suggestion !== undefined ? { fix: `did you mean [${suggestion}]?` } : { fix: 'remove the section or comment it out' }),
+    ...(suggestion !== undefined
+      ? { fix: `did you mean [${suggestion}]?` }
+      : { fix: 'remove the section or comment it out' }),
   });
 }
 
@@ -137,7 +148,9 @@ function checkKeyName(version: FstackVersion, event: IniPairEvent, findings: Fin
 /** Reports every value that a later line of the same key overrides. */
 function checkDuplicates(input: ValidationInput, findings: Finding[]): void {
   const last = new Map<string, IniPairEvent>();
-  const pairs = input.scan.events.filter((event): event is IniPairEvent => event.kind === 'pair' && !event.continuation);
+  const pairs = input.scan.events.filter(
+    (event): event is IniPairEvent => event.kind === 'pair' && !event.continuation,
+  );
   for (const event of pairs) last.set(`${event.section}\u0000${event.name}`, event);
 
   for (const event of pairs) {
@@ -165,7 +178,9 @@ function suggestSection(name: string, version: FstackVersion): string | undefine
       if (match !== null && match[1] === spec.prefix) return `${spec.prefix}${Number(match[2])}`;
     }
   }
-  const fixedNames = SECTIONS.filter((spec) => !spec.numbered && versionInRange(version, spec.since)).map((spec) => spec.prefix);
+  const fixedNames = SECTIONS.filter(
+    (spec) => !spec.numbered && versionInRange(version, spec.since),
+  ).map((spec) => spec.prefix);
   return closestName(name, fixedNames);
 }
 

@@ -104,7 +104,11 @@ function checkVlans(input: ValidationInput, findings: Finding[]): void {
 }
 
 /** Returns the first active header F-Stack routes to this numbered section, if any. */
-function sectionHeaderOf(input: ValidationInput, prefix: 'port' | 'vlan', id: number): SourceLocation | undefined {
+function sectionHeaderOf(
+  input: ValidationInput,
+  prefix: 'port' | 'vlan',
+  id: number,
+): SourceLocation | undefined {
   const header = input.run.config.sections.find((section) => {
     const routed = routeSection(section.name, input.version);
     return routed?.spec.prefix === prefix && routed.id === id;

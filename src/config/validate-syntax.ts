@@ -30,7 +30,8 @@ export function checkSyntax(input: ValidationInput): Finding[] {
             }
           : {
               code: 'syntax-missing-separator',
-              message: 'line is not a comment, a [section] or name=value, so F-Stack stops reading the file here',
+              message:
+                'line is not a comment, a [section] or name=value, so F-Stack stops reading the file here',
               line: event.pos.line,
               column: event.pos.column,
               value: event.text,
@@ -93,7 +94,10 @@ export function checkSyntax(input: ValidationInput): Finding[] {
     }
 
     const kind = matchSection(event.section)?.spec.kind;
-    const spec = kind !== undefined && kind !== 'freebsd.boot' && kind !== 'freebsd.sysctl' ? keySpec(kind, event.name) : undefined;
+    const spec =
+      kind !== undefined && kind !== 'freebsd.boot' && kind !== 'freebsd.sysctl'
+        ? keySpec(kind, event.name)
+        : undefined;
     const hash = /\s#/.exec(event.value);
     if (hash !== null && !(spec !== undefined && ADDRESS_KINDS.has(spec.kind))) {
       findings.push({
@@ -157,7 +161,8 @@ function checkLineBytes(input: ValidationInput, findings: Finding[]): void {
     if (cr >= 0) {
       findings.push({
         code: 'lone-carriage-return',
-        message: 'line contains a carriage return that does not end it; F-Stack reads only \\n as a line end and keeps the \\r as text',
+        message:
+          'line contains a carriage return that does not end it; F-Stack reads only \\n as a line end and keeps the \\r as text',
         line: index + 1,
         column: Buffer.byteLength(line.text.slice(0, cr), input.document.encoding) + 1,
         fix: 'replace the lone \\r with a line break (\\n or \\r\\n)',

@@ -26,7 +26,15 @@ export interface ValidationInput {
 /** One check: returns its findings. */
 export type Check = (input: ValidationInput) => Finding[];
 
-const CHECKS: readonly Check[] = [checkSyntax, checkNames, checkValues, checkLists, checkPorts, checkAddresses, checkKni];
+const CHECKS: readonly Check[] = [
+  checkSyntax,
+  checkNames,
+  checkValues,
+  checkLists,
+  checkPorts,
+  checkAddresses,
+  checkKni,
+];
 
 /** Runs every check and returns the diagnostics, handler failures included. */
 export function validate(input: ValidationInput): Diagnostic[] {
@@ -35,14 +43,22 @@ export function validate(input: ValidationInput): Diagnostic[] {
 }
 
 /** Returns the entries F-Stack applied for a key, in file order. */
-export function appliedEntries(input: ValidationInput, section: string, name: string): ConfigEntry[] {
+export function appliedEntries(
+  input: ValidationInput,
+  section: string,
+  name: string,
+): ConfigEntry[] {
   return input.run.config.entries.filter(
     (entry) => entry.section === section && entry.name === name && entry.status === 'applied',
   );
 }
 
 /** Returns the last entry F-Stack applied for a key: the value it keeps. */
-export function lastApplied(input: ValidationInput, section: string, name: string): ConfigEntry | undefined {
+export function lastApplied(
+  input: ValidationInput,
+  section: string,
+  name: string,
+): ConfigEntry | undefined {
   const entries = appliedEntries(input, section, name);
   return entries[entries.length - 1];
 }

@@ -27,7 +27,9 @@ export function parseFstackVersion(text: string): FstackVersion {
 
   const match = /^v?(\d+\.\d+)(\.\d+)?$/.exec(trimmed);
   if (match !== null && isFstackVersion(match[1] as string)) return match[1] as FstackVersion;
-  throw new RangeError(`unsupported F-Stack version "${text}"; expected one of ${FSTACK_VERSIONS.join(', ')} or dev`);
+  throw new RangeError(
+    `unsupported F-Stack version "${text}"; expected one of ${FSTACK_VERSIONS.join(', ')} or dev`,
+  );
 }
 
 /** Compares two versions like a sort comparator. */
@@ -36,7 +38,11 @@ export function compareVersions(a: FstackVersion, b: FstackVersion): number {
 }
 
 /** True when `version` is at least `since` (and at most `until`, when given). */
-export function versionInRange(version: FstackVersion, since: FstackVersion, until?: FstackVersion): boolean {
+export function versionInRange(
+  version: FstackVersion,
+  since: FstackVersion,
+  until?: FstackVersion,
+): boolean {
   if (compareVersions(version, since) < 0) return false;
   return until === undefined || compareVersions(version, until) <= 0;
 }

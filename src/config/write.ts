@@ -6,14 +6,14 @@
 // NOTE: extended attributes, ACLs and SELinux labels of the old file are not copied to the
 // new one.
 import { randomBytes } from 'node:crypto';
-import { open, readFile, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import { type ConfigDocument, serializeDocument } from './document.js';
-import { type EditOperation, type EditOptions, type EditResult, applyEdits } from './edit.js';
+import { applyEdits, type EditOperation, type EditOptions, type EditResult } from './edit.js';
 import { acquireLock } from './lock.js';
 import { type LoadedConfig, loadConfig } from './model.js';
-import { type FileSnapshot, contentHash, snapshotOf } from './snapshot.js';
+import { contentHash, type FileSnapshot, snapshotOf } from './snapshot.js';
 
 /** Options of writeConfigFile. */
 export interface WriteOptions {
@@ -47,9 +47,16 @@ export async function writeConfigFile(
   options: WriteOptions = {},
 ): Promise<WriteResult> {
   const real = await realpath(path);
-  const lock = await acquireLock(real, options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {});
+  const lock = await acquireLock(
+    real,
+    options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {},
+  );
   try {
-    return await writeLocked(real, content instanceof Uint8Array ? content : serializeDocument(content), options);
+    return await writeLocked(
+      real,
+      content instanceof Uint8Array ? content : serializeDocument(content),
+      options,
+    );
   } finally {
     await lock.release();
   }
@@ -81,9 +88,15 @@ export async function editConfigFile(
   options: EditFileOptions = {},
 ): Promise<EditFileResult> {
   const real = await realpath(path);
-  const lock = await acquireLock(real, options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {});
+  const lock = await acquireLock(
+    real,
+    options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {},
+  );
   try {
-    const before = await loadConfig(real, options.fstackVersion !== undefined ? { fstackVersion: options.fstackVersion } : {});
+    const before = await loadConfig(
+      real,
+      options.fstackVersion !== undefined ? { fstackVersion: options.fstackVersion } : {},
+    );
     const result = applyEdits({ ...before, file: path }, operations, options);
     if (!result.changed || options.dryRun === true) return { ...result, before };
 
@@ -97,7 +110,11 @@ export async function editConfigFile(
   }
 }
 
-async function writeLocked(real: string, bytes: Uint8Array, options: WriteOptions): Promise<WriteResult> {
+async function writeLocked(
+  real: string,
+  bytes: Uint8Array,
+  options: WriteOptions,
+): Promise<WriteResult> {
   let current: Buffer;
   try {
     current = await readFile(real);
@@ -108,7 +125,9 @@ async function writeLocked(real: string, bytes: Uint8Array, options: WriteOption
     throw error;
   }
   if (options.expected !== undefined && contentHash(current) !== options.expected.sha256) {
-    throw new ConflictError(`${real} was changed by someone else since it was read; nothing was written, run the command again`);
+    throw new ConflictError(
+      `${real} was changed by someone else since it was read; nothing was written, run the command again`,
+    );
   }
 
   const info = await stat(real);
@@ -118,7 +137,11 @@ async function writeLocked(real: string, bytes: Uint8Array, options: WriteOption
     await replaceAtomically(backupPath, current, info);
   }
   await replaceAtomically(real, bytes, info);
-  return { path: real, ...(backupPath !== undefined ? { backupPath } : {}), snapshot: await snapshotOf(real, bytes) };
+  return {
+    path: real,
+    ...(backupPath !== undefined ? { backupPath } : {}),
+    snapshot: await snapshotOf(real, bytes),
+  };
 }
 
 /** Writes bytes to a temporary file next to `target`, then renames it over `target`. */
@@ -129,7 +152,10 @@ async function replaceAtomically(
 ): Promise<void> {
   const directory = dirname(target);
   await removeAbandonedTemporaries(directory, basename(target));
-  const temporary = join(directory, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temporary = join(
+    directory,
+    `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
   const mode = owner.mode & 0o7777;
 
   const handle = await open(temporary, 'wx', mode);
@@ -171,7 +197,9 @@ async function removeAbandonedTemporaries(directory: string, name: string): Prom
     return;
   }
   for (const entry of entries) {
-    const match = entry.startsWith(prefix) ? /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(entry.slice(prefix.length)) : null;
+    const match = entry.startsWith(prefix)
+      ? /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(entry.slice(prefix.length))
+      : null;
     if (match === null || isRunning(Number(match[1]))) continue;
     await unlink(join(directory, entry)).catch(() => undefined);
   }
@@ -199,9 +227,12 @@ async function keepOwner(
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EPERM') {
-      throw new Error(`cannot keep owner ${owner.uid}:${owner.gid} of the file without privilege; run as root or as the owner`, {
-        cause: error,
-      });
+      throw new Error(
+        `cannot keep owner ${owner.uid}:${owner.gid} of the file without privilege; run as root or as the owner`,
+        {
+          cause: error,
+        },
+      );
     }
     throw error;
   }

@@ -4,10 +4,11 @@
 // The kernel handles each message of a batch on its own, so steps after a failed one still
 // run. The rollback therefore covers every step that succeeded, not only those before the
 // failure.
-import type { KernelOperation } from './operations.js';
-import type { Change, Plan } from './plan.js';
+
 import { hasNetAdminCapability } from '../netlink/errors.js';
 import { describeOperation } from './describe.js';
+import type { KernelOperation } from './operations.js';
+import type { Change, Plan } from './plan.js';
 
 /** Outcome of one kernel operation. */
 export type OperationResult = { ok: true } | { ok: false; error: Error };
@@ -77,7 +78,8 @@ export async function applyPlan(
       if (result === undefined || !result.ok) {
         failed = true;
         step.status = 'failed';
-        const error = result === undefined ? new Error('no result for this operation') : result.error;
+        const error =
+          result === undefined ? new Error('no result for this operation') : result.error;
         step.error = explainStepError(step.change, toStepError(error));
       } else {
         step.status = 'applied';
@@ -93,7 +95,11 @@ export async function applyPlan(
 }
 
 /** Undoes every applied step, last first, in one batch. */
-async function rollBack(steps: StepResult[], executor: OperationExecutor, options: ApplyOptions): Promise<void> {
+async function rollBack(
+  steps: StepResult[],
+  executor: OperationExecutor,
+  options: ApplyOptions,
+): Promise<void> {
   const applied = steps.filter((step) => step.status === 'applied').reverse();
   const operations: KernelOperation[] = [];
   const owners: StepResult[] = [];
@@ -112,7 +118,9 @@ async function rollBack(steps: StepResult[], executor: OperationExecutor, option
     const owner = owners[i] as StepResult;
     const error = result === undefined ? new Error('no result for this operation') : result.error;
     const entry = failures.get(owner) ?? { commands: [], error };
-    entry.commands.push(describeOperation(operation, options.netns === undefined ? {} : { netns: options.netns }));
+    entry.commands.push(
+      describeOperation(operation, options.netns === undefined ? {} : { netns: options.netns }),
+    );
     failures.set(owner, entry);
   });
 
@@ -166,7 +174,8 @@ function toStepError(error: Error): StepError {
  * CAP_NET_ADMIN.
  */
 function explainStepError(change: Change, error: StepError): StepError {
-  if (change.kind !== 'carrier-on' || error.code !== 'EPERM' || hasNetAdminCapability() === false) return error;
+  if (change.kind !== 'carrier-on' || error.code !== 'EPERM' || hasNetAdminCapability() === false)
+    return error;
   return {
     ...error,
     message:
@@ -177,5 +186,7 @@ function explainStepError(change: Change, error: StepError): StepError {
 
 /** True when some step's effect stays in the kernel. */
 export function leftChanges(outcome: ApplyOutcome): boolean {
-  return outcome.steps.some((step) => step.status === 'applied' || step.status === 'rollback-failed');
+  return outcome.steps.some(
+    (step) => step.status === 'applied' || step.status === 'rollback-failed',
+  );
 }

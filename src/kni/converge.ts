@@ -1,7 +1,7 @@
 // One converge run: read the kernel, plan, apply (unless checking), then read again to
 // verify the result or to find what a rollback could not restore.
 import { performance } from 'node:perf_hooks';
-import { type StepResult, applyPlan } from './apply.js';
+import { applyPlan, type StepResult } from './apply.js';
 import type { DesiredState } from './desired.js';
 import type { KernelAccess } from './kernel.js';
 import { type LiveState, readLiveState, stateDifferences } from './live.js';
@@ -52,7 +52,10 @@ export async function converge(
   options: ConvergeOptions = {},
 ): Promise<ConvergeReport> {
   const started = performance.now();
-  const planOptions = { prune: options.prune ?? false, ...(options.netns !== undefined ? { netns: options.netns } : {}) };
+  const planOptions = {
+    prune: options.prune ?? false,
+    ...(options.netns !== undefined ? { netns: options.netns } : {}),
+  };
 
   const before = await readLiveState(kernel.source);
   const read = performance.now();
@@ -68,7 +71,13 @@ export async function converge(
     rolledBack: false,
     remaining: [],
     unconverged: [],
-    timings: { readMs: read - started, planMs: planned - read, applyMs: 0, verifyMs: 0, totalMs: 0 },
+    timings: {
+      readMs: read - started,
+      planMs: planned - read,
+      applyMs: 0,
+      verifyMs: 0,
+      totalMs: 0,
+    },
   };
 
   if (report.check || plan.blockers.length > 0 || plan.changes.length === 0) {
@@ -76,14 +85,20 @@ export async function converge(
     return report;
   }
 
-  const outcome = await applyPlan(plan, kernel.executor, options.netns === undefined ? {} : { netns: options.netns });
+  const outcome = await applyPlan(
+    plan,
+    kernel.executor,
+    options.netns === undefined ? {} : { netns: options.netns },
+  );
   const applied = performance.now();
   report.steps = outcome.steps;
   report.rolledBack = outcome.rolledBack;
 
   const after: LiveState = await readLiveState(kernel.source);
   if (outcome.ok) {
-    report.unconverged = planChanges(desired, after, planOptions).changes.map((change) => change.command);
+    report.unconverged = planChanges(desired, after, planOptions).changes.map(
+      (change) => change.command,
+    );
     report.ok = report.unconverged.length === 0;
     report.changed = true;
   } else {

@@ -12,14 +12,22 @@ import { parseConfig } from '../config/model.js';
 import { createNetns, deleteNetns } from '../netlink/netns.js';
 import { connectTcp, listenTcp } from '../netlink/tcp.js';
 import { Rtnl } from '../rtnl/index.js';
-import { type TunDevice, createTun } from '../rtnl/tun.js';
+import { createTun, type TunDevice } from '../rtnl/tun.js';
 import { type ConvergeReport, converge } from './converge.js';
 import { type DesiredState, desiredState } from './desired.js';
 import { type Explanation, explainPackets } from './explain.js';
+import {
+  arpRequest,
+  parseArpReply,
+  parseTcpFrame,
+  TCP_ACK,
+  TCP_RST,
+  TCP_SYN,
+  tcpFrame,
+} from './frames.js';
 import { rtnlKernel } from './kernel.js';
 import { readLiveState } from './live.js';
-import { type StatusReport, diagnose } from './status.js';
-import { TCP_ACK, TCP_RST, TCP_SYN, arpRequest, parseArpReply, parseTcpFrame, tcpFrame } from './frames.js';
+import { diagnose, type StatusReport } from './status.js';
 
 /** Default name of the sandbox namespace. */
 export const DEMO_NETNS = 'fstack-kni-demo';
@@ -119,12 +127,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   }
 
   try {
-
     nl = Rtnl.open({ netns: { name: netns } });
     await nl.links.setUp('lo', true);
     tap = createTun({ name: 'veth0', tap: true, persist: false, netns: { name: netns } });
     reader = new FrameReader(tap.fd);
-    step('create veth0 as F-Stack >= 1.25 does', true, 'a tap held open by this process; it vanishes when the fd closes');
+    step(
+      'create veth0 as F-Stack >= 1.25 does',
+      true,
+      'a tap held open by this process; it vanishes when the fd closes',
+    );
 
     directory = await mkdtemp(join(tmpdir(), 'fstack-kni-demo-'));
     report.configPath = join(directory, 'f-stack.conf');
@@ -135,10 +146,18 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     const desired = desiredState(loaded.config, { fstackVersion: loaded.version });
     report.desired = desired;
     const environment = { exists: () => true };
-    const statusInput = { config: loaded.config, configErrors: [], options: { fstackVersion: loaded.version } };
+    const statusInput = {
+      config: loaded.config,
+      configErrors: [],
+      options: { fstackVersion: loaded.version },
+    };
 
     report.before = diagnose({ ...statusInput, live: await readLiveState(nl), environment });
-    step('read the state before', true, `${report.before.problems.length} problem(s), as after an F-Stack start`);
+    step(
+      'read the state before',
+      true,
+      `${report.before.problems.length} problem(s), as after an F-Stack start`,
+    );
 
     report.apply = await converge(desired, rtnlKernel(nl), { netns });
     const applied = step(
@@ -148,11 +167,19 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     );
 
     report.after = diagnose({ ...statusInput, live: await readLiveState(nl), environment });
-    step('read the state after', report.after.ok, report.after.ok ? 'no problems' : `${report.after.problems.length} problem(s)`);
+    step(
+      'read the state after',
+      report.after.ok,
+      report.after.ok ? 'no problems' : `${report.after.problems.length} problem(s)`,
+    );
 
     report.explanation = explainPackets(loaded.config.kni, loaded.version);
     const ssh = report.explanation.verdicts.find((v) => v.packet === 'tcp/22');
-    step('explain packet steering', ssh?.receiver === 'kernel', `tcp/22 goes to ${ssh?.receiver ?? 'nobody'}`);
+    step(
+      'explain packet steering',
+      ssh?.receiver === 'kernel',
+      `tcp/22 goes to ${ssh?.receiver ?? 'nobody'}`,
+    );
 
     if (applied) {
       listener = await startListener(netns, step);
@@ -162,7 +189,18 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   } catch (error) {
     step('unexpected error', false, error instanceof Error ? error.message : String(error));
   } finally {
-    await cleanUp({ keep: options.keep ?? false, netns, createdNetns, nl, tap, reader, listener, directory, report, step });
+    await cleanUp({
+      keep: options.keep ?? false,
+      netns,
+      createdNetns,
+      nl,
+      tap,
+      reader,
+      listener,
+      directory,
+      report,
+      step,
+    });
   }
 
   report.ok = report.steps.every((s) => s.ok);
@@ -176,10 +214,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
 async function startListener(netns: string, step: StepRecorder): Promise<Server | undefined> {
   const title = `TCP listener on ${SHARED_ADDRESS}:${SSH_PORT} inside the sandbox`;
   try {
-    const server = await listenTcp({ netns: { name: netns }, address: SHARED_ADDRESS, port: SSH_PORT }, (socket: Socket) => {
-      socket.on('error', () => socket.destroy());
-      socket.end(DEMO_BANNER);
-    });
+    const server = await listenTcp(
+      { netns: { name: netns }, address: SHARED_ADDRESS, port: SSH_PORT },
+      (socket: Socket) => {
+        socket.on('error', () => socket.destroy());
+        socket.end(DEMO_BANNER);
+      },
+    );
     step(title, true, 'listening; it sends an SSH version line to each client');
     return server;
   } catch (error) {
@@ -197,7 +238,12 @@ async function readBanner(netns: string, step: StepRecorder): Promise<void> {
   const title = `banner read from ${SHARED_ADDRESS}:${SSH_PORT} inside the sandbox`;
   let socket: Socket | undefined;
   try {
-    socket = await connectTcp({ netns: { name: netns }, address: SHARED_ADDRESS, port: SSH_PORT, timeoutMs: ANSWER_TIMEOUT_MS });
+    socket = await connectTcp({
+      netns: { name: netns },
+      address: SHARED_ADDRESS,
+      port: SSH_PORT,
+      timeoutMs: ANSWER_TIMEOUT_MS,
+    });
     const banner = await readToEnd(socket);
     step(title, banner === DEMO_BANNER, `read ${JSON.stringify(banner)}`);
   } catch (error) {
@@ -233,22 +279,51 @@ type StepRecorder = (title: string, ok: boolean, detail: string, unavailable?: b
  * port 22 go into the tap as F-Stack would pass them on, and the kernel's replies come out.
  * With a listener on the port the kernel must reply with SYN-ACK, without one with a reset.
  */
-async function probe(reader: FrameReader, tap: TunDevice, listening: boolean, step: StepRecorder): Promise<void> {
+async function probe(
+  reader: FrameReader,
+  tap: TunDevice,
+  listening: boolean,
+  step: StepRecorder,
+): Promise<void> {
   await writeAsync(tap.fd, arpRequest(CLIENT.mac, CLIENT.ip, SHARED_ADDRESS));
   const arp = await reader.waitFor((frame) => {
     const reply = parseArpReply(frame);
     return reply?.senderIp === SHARED_ADDRESS ? reply : undefined;
   });
-  if (!step('ARP for 192.0.2.79 answered through veth0', arp !== undefined, arp === undefined ? 'no ARP reply' : `reply from ${arp.senderMac}`)) {
+  if (
+    !step(
+      'ARP for 192.0.2.79 answered through veth0',
+      arp !== undefined,
+      arp === undefined ? 'no ARP reply' : `reply from ${arp.senderMac}`,
+    )
+  ) {
     return;
   }
 
   const sequence = 0x1000;
-  const syn = { sourceMac: CLIENT.mac, destinationMac: (arp as { senderMac: string }).senderMac, sourceIp: CLIENT.ip, destinationIp: SHARED_ADDRESS };
-  await writeAsync(tap.fd, tcpFrame({ ...syn, sourcePort: CLIENT.port, destinationPort: 22, sequence, acknowledgement: 0, flags: TCP_SYN, payload: Buffer.alloc(0) }));
+  const syn = {
+    sourceMac: CLIENT.mac,
+    destinationMac: (arp as { senderMac: string }).senderMac,
+    sourceIp: CLIENT.ip,
+    destinationIp: SHARED_ADDRESS,
+  };
+  await writeAsync(
+    tap.fd,
+    tcpFrame({
+      ...syn,
+      sourcePort: CLIENT.port,
+      destinationPort: 22,
+      sequence,
+      acknowledgement: 0,
+      flags: TCP_SYN,
+      payload: Buffer.alloc(0),
+    }),
+  );
   const answer = await reader.waitFor((frame) => {
     const segment = parseTcpFrame(frame);
-    return segment?.sourcePort === 22 && segment.destinationPort === CLIENT.port ? segment : undefined;
+    return segment?.sourcePort === 22 && segment.destinationPort === CLIENT.port
+      ? segment
+      : undefined;
   });
 
   if (answer === undefined) {
@@ -260,13 +335,36 @@ async function probe(reader: FrameReader, tap: TunDevice, listening: boolean, st
   const reset = (answer.flags & TCP_RST) !== 0;
   if (synAck) {
     // Abort the half-open connection, as a client that gives up would.
-    await writeAsync(tap.fd, tcpFrame({ ...syn, sourcePort: CLIENT.port, destinationPort: 22, sequence: sequence + 1, acknowledgement: 0, flags: TCP_RST, payload: Buffer.alloc(0) }));
+    await writeAsync(
+      tap.fd,
+      tcpFrame({
+        ...syn,
+        sourcePort: CLIENT.port,
+        destinationPort: 22,
+        sequence: sequence + 1,
+        acknowledgement: 0,
+        flags: TCP_RST,
+        payload: Buffer.alloc(0),
+      }),
+    );
   }
   if (listening) {
-    step('TCP listener on 192.0.2.79:22 reachable through veth0', synAck, synAck ? 'the kernel answered SYN with SYN-ACK' : `expected SYN-ACK, got flags 0x${answer.flags.toString(16)}`);
+    step(
+      'TCP listener on 192.0.2.79:22 reachable through veth0',
+      synAck,
+      synAck
+        ? 'the kernel answered SYN with SYN-ACK'
+        : `expected SYN-ACK, got flags 0x${answer.flags.toString(16)}`,
+    );
     return;
   }
-  step('TCP to 192.0.2.79:22 reaches the kernel through veth0', reset, reset ? 'the kernel answered SYN with a reset, since nothing listens' : `expected a reset, got flags 0x${answer.flags.toString(16)}`);
+  step(
+    'TCP to 192.0.2.79:22 reaches the kernel through veth0',
+    reset,
+    reset
+      ? 'the kernel answered SYN with a reset, since nothing listens'
+      : `expected a reset, got flags 0x${answer.flags.toString(16)}`,
+  );
 }
 
 interface CleanUpContext {
@@ -307,7 +405,11 @@ async function cleanUp(context: CleanUpContext): Promise<void> {
   if (keep) {
     if (context.createdNetns) report.removal.push(`ip netns delete ${netns}`);
     if (directory !== undefined) report.removal.push(`rm -r ${directory}`);
-    step('keep the sandbox', problems.length === 0, problems.join('; ') || `netns ${netns} and ${directory ?? 'no config'} left in place`);
+    step(
+      'keep the sandbox',
+      problems.length === 0,
+      problems.join('; ') || `netns ${netns} and ${directory ?? 'no config'} left in place`,
+    );
     return;
   }
 
@@ -320,7 +422,11 @@ async function cleanUp(context: CleanUpContext): Promise<void> {
   }
   if (directory !== undefined) await rm(directory, { recursive: true, force: true });
   if (context.createdNetns || directory !== undefined) {
-    step('remove the sandbox', problems.length === 0, problems.join('; ') || `netns ${netns} and the config removed`);
+    step(
+      'remove the sandbox',
+      problems.length === 0,
+      problems.join('; ') || `netns ${netns} and the config removed`,
+    );
   }
 }
 

@@ -2,8 +2,16 @@
 import type { RouteSpec } from '../rtnl/types.js';
 import type { KernelOperation } from './operations.js';
 
-const ADDRESS_VERBS = { 'address-add': 'add', 'address-replace': 'replace', 'address-delete': 'del' } as const;
-const ROUTE_VERBS = { 'route-add': 'add', 'route-replace': 'replace', 'route-delete': 'del' } as const;
+const ADDRESS_VERBS = {
+  'address-add': 'add',
+  'address-replace': 'replace',
+  'address-delete': 'del',
+} as const;
+const ROUTE_VERBS = {
+  'route-add': 'add',
+  'route-replace': 'replace',
+  'route-delete': 'del',
+} as const;
 
 export interface DescribeOptions {
   /** Named netns the operation runs in; adds `-n NAME` (or `ip netns exec NAME`). */
@@ -15,7 +23,10 @@ export interface DescribeOptions {
  * `ip address add 192.0.2.79/24 broadcast 192.0.2.255 dev veth0`. The carrier has no `ip`
  * command, so it is rendered as the sysfs write of the manual runbook.
  */
-export function describeOperation(operation: KernelOperation, options: DescribeOptions = {}): string {
+export function describeOperation(
+  operation: KernelOperation,
+  options: DescribeOptions = {},
+): string {
   const ip = options.netns === undefined ? 'ip' : `ip -n ${options.netns}`;
 
   switch (operation.type) {
@@ -24,7 +35,9 @@ export function describeOperation(operation: KernelOperation, options: DescribeO
 
     case 'link-set-carrier': {
       const write = `echo ${operation.carrier ? 1 : 0} > /sys/class/net/${operation.link}/carrier`;
-      return options.netns === undefined ? write : `ip netns exec ${options.netns} sh -c '${write}'`;
+      return options.netns === undefined
+        ? write
+        : `ip netns exec ${options.netns} sh -c '${write}'`;
     }
 
     case 'link-set-mac':
@@ -66,7 +79,8 @@ export function describeRoute(route: RouteSpec & { link?: number | string }): st
   if (route.gateway !== undefined) parts.push(`via ${route.gateway}`);
   if (route.link !== undefined) parts.push(`dev ${route.link}`);
   if (route.table !== undefined && route.table !== 254) parts.push(`table ${route.table}`);
-  if (route.protocol !== undefined && route.protocol !== 'boot') parts.push(`proto ${route.protocol}`);
+  if (route.protocol !== undefined && route.protocol !== 'boot')
+    parts.push(`proto ${route.protocol}`);
   if (route.scope !== undefined && route.scope !== 'universe') parts.push(`scope ${route.scope}`);
   if (route.preferredSource !== undefined) parts.push(`src ${route.preferredSource}`);
   if (route.metric !== undefined) parts.push(`metric ${route.metric}`);

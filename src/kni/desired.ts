@@ -11,7 +11,12 @@ import {
   prefixFromNetmask,
 } from '../net/ip.js';
 import type { Family } from '../rtnl/types.js';
-import { type FstackVersion, type KniBackend, kniRealization, parseFstackVersion } from './driver.js';
+import {
+  type FstackVersion,
+  type KniBackend,
+  kniRealization,
+  parseFstackVersion,
+} from './driver.js';
 import { KniError } from './errors.js';
 
 /** How to turn f-stack.conf into desired kernel state; every field is optional but the version. */
@@ -125,7 +130,10 @@ export function desiredState(config: FstackConfig, options: DesiredOptions): Des
   for (const portId of ports) {
     const port = config.ports.get(portId);
     if (port === undefined) {
-      throw new KniError('PORT_INVALID', `port ${portId} is in port_list but f-stack.conf has no [port${portId}] section`);
+      throw new KniError(
+        'PORT_INVALID',
+        `port ${portId} is in port_list but f-stack.conf has no [port${portId}] section`,
+      );
     }
 
     const name = options.interfaceNames?.get(portId) ?? `veth${portId}`;
@@ -187,8 +195,8 @@ function portInterface(
   const v6 = ipv6Address(section, port.addr6, port.prefixLen);
   if (v6 !== undefined) addresses.push(v6);
 
-  const vips = vipAddresses(section, port, options.withVips ?? false ? notes : []);
-  const unmanagedVips = options.withVips ?? false ? [] : vips;
+  const vips = vipAddresses(section, port, (options.withVips ?? false) ? notes : []);
+  const unmanagedVips = (options.withVips ?? false) ? [] : vips;
   if (options.withVips ?? false) addresses.push(...vips);
 
   routes.push(...defaultRoutes(section, port, v4, v6, gateways, options, notes));
@@ -196,7 +204,10 @@ function portInterface(
   const mac = options.macs?.get(port.id);
   const macSource = options.macSources?.get(port.id);
   if (mac !== undefined && macSource !== undefined) {
-    throw new KniError('OPTION_INVALID', `port ${port.id} has both a MAC and a MAC source; give one`);
+    throw new KniError(
+      'OPTION_INVALID',
+      `port ${port.id} has both a MAC and a MAC source; give one`,
+    );
   }
 
   return {
@@ -228,14 +239,25 @@ function vlanInterface(
 
   // The main table has one default route per metric, and it belongs to the port. A VLAN's
   // gateway would collide with it, so only its on-link subnet is reachable.
-  if ((options.defaultRoute ?? true) && (vlan.gateway !== undefined || vlan.gateway6 !== undefined)) {
+  if (
+    (options.defaultRoute ?? true) &&
+    (vlan.gateway !== undefined || vlan.gateway6 !== undefined)
+  ) {
     notes.push(
       `${section} gateway is not installed as a kernel route: the default route belongs to ${parent}; ` +
         `${name} reaches its own subnet only`,
     );
   }
 
-  return { name, portId: vlan.portId, vlanId: vlan.vlanId, parent, carrier: false, addresses, routes: [] };
+  return {
+    name,
+    portId: vlan.portId,
+    vlanId: vlan.vlanId,
+    parent,
+    carrier: false,
+    addresses,
+    routes: [],
+  };
 }
 
 function ipv4Address(
@@ -253,7 +275,10 @@ function ipv4Address(
   }
   const mask = netmask === undefined ? undefined : parseIPv4(netmask);
   if (mask === undefined) {
-    throw new KniError('PORT_INVALID', `${section} netmask "${netmask ?? ''}" is missing or not an IPv4 netmask`);
+    throw new KniError(
+      'PORT_INVALID',
+      `${section} netmask "${netmask ?? ''}" is missing or not an IPv4 netmask`,
+    );
   }
   const prefixLength = prefixFromNetmask(mask);
   if (prefixLength === undefined) {
@@ -266,12 +291,17 @@ function ipv4Address(
   if (broadcast !== undefined) {
     const given = parseIPv4(broadcast);
     if (given === undefined) {
-      throw new KniError('PORT_INVALID', `${section} broadcast "${broadcast}" is not an IPv4 address`);
+      throw new KniError(
+        'PORT_INVALID',
+        `${section} broadcast "${broadcast}" is not an IPv4 address`,
+      );
     }
     brd = formatIPv4(given);
     keys += ', broadcast';
     if (brd !== computed) {
-      notes.push(`${section} broadcast ${brd} is not the broadcast address of ${addr}/${prefixLength} (${computed})`);
+      notes.push(
+        `${section} broadcast ${brd} is not the broadcast address of ${addr}/${prefixLength} (${computed})`,
+      );
     }
   }
 
@@ -312,14 +342,23 @@ function vipAddresses(section: string, port: PortConfig, notes: string[]): Desir
   }
 
   const vipPrefix =
-    port.vipPrefixLen === undefined || port.vipPrefixLen === 0 ? DEFAULT_IPV6_PREFIX : port.vipPrefixLen;
+    port.vipPrefixLen === undefined || port.vipPrefixLen === 0
+      ? DEFAULT_IPV6_PREFIX
+      : port.vipPrefixLen;
   for (const vip of port.vipAddr6) {
     const canonical = parseIPv6(vip) === undefined ? undefined : canonicalIp(vip);
     if (canonical === undefined) {
-      notes.push(`${section} vip_addr6 entry "${vip}" is not an IPv6 address; F-Stack skips it too`);
+      notes.push(
+        `${section} vip_addr6 entry "${vip}" is not an IPv6 address; F-Stack skips it too`,
+      );
       continue;
     }
-    addresses.push({ family: 6, address: canonical, prefixLength: vipPrefix, source: `${section} vip_addr6` });
+    addresses.push({
+      family: 6,
+      address: canonical,
+      prefixLength: vipPrefix,
+      source: `${section} vip_addr6`,
+    });
   }
   return addresses;
 }
@@ -341,9 +380,15 @@ function defaultRoutes(
   if (port.gateway !== undefined) {
     const gateway = parseIPv4(port.gateway);
     if (gateway === undefined) {
-      throw new KniError('PORT_INVALID', `${section} gateway "${port.gateway}" is not an IPv4 address`);
+      throw new KniError(
+        'PORT_INVALID',
+        `${section} gateway "${port.gateway}" is not an IPv4 address`,
+      );
     }
-    if (v4 !== undefined && !inSubnet(gateway, parseIPv4(v4.address) as Uint8Array, v4.prefixLength)) {
+    if (
+      v4 !== undefined &&
+      !inSubnet(gateway, parseIPv4(v4.address) as Uint8Array, v4.prefixLength)
+    ) {
       notes.push(
         `${section} gateway ${port.gateway} is outside ${v4.address}/${v4.prefixLength}; ` +
           'the kernel rejects the default route unless another route reaches the gateway',
@@ -355,9 +400,13 @@ function defaultRoutes(
   }
 
   if (port.gateway6 !== undefined) {
-    const canonical = parseIPv6(port.gateway6) === undefined ? undefined : canonicalIp(port.gateway6);
+    const canonical =
+      parseIPv6(port.gateway6) === undefined ? undefined : canonicalIp(port.gateway6);
     if (canonical === undefined) {
-      throw new KniError('PORT_INVALID', `${section} gateway6 "${port.gateway6}" is not an IPv6 address`);
+      throw new KniError(
+        'PORT_INVALID',
+        `${section} gateway6 "${port.gateway6}" is not an IPv6 address`,
+      );
     }
     const metric = (base === 0 ? IPV6_DEFAULT_METRIC : base) + gateways[6]++;
     if (gateways[6] > 1) notes.push(shiftedMetricNote(`${section} gateway6`, metric));
@@ -375,7 +424,7 @@ type GatewayCount = Record<Family, number>;
 function shiftedMetricNote(key: string, metric: number): string {
   return (
     `${key} gets metric ${metric}: the main table holds one default route per metric, ` +
-    'so the kernel uses the first port\'s and keeps this one as a fallback'
+    "so the kernel uses the first port's and keeps this one as a fallback"
   );
 }
 
@@ -397,16 +446,23 @@ export function checkInterfaceName(name: string, what: string): void {
 
 /** Returns a MAC as lower-case `aa:bb:cc:dd:ee:ff`; throws KniError for anything else. */
 export function normalizeMac(text: string, what: string): string {
-  const match = /^([0-9a-f]{2})([:-]?)([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})$/i.exec(
-    text.trim(),
-  );
+  const match =
+    /^([0-9a-f]{2})([:-]?)([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})$/i.exec(
+      text.trim(),
+    );
   if (match === null) {
-    throw new KniError('OPTION_INVALID', `MAC "${text}" for ${what} is invalid: expected aa:bb:cc:dd:ee:ff`);
+    throw new KniError(
+      'OPTION_INVALID',
+      `MAC "${text}" for ${what} is invalid: expected aa:bb:cc:dd:ee:ff`,
+    );
   }
   const octets = [match[1], match[3], match[4], match[5], match[6], match[7]] as string[];
   const mac = octets.join(':').toLowerCase();
   if ((Number.parseInt(octets[0] as string, 16) & 1) === 1) {
-    throw new KniError('OPTION_INVALID', `MAC ${mac} for ${what} is a multicast address; use a unicast MAC`);
+    throw new KniError(
+      'OPTION_INVALID',
+      `MAC ${mac} for ${what} is a multicast address; use a unicast MAC`,
+    );
   }
   return mac;
 }

@@ -2,7 +2,12 @@
 // (src/config/versions.ts): which driver creates veth<N> and how packets are steered.
 import { type FstackVersion, type KniBackend, versionInRange } from '../config/versions.js';
 
-export { type FstackVersion, type KniBackend, kniRealization, parseFstackVersion } from '../config/versions.js';
+export {
+  type FstackVersion,
+  type KniBackend,
+  kniRealization,
+  parseFstackVersion,
+} from '../config/versions.js';
 
 /**
  * True when a multicast destination MAC is classified before NDP and ports, as

@@ -9,8 +9,9 @@
 //   F-Stack. method=reject: listed ports go to F-Stack, everything else to the kernel.
 // - From 1.24 a multicast destination MAC is classified before NDP and ports, so such packets
 //   follow the method rule as a whole (accept: F-Stack, reject: kernel).
+
+import { classifiesMulticastFirst, type FstackVersion } from './driver.js';
 import { KniError } from './errors.js';
-import { type FstackVersion, classifiesMulticastFirst } from './driver.js';
 
 export type Receiver = 'kernel' | 'fstack' | 'both';
 
@@ -75,7 +76,8 @@ export function defaultPackets(kni: KniSteering): PacketKind[] {
   ];
   packets.push({ protocol: 'icmp' }, { protocol: 'arp' }, { protocol: 'ndp' });
 
-  const unlisted = [22, 80, 443, 8080].find((port) => !kni.tcpPorts.includes(port)) ?? firstUnlisted(kni.tcpPorts);
+  const unlisted =
+    [22, 80, 443, 8080].find((port) => !kni.tcpPorts.includes(port)) ?? firstUnlisted(kni.tcpPorts);
   packets.push({ protocol: 'tcp', port: unlisted });
   return packets;
 }
@@ -87,7 +89,11 @@ function firstUnlisted(ports: readonly number[]): number {
 }
 
 /** Decides the receiver of each packet kind and collects the warnings that apply. */
-export function explainPackets(kni: KniSteering, version: FstackVersion, packets?: readonly PacketKind[]): Explanation {
+export function explainPackets(
+  kni: KniSteering,
+  version: FstackVersion,
+  packets?: readonly PacketKind[],
+): Explanation {
   const list = packets === undefined || packets.length === 0 ? defaultPackets(kni) : packets;
   const steering = resolveSteering(kni);
   const verdicts = list.flatMap((packet) => verdictsFor(packet, kni, steering, version));
@@ -119,15 +125,28 @@ function resolveSteering(kni: KniSteering): Steering {
   return { mode: method };
 }
 
-function verdictsFor(packet: PacketKind, kni: KniSteering, steering: Steering, version: FstackVersion): Verdict[] {
+function verdictsFor(
+  packet: PacketKind,
+  kni: KniSteering,
+  steering: Steering,
+  version: FstackVersion,
+): Verdict[] {
   const name = packetName(packet);
 
   if (steering.mode === 'disabled') {
-    return [{ packet: name, receiver: 'fstack', rule: 'KNI is disabled: F-Stack handles every packet' }];
+    return [
+      { packet: name, receiver: 'fstack', rule: 'KNI is disabled: F-Stack handles every packet' },
+    ];
   }
 
   if (packet.protocol === 'arp') {
-    return [{ packet: name, receiver: 'both', rule: 'ARP: F-Stack handles it and a copy goes to the kernel' }];
+    return [
+      {
+        packet: name,
+        receiver: 'both',
+        rule: 'ARP: F-Stack handles it and a copy goes to the kernel',
+      },
+    ];
   }
 
   if (packet.protocol === 'ndp') {
@@ -137,15 +156,24 @@ function verdictsFor(packet: PacketKind, kni: KniSteering, steering: Steering, v
       rule: 'NDP: F-Stack handles it and a copy goes to the kernel',
     };
     if (!classifiesMulticastFirst(version)) return [unicast];
-    return [unicast, multicastVerdict('ndp (multicast MAC)', steering, 'NDP to a multicast MAC (solicited-node NS, RS, RA)')];
+    return [
+      unicast,
+      multicastVerdict(
+        'ndp (multicast MAC)',
+        steering,
+        'NDP to a multicast MAC (solicited-node NS, RS, RA)',
+      ),
+    ];
   }
 
   if (packet.protocol === 'multicast' && classifiesMulticastFirst(version)) {
     return [multicastVerdict(name, steering, 'a multicast destination MAC')];
   }
 
-  if (steering.mode === 'alltokni') return [{ packet: name, receiver: 'kernel', rule: 'kni_action=alltokni' }];
-  if (steering.mode === 'alltoff') return [{ packet: name, receiver: 'fstack', rule: 'kni_action=alltoff' }];
+  if (steering.mode === 'alltokni')
+    return [{ packet: name, receiver: 'kernel', rule: 'kni_action=alltokni' }];
+  if (steering.mode === 'alltoff')
+    return [{ packet: name, receiver: 'fstack', rule: 'kni_action=alltoff' }];
 
   if (packet.protocol === 'tcp' || packet.protocol === 'udp') {
     const key = `${packet.protocol}_port`;
@@ -153,23 +181,50 @@ function verdictsFor(packet: PacketKind, kni: KniSteering, steering: Steering, v
     if (steering.mode === 'accept') {
       return [
         listed
-          ? { packet: name, receiver: 'kernel', rule: `method=accept and ${packet.port} is in ${key}` }
-          : { packet: name, receiver: 'fstack', rule: `method=accept and ${packet.port} is not in ${key}` },
+          ? {
+              packet: name,
+              receiver: 'kernel',
+              rule: `method=accept and ${packet.port} is in ${key}`,
+            }
+          : {
+              packet: name,
+              receiver: 'fstack',
+              rule: `method=accept and ${packet.port} is not in ${key}`,
+            },
       ];
     }
     return [
       listed
-        ? { packet: name, receiver: 'fstack', rule: `method=reject and ${packet.port} is in ${key}` }
-        : { packet: name, receiver: 'kernel', rule: `method=reject and ${packet.port} is not in ${key}` },
+        ? {
+            packet: name,
+            receiver: 'fstack',
+            rule: `method=reject and ${packet.port} is in ${key}`,
+          }
+        : {
+            packet: name,
+            receiver: 'kernel',
+            rule: `method=reject and ${packet.port} is not in ${key}`,
+          },
     ];
   }
 
   // ICMP, ICMPv6 other than NDP, OSPF, multicast before 1.24 and non-IP: no port to match.
-  const what = packet.protocol === 'multicast' ? 'multicast (classified by protocol before 1.24)' : 'not TCP or UDP';
+  const what =
+    packet.protocol === 'multicast'
+      ? 'multicast (classified by protocol before 1.24)'
+      : 'not TCP or UDP';
   return [
     steering.mode === 'accept'
-      ? { packet: name, receiver: 'fstack', rule: `method=accept passes only listed TCP/UDP ports; ${what}` }
-      : { packet: name, receiver: 'kernel', rule: `method=reject keeps only listed TCP/UDP ports; ${what}` },
+      ? {
+          packet: name,
+          receiver: 'fstack',
+          rule: `method=accept passes only listed TCP/UDP ports; ${what}`,
+        }
+      : {
+          packet: name,
+          receiver: 'kernel',
+          rule: `method=reject keeps only listed TCP/UDP ports; ${what}`,
+        },
   ];
 }
 
@@ -196,34 +251,44 @@ function warningsFor(
   const warnings: string[] = [];
 
   if (steering.mode === 'disabled') {
-    warnings.push('[kni] enable is off: the kernel receives nothing, not even ARP; no veth interface exists');
+    warnings.push(
+      '[kni] enable is off: the kernel receives nothing, not even ARP; no veth interface exists',
+    );
     return warnings;
   }
 
   if (kni.tcpPorts.includes(0) || kni.udpPorts.includes(0)) {
     warnings.push(
-      'tcp_port or udp_port contains 0: F-Stack\'s port parser turns text that is not a number into 0, which matches nothing',
+      "tcp_port or udp_port contains 0: F-Stack's port parser turns text that is not a number into 0, which matches nothing",
     );
   }
 
   switch (steering.mode) {
     case 'alltokni':
-      warnings.push('kni_action=alltokni: F-Stack receives only ARP and NDP copies; method, tcp_port and udp_port have no effect');
+      warnings.push(
+        'kni_action=alltokni: F-Stack receives only ARP and NDP copies; method, tcp_port and udp_port have no effect',
+      );
       break;
     case 'alltoff':
-      warnings.push('kni_action=alltoff: the kernel receives only ARP and NDP copies; method, tcp_port and udp_port have no effect');
+      warnings.push(
+        'kni_action=alltoff: the kernel receives only ARP and NDP copies; method, tcp_port and udp_port have no effect',
+      );
       break;
     case 'accept':
       if (kni.tcpPorts.length === 0 && kni.udpPorts.length === 0) {
-        warnings.push('method=accept with no tcp_port or udp_port: no TCP or UDP packet reaches the kernel');
+        warnings.push(
+          'method=accept with no tcp_port or udp_port: no TCP or UDP packet reaches the kernel',
+        );
       }
       warnings.push(
-        'method=accept matches destination ports only: replies to the kernel\'s own outgoing connections ' +
+        "method=accept matches destination ports only: replies to the kernel's own outgoing connections " +
           '(Linux ephemeral ports, 32768-60999 by default) go to F-Stack unless listed, so the host cannot, ' +
           'for example, resolve names or download through this interface',
       );
       if (packets.some((p) => p.protocol === 'icmp')) {
-        warnings.push('method=accept: ping to the shared address is answered by F-Stack, never by the kernel');
+        warnings.push(
+          'method=accept: ping to the shared address is answered by F-Stack, never by the kernel',
+        );
       }
       if (classifiesMulticastFirst(version) && packets.some((p) => p.protocol === 'ndp')) {
         warnings.push(
@@ -234,12 +299,14 @@ function warningsFor(
       break;
     case 'reject':
       warnings.push(
-        'method=reject matches destination ports only: replies to F-Stack\'s own outgoing connections arrive ' +
+        "method=reject matches destination ports only: replies to F-Stack's own outgoing connections arrive " +
           'on its ephemeral ports (FreeBSD default 10000-65535) and go to the kernel unless listed, ' +
           'where they are answered with a reset',
       );
       if (kni.tcpPorts.includes(22)) {
-        warnings.push('tcp_port lists 22 under method=reject, so ssh on the host never receives a packet');
+        warnings.push(
+          'tcp_port lists 22 under method=reject, so ssh on the host never receives a packet',
+        );
       }
       break;
     default:
@@ -249,5 +316,7 @@ function warningsFor(
 }
 
 function packetName(packet: PacketKind): string {
-  return packet.protocol === 'tcp' || packet.protocol === 'udp' ? `${packet.protocol}/${packet.port}` : packet.protocol;
+  return packet.protocol === 'tcp' || packet.protocol === 'udp'
+    ? `${packet.protocol}/${packet.port}`
+    : packet.protocol;
 }

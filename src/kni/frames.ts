@@ -53,7 +53,8 @@ export function arpRequest(senderMac: string, senderIp: string, targetIp: string
 
 /** Decodes an ARP reply; undefined for any other frame. */
 export function parseArpReply(frame: Buffer): ArpReply | undefined {
-  if (frame.length < ETHERNET_HEADER + 28 || frame.readUInt16BE(12) !== ETHERTYPE_ARP) return undefined;
+  if (frame.length < ETHERNET_HEADER + 28 || frame.readUInt16BE(12) !== ETHERTYPE_ARP)
+    return undefined;
   const arp = ETHERNET_HEADER;
   if (frame.readUInt16BE(arp + 6) !== 2) return undefined;
   return {
@@ -95,7 +96,8 @@ export function tcpFrame(
 
 /** Decodes an IPv4 TCP segment; undefined for any other frame. */
 export function parseTcpFrame(frame: Buffer): TcpSegment | undefined {
-  if (frame.length < ETHERNET_HEADER + IPV4_HEADER || frame.readUInt16BE(12) !== ETHERTYPE_IPV4) return undefined;
+  if (frame.length < ETHERNET_HEADER + IPV4_HEADER || frame.readUInt16BE(12) !== ETHERTYPE_IPV4)
+    return undefined;
   const ip = ETHERNET_HEADER;
   const headerLength = (frame.readUInt8(ip) & 0x0f) * 4;
   if (frame.readUInt8(ip + 9) !== IPPROTO_TCP) return undefined;
@@ -139,7 +141,8 @@ function ipBytes(text: string): Buffer {
 /** Computes the Internet checksum (RFC 1071) of `data`, starting from `initial`. */
 function checksum(data: Uint8Array, initial = 0): number {
   let sum = initial;
-  for (let i = 0; i + 1 < data.length; i += 2) sum += ((data[i] as number) << 8) | (data[i + 1] as number);
+  for (let i = 0; i + 1 < data.length; i += 2)
+    sum += ((data[i] as number) << 8) | (data[i + 1] as number);
   if (data.length % 2 === 1) sum += (data[data.length - 1] as number) << 8;
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   return ~sum & 0xffff;

@@ -20,7 +20,9 @@ export function rtnlKernel(nl: Rtnl): KernelAccess {
         const batch = nl.batch();
         for (const operation of operations) addToBatch(batch, operation);
         const results = await batch.send();
-        return results.map((result) => (result.ok ? { ok: true } : { ok: false, error: result.error }));
+        return results.map((result) =>
+          result.ok ? { ok: true } : { ok: false, error: result.error },
+        );
       },
     },
   };
@@ -38,7 +40,11 @@ function addToBatch(batch: Batch, operation: KernelOperation): void {
       batch.setLinkMac(operation.link, operation.mac);
       return;
     case 'link-add-vlan':
-      batch.createVlan({ name: operation.link, parent: operation.parent, vlanId: operation.vlanId });
+      batch.createVlan({
+        name: operation.link,
+        parent: operation.parent,
+        vlanId: operation.vlanId,
+      });
       return;
     case 'link-delete':
       batch.deleteLink(operation.link);

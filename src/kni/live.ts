@@ -75,14 +75,19 @@ export function sameAddressText(a: string | undefined, b: string | undefined): b
 }
 
 /** `192.0.2.79/24 broadcast 192.0.2.255` */
-export function formatAddress(address: { address: string; prefixLength: number; broadcast?: string }): string {
+export function formatAddress(address: {
+  address: string;
+  prefixLength: number;
+  broadcast?: string;
+}): string {
   const base = `${address.address}/${address.prefixLength}`;
   return address.broadcast === undefined ? base : `${base} broadcast ${address.broadcast}`;
 }
 
 /** `default via 192.0.2.1 metric 0` or `198.51.100.0/24 via 192.0.2.1 table 100 metric 5` */
 export function formatRoute(route: Route): string {
-  const destination = route.prefixLength === 0 ? 'default' : `${route.destination}/${route.prefixLength}`;
+  const destination =
+    route.prefixLength === 0 ? 'default' : `${route.destination}/${route.prefixLength}`;
   const parts = [destination];
   if (route.gateway !== undefined) parts.push(`via ${route.gateway}`);
   if (route.table !== MAIN_TABLE) parts.push(`table ${route.table}`);
@@ -96,7 +101,11 @@ export function formatRoute(route: Route): string {
  * (not the IPv6 link-local one) and routes that do not follow from addresses. The result
  * is empty when a rollback restored everything it touched.
  */
-export function stateDifferences(before: LiveState, after: LiveState, names: readonly string[]): string[] {
+export function stateDifferences(
+  before: LiveState,
+  after: LiveState,
+  names: readonly string[],
+): string[] {
   const differences: string[] = [];
 
   for (const name of names) {
@@ -112,13 +121,16 @@ export function stateDifferences(before: LiveState, after: LiveState, names: rea
       continue;
     }
 
-    if (old.up !== now.up) differences.push(`${name} is ${now.up ? 'up' : 'down'} but was ${old.up ? 'up' : 'down'}`);
-    if (old.mac !== now.mac) differences.push(`${name} has MAC ${now.mac ?? 'none'} but had ${old.mac ?? 'none'}`);
+    if (old.up !== now.up)
+      differences.push(`${name} is ${now.up ? 'up' : 'down'} but was ${old.up ? 'up' : 'down'}`);
+    if (old.mac !== now.mac)
+      differences.push(`${name} has MAC ${now.mac ?? 'none'} but had ${old.mac ?? 'none'}`);
 
     const oldAddresses = addressKeys(before, old.index);
     const newAddresses = addressKeys(after, now.index);
     for (const key of newAddresses) {
-      if (!oldAddresses.has(key)) differences.push(`${name} has address ${key} that it did not have`);
+      if (!oldAddresses.has(key))
+        differences.push(`${name} has address ${key} that it did not have`);
     }
     for (const key of oldAddresses) {
       if (!newAddresses.has(key)) differences.push(`${name} lost address ${key}`);

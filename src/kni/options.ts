@@ -1,6 +1,6 @@
 // Command-line values of the converge commands turned into DesiredOptions, with one check
 // per option. Malformed values raise KniError with code OPTION_INVALID.
-import { type DesiredOptions, checkInterfaceName, normalizeMac } from './desired.js';
+import { checkInterfaceName, type DesiredOptions, normalizeMac } from './desired.js';
 import { KniError } from './errors.js';
 
 /** Raw option values as node:util parseArgs returns them. */
@@ -33,7 +33,9 @@ export function desiredOptionsFrom(values: TargetValues, fallbackVersion: string
     });
   }
   if (values.mac !== undefined) {
-    options.macs = parsePortMap(values.mac, '--mac', (text, port) => normalizeMac(text, `port ${port}`));
+    options.macs = parsePortMap(values.mac, '--mac', (text, port) =>
+      normalizeMac(text, `port ${port}`),
+    );
   }
   if (values['mac-from'] !== undefined) {
     options.macSources = parsePortMap(values['mac-from'], '--mac-from', (text) => text);
@@ -49,18 +51,28 @@ export function desiredOptionsFrom(values: TargetValues, fallbackVersion: string
 
 function parsePortId(text: string, option: string): number {
   if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) {
-    throw new KniError('OPTION_INVALID', `${option} ${JSON.stringify(text)} is not a port id (0-65535)`);
+    throw new KniError(
+      'OPTION_INVALID',
+      `${option} ${JSON.stringify(text)} is not a port id (0-65535)`,
+    );
   }
   return Number(text);
 }
 
 /** Parses repeated `PORT=VALUE` options into a map; a port given twice is an error. */
-function parsePortMap<T>(entries: readonly string[], option: string, parse: (text: string, port: number) => T): Map<number, T> {
+function parsePortMap<T>(
+  entries: readonly string[],
+  option: string,
+  parse: (text: string, port: number) => T,
+): Map<number, T> {
   const map = new Map<number, T>();
   for (const entry of entries) {
     const separator = entry.indexOf('=');
     if (separator <= 0 || separator === entry.length - 1) {
-      throw new KniError('OPTION_INVALID', `${option} ${JSON.stringify(entry)} must have the form PORT=VALUE, e.g. 0=ens1`);
+      throw new KniError(
+        'OPTION_INVALID',
+        `${option} ${JSON.stringify(entry)} must have the form PORT=VALUE, e.g. 0=ens1`,
+      );
     }
     const port = parsePortId(entry.slice(0, separator), option);
     if (map.has(port)) {
@@ -73,7 +85,10 @@ function parsePortMap<T>(entries: readonly string[], option: string, parse: (tex
 
 function parseMetric(text: string): number {
   if (!/^\d{1,10}$/.test(text) || Number(text) > 0xffffffff) {
-    throw new KniError('OPTION_INVALID', `--route-metric ${JSON.stringify(text)} is not a metric (0-4294967295)`);
+    throw new KniError(
+      'OPTION_INVALID',
+      `--route-metric ${JSON.stringify(text)} is not a metric (0-4294967295)`,
+    );
   }
   return Number(text);
 }

@@ -14,11 +14,9 @@
 //      address delete the routes of that family on that link are installed again.
 import { inSubnet, parseIp } from '../net/ip.js';
 import type { Address, Family, Link, Route } from '../rtnl/types.js';
-import type { DesiredAddress, DesiredInterface, DesiredRoute, DesiredState } from './desired.js';
 import { describeOperation } from './describe.js';
+import type { DesiredAddress, DesiredInterface, DesiredRoute, DesiredState } from './desired.js';
 import {
-  type LiveState,
-  MAIN_TABLE,
   addressesOn,
   findLink,
   formatAddress,
@@ -26,6 +24,8 @@ import {
   isDefaultRoute,
   isKernelRoute,
   isLinkLocalIPv6,
+  type LiveState,
+  MAIN_TABLE,
   routeMetric,
   routesOn,
   sameAddressText,
@@ -80,7 +80,11 @@ export interface Drift {
   command: string;
 }
 
-export type BlockerCode = 'interface-missing' | 'not-a-vlan' | 'route-conflict' | 'mac-source-missing';
+export type BlockerCode =
+  | 'interface-missing'
+  | 'not-a-vlan'
+  | 'route-conflict'
+  | 'mac-source-missing';
 
 /** A reason the plan cannot be applied at all. */
 export interface Blocker {
@@ -117,7 +121,11 @@ interface Groups {
 }
 
 /** Computes the changes that make `live` match `desired`. Pure: reads nothing else. */
-export function planChanges(desired: DesiredState, live: LiveState, options: PlanOptions = {}): Plan {
+export function planChanges(
+  desired: DesiredState,
+  live: LiveState,
+  options: PlanOptions = {},
+): Plan {
   const groups: Groups = {
     links: [],
     linkState: [],
@@ -141,7 +149,10 @@ export function planChanges(desired: DesiredState, live: LiveState, options: Pla
     planRoutes(iface, link, live, groups, drift, blockers, deletedFamilies, options, make);
   }
 
-  if (desired.driver === 'rte_kni' && groups.linkState.some((c) => c.kind === 'link-up' || c.kind === 'set-mac')) {
+  if (
+    desired.driver === 'rte_kni' &&
+    groups.linkState.some((c) => c.kind === 'link-up' || c.kind === 'set-mac')
+  ) {
     notes.push(
       'rte_kni forwards up/down and MAC changes to the F-Stack primary process; they time out if it is not running',
     );
@@ -280,7 +291,8 @@ function planLinkState(
 
   const up = link?.up ?? false;
   if (!up) {
-    const why = iface.vlanId === undefined ? 'F-Stack creates it down' : 'a new VLAN link starts down';
+    const why =
+      iface.vlanId === undefined ? 'F-Stack creates it down' : 'a new VLAN link starts down';
     groups.linkState.push(
       make(
         'link-up',
@@ -329,7 +341,8 @@ function planAddresses(
   options: PlanOptions,
   make: ChangeFactory,
 ): Set<Family> {
-  const current = link === undefined ? [] : addressesOn(live, link.index).filter((a) => !isLinkLocalIPv6(a));
+  const current =
+    link === undefined ? [] : addressesOn(live, link.index).filter((a) => !isLinkLocalIPv6(a));
   const matched = new Set<Address>();
   const deletes: PendingDelete[] = [];
   const name = iface.name;
@@ -343,14 +356,23 @@ function planAddresses(
 
     const add = addOperation(name, wanted);
     const stale = current.find(
-      (a) => !matched.has(a) && a.family === wanted.family && sameAddressText(a.address, wanted.address),
+      (a) =>
+        !matched.has(a) && a.family === wanted.family && sameAddressText(a.address, wanted.address),
     );
     const target = formatAddress(wanted);
     if (stale === undefined) {
       groups.addressAdds.push(
-        make('add-address', name, 'missing', `add address ${target} from ${wanted.source}`, add, [deleteOperation(name, wanted)], {
-          target,
-        }),
+        make(
+          'add-address',
+          name,
+          'missing',
+          `add address ${target} from ${wanted.source}`,
+          add,
+          [deleteOperation(name, wanted)],
+          {
+            target,
+          },
+        ),
       );
       continue;
     }
@@ -364,10 +386,18 @@ function planAddresses(
       description: `remove address ${formatAddress(stale)}: ${addressMismatch(stale, wanted)}`,
     });
     groups.addressAdds.push(
-      make('add-address', name, 'mismatch', `add address ${target} from ${wanted.source}`, add, [deleteOperation(name, wanted)], {
-        target,
-        current: formatAddress(stale),
-      }),
+      make(
+        'add-address',
+        name,
+        'mismatch',
+        `add address ${target} from ${wanted.source}`,
+        add,
+        [deleteOperation(name, wanted)],
+        {
+          target,
+          current: formatAddress(stale),
+        },
+      ),
     );
   }
 
@@ -379,7 +409,9 @@ function planAddresses(
       (v) => v.family === extra.family && sameAddressText(v.address, extra.address),
     );
     if (vip !== undefined) {
-      notes.push(`address ${target} on ${name} is in f-stack.conf as ${vip.source}, managed only with --with-vips`);
+      notes.push(
+        `address ${target} on ${name} is in f-stack.conf as ${vip.source}, managed only with --with-vips`,
+      );
       continue;
     }
     const what = `address ${target} on ${name} is not in f-stack.conf`;
@@ -417,7 +449,9 @@ function planDeletes(
   make: ChangeFactory,
 ): void {
   const deleted = new Set(deletes.map((d) => d.address));
-  const ordered = [...deletes].sort((a, b) => Number(isPrimaryIPv4(a.address)) - Number(isPrimaryIPv4(b.address)));
+  const ordered = [...deletes].sort(
+    (a, b) => Number(isPrimaryIPv4(a.address)) - Number(isPrimaryIPv4(b.address)),
+  );
   const restoreRoutes = routeRestorer(name, link, live);
   const reinstalled = new Set<Address>();
 
@@ -432,7 +466,11 @@ function planDeletes(
         pending.reason,
         pending.description,
         deleteOperation(name, address),
-        [addOperation(name, address), ...secondaries.map((s) => replaceOperation(name, s)), ...restoreRoutes(address.family)],
+        [
+          addOperation(name, address),
+          ...secondaries.map((s) => replaceOperation(name, s)),
+          ...restoreRoutes(address.family),
+        ],
         { target, current: target },
       ),
     );
@@ -469,9 +507,14 @@ function secondariesOf(primary: Address, current: readonly Address[]): Address[]
   const network = parseIp(primary.address);
   if (network === undefined) return [];
   return current.filter((other) => {
-    if (other === primary || other.family !== 4 || (other.flags & IFA_F_SECONDARY) === 0) return false;
+    if (other === primary || other.family !== 4 || (other.flags & IFA_F_SECONDARY) === 0)
+      return false;
     const bytes = parseIp(other.address);
-    return other.prefixLength === primary.prefixLength && bytes !== undefined && inSubnet(bytes.bytes, network.bytes, primary.prefixLength);
+    return (
+      other.prefixLength === primary.prefixLength &&
+      bytes !== undefined &&
+      inSubnet(bytes.bytes, network.bytes, primary.prefixLength)
+    );
   });
 }
 
@@ -480,7 +523,11 @@ function secondariesOf(primary: Address, current: readonly Address[]): Address[]
  * with an address. Only the first delete of a family carries them: it is undone last, when
  * every deleted address is back.
  */
-function routeRestorer(name: string, link: Link | undefined, live: LiveState): (family: Family) => KernelOperation[] {
+function routeRestorer(
+  name: string,
+  link: Link | undefined,
+  live: LiveState,
+): (family: Family) => KernelOperation[] {
   const used = new Set<Family>();
   return (family) => {
     if (link === undefined || used.has(family)) return [];
@@ -503,7 +550,8 @@ function planRoutes(
   make: ChangeFactory,
 ): void {
   const name = iface.name;
-  const current = link === undefined ? [] : routesOn(live, link.index).filter((r) => !isKernelRoute(r));
+  const current =
+    link === undefined ? [] : routesOn(live, link.index).filter((r) => !isKernelRoute(r));
   const kept = new Set<Route>();
 
   for (const wanted of iface.routes) {
@@ -529,7 +577,8 @@ function planRoutes(
     );
     const elsewhere = sameKey.find((r) => link === undefined || r.index !== link.index);
     if (elsewhere !== undefined) {
-      const owner = live.links.find((l) => l.index === elsewhere.index)?.name ?? 'a multipath route';
+      const owner =
+        live.links.find((l) => l.index === elsewhere.index)?.name ?? 'a multipath route';
       blockers.push({
         code: 'route-conflict',
         interface: name,
@@ -578,10 +627,18 @@ function planRoutes(
     const remove: KernelOperation = { type: 'route-delete', route: spec };
     if (options.prune ?? false) {
       groups.routeDeletes.push(
-        make('delete-route', name, 'prune', `remove ${what} (--prune)`, remove, [{ type: 'route-replace', route: spec }], {
-          target,
-          current: target,
-        }),
+        make(
+          'delete-route',
+          name,
+          'prune',
+          `remove ${what} (--prune)`,
+          remove,
+          [{ type: 'route-replace', route: spec }],
+          {
+            target,
+            current: target,
+          },
+        ),
       );
       continue;
     }
@@ -638,16 +695,28 @@ function routeMatches(live: Route, wanted: DesiredRoute): boolean {
   );
 }
 
-function addOperation(link: string, address: { address: string; prefixLength: number; broadcast?: string }): KernelOperation {
+function addOperation(
+  link: string,
+  address: { address: string; prefixLength: number; broadcast?: string },
+): KernelOperation {
   return { type: 'address-add', address: addressSpec(link, address) };
 }
 
-function replaceOperation(link: string, address: { address: string; prefixLength: number; broadcast?: string }): KernelOperation {
+function replaceOperation(
+  link: string,
+  address: { address: string; prefixLength: number; broadcast?: string },
+): KernelOperation {
   return { type: 'address-replace', address: addressSpec(link, address) };
 }
 
-function deleteOperation(link: string, address: { address: string; prefixLength: number }): KernelOperation {
-  return { type: 'address-delete', address: { link, address: address.address, prefixLength: address.prefixLength } };
+function deleteOperation(
+  link: string,
+  address: { address: string; prefixLength: number },
+): KernelOperation {
+  return {
+    type: 'address-delete',
+    address: { link, address: address.address, prefixLength: address.prefixLength },
+  };
 }
 
 function addressSpec(
@@ -663,7 +732,10 @@ function addressSpec(
   };
 }
 
-function desiredRouteSpec(link: string, route: DesiredRoute): Extract<KernelOperation, { type: 'route-add' }>['route'] {
+function desiredRouteSpec(
+  link: string,
+  route: DesiredRoute,
+): Extract<KernelOperation, { type: 'route-add' }>['route'] {
   return {
     family: route.family,
     destination: 'default',
@@ -676,7 +748,10 @@ function desiredRouteSpec(link: string, route: DesiredRoute): Extract<KernelOper
 }
 
 /** Returns the spec that recreates or deletes a live route exactly. */
-function routeSpecOf(link: string, route: Route): Extract<KernelOperation, { type: 'route-add' }>['route'] {
+function routeSpecOf(
+  link: string,
+  route: Route,
+): Extract<KernelOperation, { type: 'route-add' }>['route'] {
   return {
     family: route.family,
     destination: route.prefixLength === 0 ? 'default' : route.destination,

@@ -3,17 +3,23 @@
 import type { FstackConfig } from '../config/model.js';
 import type { Link } from '../rtnl/types.js';
 import { type DesiredOptions, type DesiredState, desiredState } from './desired.js';
-import { type FstackVersion, type KniBackend, describeBackend, kniRealization, parseFstackVersion } from './driver.js';
+import {
+  describeBackend,
+  type FstackVersion,
+  type KniBackend,
+  kniRealization,
+  parseFstackVersion,
+} from './driver.js';
 import { KniError } from './errors.js';
 import {
-  type LiveState,
-  MAIN_TABLE,
   addressesOn,
   findLink,
   formatAddress,
   formatRoute,
   isDefaultRoute,
   isKernelRoute,
+  type LiveState,
+  MAIN_TABLE,
   routeMetric,
   routesOn,
 } from './live.js';
@@ -57,7 +63,13 @@ export interface StatusReport {
   ok: boolean;
   fstackVersion: string;
   driver: KniBackend;
-  kni: { enable: boolean; method?: string; tcpPorts: number[]; udpPorts: number[]; kniAction?: string };
+  kni: {
+    enable: boolean;
+    method?: string;
+    tcpPorts: number[];
+    udpPorts: number[];
+    kniAction?: string;
+  };
   interfaces: InterfaceStatus[];
   problems: Problem[];
   notes: string[];
@@ -103,7 +115,8 @@ export function diagnose(input: StatusInput): StatusReport {
       report.problems.push({
         code: 'config-invalid',
         message: error,
-        cause: 'f-stack.conf has an error that stops F-Stack from starting or changes what it reads',
+        cause:
+          'f-stack.conf has an error that stops F-Stack from starting or changes what it reads',
         fix: 'correct f-stack.conf, then run fstack-kni status again',
       });
     }
@@ -128,7 +141,9 @@ export function diagnose(input: StatusInput): StatusReport {
   report.interfaces = desired.interfaces.map((iface) => interfaceStatus(iface, live));
 
   for (const blocker of plan.blockers) {
-    report.problems.push(problemFromBlocker(blocker, driver, version, environment, apply, applyNewMetric));
+    report.problems.push(
+      problemFromBlocker(blocker, driver, version, environment, apply, applyNewMetric),
+    );
   }
   report.problems.push(...problemsFromChanges(plan, desired, apply));
   report.problems.push(...problemsFromDrift(plan, apply));
@@ -140,7 +155,9 @@ export function diagnose(input: StatusInput): StatusReport {
 
 /** Returns `fstack-kni apply` with the arguments, each quoted for a POSIX shell when needed. */
 function applyCommand(args: readonly string[]): string {
-  const quoted = args.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`));
+  const quoted = args.map((arg) =>
+    /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`,
+  );
   return ['fstack-kni apply', ...quoted].join(' ');
 }
 
@@ -159,7 +176,10 @@ function finish(report: StatusReport): StatusReport {
   return report;
 }
 
-function interfaceStatus(iface: DesiredState['interfaces'][number], live: LiveState): InterfaceStatus {
+function interfaceStatus(
+  iface: DesiredState['interfaces'][number],
+  live: LiveState,
+): InterfaceStatus {
   const link = findLink(live, iface.name);
   const expected = {
     addresses: iface.addresses.map((a) => formatAddress(a)),
@@ -176,7 +196,12 @@ function interfaceStatus(iface: DesiredState['interfaces'][number], live: LiveSt
     carrier: link?.carrier ?? false,
     ...(link?.mac !== undefined ? { mac: link.mac } : {}),
     addresses: link === undefined ? [] : addressesOn(live, link.index).map((a) => formatAddress(a)),
-    routes: link === undefined ? [] : routesOn(live, link.index).filter((r) => !isKernelRoute(r)).map((r) => formatRoute(r)),
+    routes:
+      link === undefined
+        ? []
+        : routesOn(live, link.index)
+            .filter((r) => !isKernelRoute(r))
+            .map((r) => formatRoute(r)),
     expected,
   };
   return status;
@@ -187,7 +212,8 @@ function problemFromError(error: KniError, apply: string): Problem {
     return {
       code: 'kni-disabled',
       message: 'KNI is disabled in f-stack.conf',
-      cause: '[kni] enable is missing or 0, so F-Stack creates no veth interface and the kernel receives nothing',
+      cause:
+        '[kni] enable is missing or 0, so F-Stack creates no veth interface and the kernel receives nothing',
       fix: `add [kni] with enable=1, method=accept and tcp_port=22 (for ssh), restart F-Stack, then run ${apply}`,
     };
   }
@@ -215,7 +241,8 @@ function problemFromBlocker(
         code: 'default-route-conflict',
         interface: blocker.interface,
         message: blocker.message,
-        cause: 'another interface owns the default route with the same metric, so apply cannot add this one',
+        cause:
+          'another interface owns the default route with the same metric, so apply cannot add this one',
         fix: `run ${applyNewMetric} with --route-metric N (a free metric) or --no-default-route`,
       };
     case 'not-a-vlan':
@@ -223,7 +250,8 @@ function problemFromBlocker(
         code: 'not-a-vlan',
         interface: blocker.interface,
         message: blocker.message,
-        cause: 'an interface with the VLAN interface\'s name exists with another kind, parent or VLAN id',
+        cause:
+          "an interface with the VLAN interface's name exists with another kind, parent or VLAN id",
         fix: `delete it (ip link delete ${blocker.interface}), then run ${apply}`,
       };
     case 'mac-source-missing':
@@ -281,7 +309,11 @@ function missingInterface(
   };
 }
 
-function problemsFromChanges(plan: Plan, desired: DesiredState, applyCommandLine: string): Problem[] {
+function problemsFromChanges(
+  plan: Plan,
+  desired: DesiredState,
+  applyCommandLine: string,
+): Problem[] {
   const problems: Problem[] = [];
   const apply = `run ${applyCommandLine}`;
 
@@ -310,10 +342,17 @@ function problemsFromChanges(plan: Plan, desired: DesiredState, applyCommandLine
         });
         break;
       case 'set-mac':
-        problems.push({ ...base, code: 'mac-differs', message: change.description, cause: 'the MAC was never set or was changed', fix: apply });
+        problems.push({
+          ...base,
+          code: 'mac-differs',
+          message: change.description,
+          cause: 'the MAC was never set or was changed',
+          fix: apply,
+        });
         break;
       case 'add-address':
-        if (change.reason === 'missing') problems.push(missingAddress(change, plan, applyCommandLine));
+        if (change.reason === 'missing')
+          problems.push(missingAddress(change, plan, applyCommandLine));
         break;
       case 'delete-address':
         if (change.reason !== 'mismatch') break;
@@ -330,7 +369,8 @@ function problemsFromChanges(plan: Plan, desired: DesiredState, applyCommandLine
           ...base,
           code: 'route-missing',
           message: `${change.interface} has no route ${change.target}`,
-          cause: 'F-Stack (re)started and the kernel dropped the route with the link, or it was never added',
+          cause:
+            'F-Stack (re)started and the kernel dropped the route with the link, or it was never added',
           fix: apply,
         });
         break;
@@ -368,7 +408,8 @@ function missingAddress(change: Change, plan: Plan, apply: string): Problem {
     code: 'address-missing',
     interface: change.interface,
     message: `${change.interface} lacks address ${change.target}`,
-    cause: 'F-Stack (re)started and its interface came back without addresses, or it was never configured',
+    cause:
+      'F-Stack (re)started and its interface came back without addresses, or it was never configured',
     fix: `run ${apply}`,
   };
 }
@@ -376,7 +417,8 @@ function missingAddress(change: Change, plan: Plan, apply: string): Problem {
 /** Returns the address that the plan adds in place of a mismatching one. */
 function replacementOf(change: Change, plan: Plan): string {
   const add = plan.changes.find(
-    (c) => c.kind === 'add-address' && c.interface === change.interface && c.current === change.current,
+    (c) =>
+      c.kind === 'add-address' && c.interface === change.interface && c.current === change.current,
   );
   return add?.target ?? 'another address';
 }
@@ -385,7 +427,9 @@ function replacementOf(change: Change, plan: Plan): string {
 function oldAddressFor(change: Change, plan: Plan): Drift | undefined {
   if (change.operation.type !== 'address-add') return undefined;
   const family = change.operation.address.address.includes(':') ? 6 : 4;
-  return plan.drift.find((d) => d.kind === 'address' && d.interface === change.interface && d.family === family);
+  return plan.drift.find(
+    (d) => d.kind === 'address' && d.interface === change.interface && d.family === family,
+  );
 }
 
 function problemsFromDrift(plan: Plan, apply: string): Problem[] {
@@ -407,7 +451,12 @@ function problemsFromDrift(plan: Plan, apply: string): Problem[] {
 }
 
 /** Up but without carrier: the kernel transmits nothing. Down links are reported elsewhere. */
-function carrierProblems(desired: DesiredState, live: LiveState, plan: Plan, apply: string): Problem[] {
+function carrierProblems(
+  desired: DesiredState,
+  live: LiveState,
+  plan: Plan,
+  apply: string,
+): Problem[] {
   const problems: Problem[] = [];
   for (const iface of desired.interfaces) {
     const link: Link | undefined = findLink(live, iface.name);
@@ -423,17 +472,27 @@ function carrierProblems(desired: DesiredState, live: LiveState, plan: Plan, app
         desired.driver === 'rte_kni'
           ? 'rte_kni (F-Stack <= 1.23, or 1.24 with [kni] type=0) starts with the carrier off unless loaded with carrier=on'
           : 'no process holds the tap open: F-Stack (virtio_user) attaches it while running, and the kernel refuses carrier on for a tap nobody holds',
-      fix: planned ? `run ${apply} (sets the carrier)` : 'start F-Stack, which attaches the tap and brings the carrier up',
+      fix: planned
+        ? `run ${apply} (sets the carrier)`
+        : 'start F-Stack, which attaches the tap and brings the carrier up',
     });
   }
   return problems;
 }
 
 /** Another interface's default route with a lower metric takes the traffic this one should carry. */
-function defaultRouteShadows(desired: DesiredState, live: LiveState, applyNewMetric: string): Problem[] {
+function defaultRouteShadows(
+  desired: DesiredState,
+  live: LiveState,
+  applyNewMetric: string,
+): Problem[] {
   const problems: Problem[] = [];
   // Ports after the first get higher metrics on purpose; only foreign routes shadow them.
-  const managed = new Set(desired.interfaces.map((iface) => findLink(live, iface.name)?.index).filter((i) => i !== undefined));
+  const managed = new Set(
+    desired.interfaces
+      .map((iface) => findLink(live, iface.name)?.index)
+      .filter((i) => i !== undefined),
+  );
   for (const iface of desired.interfaces) {
     for (const wanted of iface.routes) {
       const shadow = live.routes.find(
@@ -450,7 +509,8 @@ function defaultRouteShadows(desired: DesiredState, live: LiveState, applyNewMet
         code: 'default-route-conflict',
         interface: iface.name,
         message: `${owner} has the default route ${formatRoute(shadow)}, which wins over ${iface.name}'s metric ${wanted.metric}`,
-        cause: 'replies to clients beyond the gateway leave through another interface with the F-Stack source address',
+        cause:
+          'replies to clients beyond the gateway leave through another interface with the F-Stack source address',
         fix: `run ${applyNewMetric} --route-metric N with N below ${routeMetric(shadow)}, or use a policy rule for the F-Stack address`,
       });
     }

@@ -21,7 +21,12 @@ export type NativeBusValue =
   | { [key: string]: NativeBusValue };
 
 /** An argument for a method call: basic values, or arrays of them for `a<basic>` types. */
-export type NativeBusArgument = string | number | bigint | boolean | Array<string | number | bigint | boolean>;
+export type NativeBusArgument =
+  | string
+  | number
+  | bigint
+  | boolean
+  | Array<string | number | bigint | boolean>;
 
 /** A D-Bus error reply, or a local failure described the same way. */
 export interface NativeBusError {
@@ -137,7 +142,9 @@ export interface NativeBusExports {
    * Throws an Error with `code` 'ENOSYSTEMD' when libsystemd cannot be loaded, or with the
    * errno name as `code` and `errno` when connecting fails.
    */
-  BusConnection: new (options: NativeBusOpenOptions) => NativeBusConnection;
+  BusConnection: new (
+    options: NativeBusOpenOptions,
+  ) => NativeBusConnection;
   /** Loads libsystemd when not loaded yet and reports whether sd-bus is usable. */
   busLibrary(): NativeBusLibrary;
 }

@@ -107,7 +107,8 @@ export function formatIPv4(bytes: Uint8Array): string {
  */
 export function formatIPv6(bytes: Uint8Array): string {
   const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] as number) << 8) | (bytes[i + 1] as number));
+  for (let i = 0; i < 16; i += 2)
+    groups.push(((bytes[i] as number) << 8) | (bytes[i + 1] as number));
 
   const mapped = groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff;
   if (mapped) return `::ffff:${formatIPv4(bytes.subarray(12, 16))}`;

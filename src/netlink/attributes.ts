@@ -50,7 +50,14 @@ export class NetlinkDecodeError extends Error {
 // RangeError as before.
 
 export function writeU16(buffer: Buffer, value: number, offset: number): void {
-  if (value >= 0 && value <= 0xffff && Number.isInteger(value) && Number.isInteger(offset) && offset >= 0 && offset + 2 <= buffer.length) {
+  if (
+    value >= 0 &&
+    value <= 0xffff &&
+    Number.isInteger(value) &&
+    Number.isInteger(offset) &&
+    offset >= 0 &&
+    offset + 2 <= buffer.length
+  ) {
     buffer[offset] = HOST_LITTLE_ENDIAN ? value : value >>> 8;
     buffer[offset + 1] = HOST_LITTLE_ENDIAN ? value >>> 8 : value;
     return;
@@ -234,7 +241,9 @@ export class AttributeWriter {
   endNested(start: number): void {
     const attributeLength = this.length - start;
     if (attributeLength > MAX_ATTRIBUTE_LENGTH) {
-      throw new RangeError(`nested attribute of ${attributeLength} bytes exceeds the 65535-byte limit`);
+      throw new RangeError(
+        `nested attribute of ${attributeLength} bytes exceeds the 65535-byte limit`,
+      );
     }
     writeU16(this.buffer, attributeLength, start);
   }
@@ -301,7 +310,10 @@ export class AttributeIterator {
     private readonly end: number,
   ) {
     if (start < 0 || end > buffer.length || start > end) {
-      throw new NetlinkDecodeError(`attribute range ${start}-${end} lies outside a ${buffer.length}-byte buffer`, start);
+      throw new NetlinkDecodeError(
+        `attribute range ${start}-${end} lies outside a ${buffer.length}-byte buffer`,
+        start,
+      );
     }
     this.position = start;
   }
@@ -315,7 +327,10 @@ export class AttributeIterator {
     const attributeLength = readHostU16(this.buffer, at);
     const rawType = readHostU16(this.buffer, at + 2);
     if (attributeLength < NLA_HDRLEN) {
-      throw new NetlinkDecodeError(`attribute type ${rawType & NLA_TYPE_MASK} has invalid length ${attributeLength}`, at);
+      throw new NetlinkDecodeError(
+        `attribute type ${rawType & NLA_TYPE_MASK} has invalid length ${attributeLength}`,
+        at,
+      );
     }
     if (attributeLength > remaining) {
       throw new NetlinkDecodeError(
@@ -346,23 +361,32 @@ export class AttributeIterator {
 
   u16(): number {
     this.need(2, 'u16');
-    return this.netByteOrder ? this.buffer.readUInt16BE(this.offset) : readHostU16(this.buffer, this.offset);
+    return this.netByteOrder
+      ? this.buffer.readUInt16BE(this.offset)
+      : readHostU16(this.buffer, this.offset);
   }
 
   u32(): number {
     this.need(4, 'u32');
-    return this.netByteOrder ? this.buffer.readUInt32BE(this.offset) : readHostU32(this.buffer, this.offset);
+    return this.netByteOrder
+      ? this.buffer.readUInt32BE(this.offset)
+      : readHostU32(this.buffer, this.offset);
   }
 
   s32(): number {
     this.need(4, 's32');
-    return this.netByteOrder ? this.buffer.readInt32BE(this.offset) : readHostS32(this.buffer, this.offset);
+    return this.netByteOrder
+      ? this.buffer.readInt32BE(this.offset)
+      : readHostS32(this.buffer, this.offset);
   }
 
   /** Payload as text up to the first NUL (or the whole payload when it has none). */
   string(): string {
     const terminator = this.buffer.indexOf(0, this.offset);
-    const stop = terminator < 0 || terminator > this.offset + this.length ? this.offset + this.length : terminator;
+    const stop =
+      terminator < 0 || terminator > this.offset + this.length
+        ? this.offset + this.length
+        : terminator;
     return this.buffer.toString('utf8', this.offset, stop);
   }
 
@@ -374,14 +398,20 @@ export class AttributeIterator {
   /** Payload as a view, checked to be an IPv4 (4 bytes) or IPv6 (16 bytes) address. */
   ipBytes(): Buffer {
     if (this.length !== 4 && this.length !== 16) {
-      throw new NetlinkDecodeError(`attribute type ${this.type} is ${this.length} bytes, not an IPv4 or IPv6 address`, this.offset);
+      throw new NetlinkDecodeError(
+        `attribute type ${this.type} is ${this.length} bytes, not an IPv4 or IPv6 address`,
+        this.offset,
+      );
     }
     return this.bytes();
   }
 
   private need(size: number, typeName: string): void {
     if (this.length < size) {
-      throw new NetlinkDecodeError(`attribute type ${this.type} is ${this.length} bytes, too short for ${typeName}`, this.offset);
+      throw new NetlinkDecodeError(
+        `attribute type ${this.type} is ${this.length} bytes, too short for ${typeName}`,
+        this.offset,
+      );
     }
   }
 }

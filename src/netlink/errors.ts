@@ -119,7 +119,8 @@ export class DumpInterruptedError extends NetlinkError {
 }
 
 function formatMessage(options: NetlinkErrorOptions, code: string, description: string): string {
-  const subject = options.object === undefined ? options.operation : `${options.operation} ${options.object}`;
+  const subject =
+    options.object === undefined ? options.operation : `${options.operation} ${options.object}`;
 
   let reason: string;
   switch (options.kind) {
@@ -145,9 +146,11 @@ function formatMessage(options: NetlinkErrorOptions, code: string, description: 
   const denied = options.kind === 'kernel' && (options.errno === EPERM || options.errno === EACCES);
   const capability = denied ? hasNetAdminCapability() : true;
   if (capability === false) {
-    message += ': the process lacks CAP_NET_ADMIN in the target network namespace (run as root or grant it)';
+    message +=
+      ': the process lacks CAP_NET_ADMIN in the target network namespace (run as root or grant it)';
   } else if (capability === undefined) {
-    message += ': the process may lack CAP_NET_ADMIN in the target network namespace (run as root or grant it)';
+    message +=
+      ': the process may lack CAP_NET_ADMIN in the target network namespace (run as root or grant it)';
   }
   return message;
 }

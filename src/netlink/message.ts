@@ -11,8 +11,8 @@
 // code does not know are ignored.
 import {
   AttributeWriter,
-  NetlinkDecodeError,
   align4,
+  NetlinkDecodeError,
   readHostS32,
   readHostU16,
   readHostU32,
@@ -21,10 +21,10 @@ import {
   IFADDRMSG_SIZE,
   IFINFOMSG_SIZE,
   NDMSG_SIZE,
+  NLM_F_REQUEST,
   NLMSG_ALIGNTO,
   NLMSG_HDRLEN,
   NLMSG_MIN_TYPE,
-  NLM_F_REQUEST,
   RTMSG_SIZE,
 } from './constants.js';
 
@@ -152,7 +152,10 @@ export function readMessageHeader(buffer: Buffer, offset = 0): NetlinkMessage {
   }
   const length = readHostU32(buffer, offset);
   if (length < NLMSG_HDRLEN || length > remaining) {
-    throw new NetlinkDecodeError(`message length ${length} is invalid, ${remaining} bytes left`, offset);
+    throw new NetlinkDecodeError(
+      `message length ${length} is invalid, ${remaining} bytes left`,
+      offset,
+    );
   }
   return {
     length,
@@ -194,7 +197,10 @@ export function messageBody(
   const end = message.offset + message.length;
   const payloadLength = end - headerOffset;
   if (payloadLength < minimumLength) {
-    throw new NetlinkDecodeError(`${structName} is truncated: ${payloadLength} bytes, need ${minimumLength}`, headerOffset);
+    throw new NetlinkDecodeError(
+      `${structName} is truncated: ${payloadLength} bytes, need ${minimumLength}`,
+      headerOffset,
+    );
   }
   const attributesOffset = Math.min(headerOffset + align4(headerLength), end);
   return { headerOffset, attributesOffset, end };

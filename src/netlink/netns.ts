@@ -34,7 +34,13 @@ export function checkNetnsName(name: unknown): string {
     throw new TypeError(`network namespace name must be a string, got ${typeof name}`);
   }
   const bytes = Buffer.byteLength(name);
-  if (bytes === 0 || bytes > MAX_NAME_BYTES || name === '.' || name === '..' || /[/\0]/.test(name)) {
+  if (
+    bytes === 0 ||
+    bytes > MAX_NAME_BYTES ||
+    name === '.' ||
+    name === '..' ||
+    /[/\0]/.test(name)
+  ) {
     throw new RangeError(
       `invalid network namespace name ${JSON.stringify(name)}: expected 1 to ${MAX_NAME_BYTES} bytes, no '/', not '.' or '..'`,
     );
@@ -52,10 +58,18 @@ export function netnsPath(name: string, options: NetnsOptions = {}): string {
  * as `network namespace "NAME" not found`, keeping errno, code, syscall and path. Returns
  * any other error unchanged.
  */
-export function describeNetnsOpenError(name: string, error: unknown, options: NetnsOptions = {}): unknown {
+export function describeNetnsOpenError(
+  name: string,
+  error: unknown,
+  options: NetnsOptions = {},
+): unknown {
   const fields = error as { code?: unknown; path?: unknown };
   const path = netnsPath(name, options);
-  if (!(error instanceof Error) || fields.code !== 'ENOENT' || (fields.path !== undefined && fields.path !== path)) {
+  if (
+    !(error instanceof Error) ||
+    fields.code !== 'ENOENT' ||
+    (fields.path !== undefined && fields.path !== path)
+  ) {
     return error;
   }
   const described = new Error(
@@ -115,9 +129,13 @@ export function resolveNetnsTarget(target: NetnsTarget): NativeNetnsTarget {
   if (typeof target !== 'object' || target === null) {
     throw new TypeError('netns must be an object: { name }, { path } or { fd }');
   }
-  const keys = Object.keys(target).filter((key) => (target as Record<string, unknown>)[key] !== undefined);
+  const keys = Object.keys(target).filter(
+    (key) => (target as Record<string, unknown>)[key] !== undefined,
+  );
   if (keys.length !== 1) {
-    throw new TypeError(`netns must have exactly one of name, path or fd, got ${JSON.stringify(keys)}`);
+    throw new TypeError(
+      `netns must have exactly one of name, path or fd, got ${JSON.stringify(keys)}`,
+    );
   }
 
   if ('name' in target && target.name !== undefined) {
@@ -135,13 +153,17 @@ export function resolveNetnsTarget(target: NetnsTarget): NativeNetnsTarget {
     }
     return { netnsFd: target.fd };
   }
-  throw new TypeError(`netns must have exactly one of name, path or fd, got ${JSON.stringify(keys)}`);
+  throw new TypeError(
+    `netns must have exactly one of name, path or fd, got ${JSON.stringify(keys)}`,
+  );
 }
 
 function checkDirectory(directory: string | undefined): string {
   if (directory === undefined) return NETNS_DIRECTORY;
   if (typeof directory !== 'string' || !directory.startsWith('/') || directory.includes('\0')) {
-    throw new TypeError(`netns directory must be an absolute path, got ${JSON.stringify(directory)}`);
+    throw new TypeError(
+      `netns directory must be an absolute path, got ${JSON.stringify(directory)}`,
+    );
   }
   return posix.normalize(directory);
 }

@@ -3,7 +3,11 @@
 // and turns failures into NetlinkError.
 import { endianness } from 'node:os';
 import { addon } from '../native/addon.js';
-import { NativeStatus, type NativeRouteSocket, type NativeSocketOptions } from '../native/native.js';
+import {
+  type NativeRouteSocket,
+  type NativeSocketOptions,
+  NativeStatus,
+} from '../native/native.js';
 import type { NetnsTarget } from '../rtnl/types.js';
 import { DumpInterruptedError, NetlinkError } from './errors.js';
 import { resolveNetnsTarget } from './netns.js';
@@ -20,11 +24,20 @@ export interface NetlinkBatchItem {
 }
 
 /** Outcome of one message of a batch. */
-export type NetlinkBatchResult = { ok: true; payload: Buffer | undefined } | { ok: false; error: NetlinkError };
+export type NetlinkBatchResult =
+  | { ok: true; payload: Buffer | undefined }
+  | { ok: false; error: NetlinkError };
 
 /** Record passed to the `trace` callback: every request sent and every reply, event or overflow. */
 export type NetlinkTraceRecord =
-  | { type: 'send'; portId: number; sequence: number; dump: boolean; message: Buffer; op: NetlinkOperation }
+  | {
+      type: 'send';
+      portId: number;
+      sequence: number;
+      dump: boolean;
+      message: Buffer;
+      op: NetlinkOperation;
+    }
   | {
       type: 'reply';
       portId: number;
@@ -145,7 +158,12 @@ export class NetlinkSocket {
     if (options.netns !== undefined) Object.assign(native, resolveNetnsTarget(options.netns));
     if (options.groups !== undefined) native.groups = checkGroups(options.groups);
     if (options.receiveBuffer !== undefined) {
-      native.receiveBuffer = checkInteger(options.receiveBuffer, 'receiveBuffer', MIN_RECEIVE_BUFFER, MAX_RECEIVE_BUFFER);
+      native.receiveBuffer = checkInteger(
+        options.receiveBuffer,
+        'receiveBuffer',
+        MIN_RECEIVE_BUFFER,
+        MAX_RECEIVE_BUFFER,
+      );
     }
     this.#dumpAttempts =
       options.dumpAttempts === undefined
@@ -237,14 +255,17 @@ export class NetlinkSocket {
     const messages: Buffer[] = [];
     const operations: NetlinkOperation[] = [];
     items.forEach((item, index) => {
-      if (typeof item !== 'object' || item === null) throw new TypeError(`batch[${index}] must be { message, op }`);
+      if (typeof item !== 'object' || item === null)
+        throw new TypeError(`batch[${index}] must be { message, op }`);
       checkMessage(item.message, `batch[${index}]`);
       messages.push(item.message);
       operations.push(checkOperation(item.op));
     });
 
     if (this.#closed) {
-      return Promise.resolve(operations.map((op) => ({ ok: false as const, error: closedError(op) })));
+      return Promise.resolve(
+        operations.map((op) => ({ ok: false as const, error: closedError(op) })),
+      );
     }
     if (items.length === 0) return Promise.resolve([]);
 
@@ -327,7 +348,14 @@ export class NetlinkSocket {
   // The addon has written the sequence number into the message by now.
   #traceSend(dump: boolean, message: Buffer, op: NetlinkOperation): void {
     if (this.#trace === undefined) return;
-    this.#trace({ type: 'send', portId: this.portId, sequence: readU32(message, 8), dump, message, op });
+    this.#trace({
+      type: 'send',
+      portId: this.portId,
+      sequence: readU32(message, 8),
+      dump,
+      message,
+      op,
+    });
   }
 
   // Traces a request the addon completed inside request() or batch(): its ack was already
@@ -407,7 +435,8 @@ function checkInteger(value: unknown, what: string, min: number, max: number): n
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw new TypeError(`${what} must be an integer, got ${String(value)}`);
   }
-  if (value < min || value > max) throw new RangeError(`${what} must be ${min} to ${max}, got ${value}`);
+  if (value < min || value > max)
+    throw new RangeError(`${what} must be ${min} to ${max}, got ${value}`);
   return value;
 }
 
@@ -417,7 +446,8 @@ function checkGroups(groups: readonly number[]): number[] {
 }
 
 function checkFunction<T>(value: T | undefined, what: string): T | undefined {
-  if (value !== undefined && typeof value !== 'function') throw new TypeError(`${what} must be a function`);
+  if (value !== undefined && typeof value !== 'function')
+    throw new TypeError(`${what} must be a function`);
   return value;
 }
 
@@ -432,7 +462,10 @@ function traceFromEnvironment(): ((record: NetlinkTraceRecord) => void) | undefi
     const lines: string[] = [];
     switch (record.type) {
       case 'send': {
-        const what = record.op.object === undefined ? record.op.operation : `${record.op.operation} ${record.op.object}`;
+        const what =
+          record.op.object === undefined
+            ? record.op.operation
+            : `${record.op.operation} ${record.op.object}`;
         lines.push(`${prefix} send seq ${record.sequence}${record.dump ? ' dump' : ''}: ${what}`);
         lines.push(...describeMessages(record.message, withHex));
         break;

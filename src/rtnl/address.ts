@@ -1,11 +1,12 @@
 // Interface addresses: RTM_NEWADDR, RTM_DELADDR and RTM_GETADDR requests, decoding into
 // Address, and AddressService.
+
+import { formatIp } from '../net/ip.js';
 import { AttributeIterator, attributeSize, readHostU32 } from '../netlink/attributes.js';
 import {
   AF_INET,
   AF_INET6,
   AF_UNSPEC,
-  IFADDRMSG_SIZE,
   IFA_ADDRESS,
   IFA_BROADCAST,
   IFA_CACHEINFO,
@@ -13,6 +14,7 @@ import {
   IFA_FLAGS,
   IFA_LABEL,
   IFA_LOCAL,
+  IFADDRMSG_SIZE,
   IFNAMSIZ,
   INFINITY_LIFE_TIME,
   NLM_F_ACK,
@@ -21,31 +23,30 @@ import {
   NLM_F_EXCL,
   NLM_F_REPLACE,
   NLMSG_HDRLEN,
+  RT_SCOPE_HOST,
+  RT_SCOPE_UNIVERSE,
   RTM_DELADDR,
   RTM_GETADDR,
   RTM_NEWADDR,
-  RT_SCOPE_HOST,
-  RT_SCOPE_UNIVERSE,
 } from '../netlink/constants.js';
 import {
   MessageBuilder,
-  type NetlinkMessage,
   messageBody,
+  type NetlinkMessage,
   parseMessages,
   readIfaddrmsg,
   writeIfaddrmsg,
 } from '../netlink/message.js';
-import { formatIp } from '../net/ip.js';
 import {
-  type LinkRef,
   checkFamily,
   checkInteger,
   checkIp,
-  describe,
   checkLinkRef,
   checkObject,
   checkPrefixLength,
+  describe,
   describeLink,
+  type LinkRef,
 } from './arguments.js';
 import { resolveLinkIndex } from './link.js';
 import { scopes } from './names.js';
@@ -81,12 +82,16 @@ export interface CheckedAddress {
 
 /** Checks an IPv4 address label: 1-15 bytes without NUL, such as `veth0` or `veth0:kni`. */
 function checkLabel(label: unknown): string {
-  if (typeof label !== 'string') throw new TypeError(`address label must be a string, got ${describe(label)}`);
+  if (typeof label !== 'string')
+    throw new TypeError(`address label must be a string, got ${describe(label)}`);
   const bytes = Buffer.byteLength(label);
   if (bytes === 0 || bytes > IFNAMSIZ - 1) {
-    throw new RangeError(`address label ${JSON.stringify(label)} must have 1-${IFNAMSIZ - 1} bytes, has ${bytes}`);
+    throw new RangeError(
+      `address label ${JSON.stringify(label)} must have 1-${IFNAMSIZ - 1} bytes, has ${bytes}`,
+    );
   }
-  if (label.includes('\0')) throw new TypeError(`address label ${JSON.stringify(label)} must not contain NUL`);
+  if (label.includes('\0'))
+    throw new TypeError(`address label ${JSON.stringify(label)} must not contain NUL`);
   return label;
 }
 
@@ -110,11 +115,17 @@ export function checkAddressSpec(spec: unknown): CheckedAddress {
 
   if (fields.peer !== undefined) checked.peer = checkIp(fields.peer, 'peer', family).bytes;
   if (fields.broadcast !== undefined) {
-    if (family !== 4) throw new RangeError(`broadcast ${String(fields.broadcast)} is only valid for an IPv4 address, not ${checked.text}`);
+    if (family !== 4)
+      throw new RangeError(
+        `broadcast ${String(fields.broadcast)} is only valid for an IPv4 address, not ${checked.text}`,
+      );
     checked.broadcast = checkIp(fields.broadcast, 'broadcast', 4).bytes;
   }
   if (fields.label !== undefined) {
-    if (family !== 4) throw new RangeError(`label ${String(fields.label)} is only valid for an IPv4 address, not ${checked.text}`);
+    if (family !== 4)
+      throw new RangeError(
+        `label ${String(fields.label)} is only valid for an IPv4 address, not ${checked.text}`,
+      );
     checked.label = checkLabel(fields.label);
   }
 
@@ -122,14 +133,22 @@ export function checkAddressSpec(spec: unknown): CheckedAddress {
   if (fields.scope !== undefined) checked.scope = scopes.number(fields.scope);
   else if (family === 4 && local.bytes[0] === 127) checked.scope = RT_SCOPE_HOST;
 
-  if (fields.flags !== undefined) checked.flags = checkInteger(fields.flags, 'address flags', 0, 0xffffffff);
+  if (fields.flags !== undefined)
+    checked.flags = checkInteger(fields.flags, 'address flags', 0, 0xffffffff);
 
   if (fields.validLifetime !== undefined || fields.preferredLifetime !== undefined) {
-    const valid = fields.validLifetime === undefined ? INFINITY_LIFE_TIME : checkInteger(fields.validLifetime, 'valid lifetime', 1, INFINITY_LIFE_TIME);
+    const valid =
+      fields.validLifetime === undefined
+        ? INFINITY_LIFE_TIME
+        : checkInteger(fields.validLifetime, 'valid lifetime', 1, INFINITY_LIFE_TIME);
     const preferred =
-      fields.preferredLifetime === undefined ? INFINITY_LIFE_TIME : checkInteger(fields.preferredLifetime, 'preferred lifetime', 0, INFINITY_LIFE_TIME);
+      fields.preferredLifetime === undefined
+        ? INFINITY_LIFE_TIME
+        : checkInteger(fields.preferredLifetime, 'preferred lifetime', 0, INFINITY_LIFE_TIME);
     if (preferred > valid) {
-      throw new RangeError(`preferred lifetime ${preferred} of ${checked.text} exceeds its valid lifetime ${valid}`);
+      throw new RangeError(
+        `preferred lifetime ${preferred} of ${checked.text} exceeds its valid lifetime ${valid}`,
+      );
     }
     checked.validLifetime = valid;
     checked.preferredLifetime = preferred;
@@ -141,7 +160,12 @@ export function checkAddressSpec(spec: unknown): CheckedAddress {
  * Encodes RTM_NEWADDR (add or replace) or RTM_DELADDR for a checked address on link `index`.
  * IFA_LOCAL carries the address and IFA_ADDRESS the peer, or the address again.
  */
-export function encodeAddress(type: number, flags: number, address: CheckedAddress, index: number): Buffer {
+export function encodeAddress(
+  type: number,
+  flags: number,
+  address: CheckedAddress,
+  index: number,
+): Buffer {
   const builder = new MessageBuilder(type, flags, addressMessageSize(type, address));
   writeIfaddrmsg(builder, {
     family: address.family === 4 ? AF_INET : AF_INET6,
@@ -171,12 +195,17 @@ export function encodeAddress(type: number, flags: number, address: CheckedAddre
  * buffer without a copy or a view; a wrong size would only cost that, not correctness.
  */
 function addressMessageSize(type: number, address: CheckedAddress): number {
-  let size = NLMSG_HDRLEN + IFADDRMSG_SIZE + attributeSize(address.local.length) + attributeSize((address.peer ?? address.local).length);
+  let size =
+    NLMSG_HDRLEN +
+    IFADDRMSG_SIZE +
+    attributeSize(address.local.length) +
+    attributeSize((address.peer ?? address.local).length);
   if (address.label !== undefined) size += attributeSize(Buffer.byteLength(address.label) + 1);
   if (type === RTM_DELADDR) return size;
   if (address.broadcast !== undefined) size += attributeSize(address.broadcast.length);
   if (address.flags > 0xff) size += attributeSize(4);
-  if (address.validLifetime !== undefined && address.preferredLifetime !== undefined) size += attributeSize(IFA_CACHEINFO_SIZE);
+  if (address.validLifetime !== undefined && address.preferredLifetime !== undefined)
+    size += attributeSize(IFA_CACHEINFO_SIZE);
   return size;
 }
 
@@ -194,13 +223,21 @@ export function addressOperation(action: AddressAction, address: CheckedAddress)
 }
 
 /** Encodes the message of an address request whose link is already an index. */
-export function addressMessage(action: AddressAction, address: CheckedAddress, index: number): Buffer {
+export function addressMessage(
+  action: AddressAction,
+  address: CheckedAddress,
+  index: number,
+): Buffer {
   const { type, flags } = ACTION_MESSAGE[action];
   return encodeAddress(type, flags, address, index);
 }
 
 /** Encodes an address request whose link is already an index. */
-export function addressRequest(action: AddressAction, address: CheckedAddress, index: number): EncodedRequest {
+export function addressRequest(
+  action: AddressAction,
+  address: CheckedAddress,
+  index: number,
+): EncodedRequest {
   return { message: addressMessage(action, address, index), op: addressOperation(action, address) };
 }
 
@@ -218,7 +255,11 @@ export function encodeAddressDump(family?: Family, index?: number): Buffer {
 // --- Decoding ---
 
 /** Decodes an RTM_NEWADDR or RTM_DELADDR message. A longer ifaddrmsg than known is skipped over. */
-export function decodeAddress(buffer: Buffer, message: NetlinkMessage, headerLength = IFADDRMSG_SIZE): Address | undefined {
+export function decodeAddress(
+  buffer: Buffer,
+  message: NetlinkMessage,
+  headerLength = IFADDRMSG_SIZE,
+): Address | undefined {
   const body = messageBody(message, headerLength, IFADDRMSG_SIZE, 'ifaddrmsg');
   const header = readIfaddrmsg(buffer, body.headerOffset);
   if (header.family !== AF_INET && header.family !== AF_INET6) return undefined;
@@ -234,7 +275,10 @@ export function decodeAddress(buffer: Buffer, message: NetlinkMessage, headerLen
     flags: header.flags,
   };
 
-  for (const attribute = new AttributeIterator(buffer, body.attributesOffset, body.end); attribute.next(); ) {
+  for (
+    const attribute = new AttributeIterator(buffer, body.attributesOffset, body.end);
+    attribute.next();
+  ) {
     switch (attribute.type) {
       case IFA_LOCAL:
         local = formatIp(attribute.ipBytes());
@@ -294,12 +338,17 @@ export class AddressService {
     const fields = checkObject(filter, 'address filter');
     const family = checkFamily(fields.family);
     const link = fields.link === undefined ? undefined : checkLinkRef(fields.link);
-    const op = { operation: 'list', object: link === undefined ? 'addresses' : `addresses on ${describeLink(link)}` };
+    const op = {
+      operation: 'list',
+      object: link === undefined ? 'addresses' : `addresses on ${describeLink(link)}`,
+    };
     const index = link === undefined ? undefined : await resolveLinkIndex(this.transport, link, op);
 
     const payload = await this.transport.dump(encodeAddressDump(family, index), op);
     return decodeAddresses(payload).filter(
-      (address) => (index === undefined || address.index === index) && (family === undefined || address.family === family),
+      (address) =>
+        (index === undefined || address.index === index) &&
+        (family === undefined || address.family === family),
     );
   }
 
@@ -330,7 +379,10 @@ export class AddressService {
   private async send(action: AddressAction, spec: AddressSpec): Promise<void> {
     const address = checkAddressSpec(spec);
     const op = addressOperation(action, address);
-    const index = typeof address.link === 'number' ? address.link : await resolveLinkIndex(this.transport, address.link, op);
+    const index =
+      typeof address.link === 'number'
+        ? address.link
+        : await resolveLinkIndex(this.transport, address.link, op);
     await this.transport.request(addressMessage(action, address, index), op);
   }
 }

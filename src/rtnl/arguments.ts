@@ -2,8 +2,9 @@
 // conventions, a value of the wrong JavaScript type or malformed text raises TypeError, and a
 // number or length outside its allowed range, or values that contradict each other, raise
 // RangeError. Every message names the offending value.
+
+import { formatIp, type IpAddress, maxPrefixLength, parseIp } from '../net/ip.js';
 import { IFNAMSIZ } from '../netlink/constants.js';
-import { type IpAddress, formatIp, maxPrefixLength, parseIp } from '../net/ip.js';
 import type { Family } from './types.js';
 
 /** A link named by interface index or by name. */
@@ -21,10 +22,14 @@ export function checkLinkName(name: unknown, valueName = 'link name'): string {
   }
   const bytes = Buffer.byteLength(name);
   if (bytes === 0 || bytes > IFNAMSIZ - 1) {
-    throw new RangeError(`${valueName} ${JSON.stringify(name)} must have 1-${IFNAMSIZ - 1} bytes, has ${bytes}`);
+    throw new RangeError(
+      `${valueName} ${JSON.stringify(name)} must have 1-${IFNAMSIZ - 1} bytes, has ${bytes}`,
+    );
   }
   if (name === '.' || name === '..' || /[/:\s\0]/.test(name)) {
-    throw new TypeError(`${valueName} ${JSON.stringify(name)} is invalid: it must not be . or .. or contain /, :, NUL or whitespace`);
+    throw new TypeError(
+      `${valueName} ${JSON.stringify(name)} is invalid: it must not be . or .. or contain /, :, NUL or whitespace`,
+    );
   }
   return name;
 }
@@ -33,7 +38,9 @@ export function checkLinkName(name: unknown, valueName = 'link name'): string {
 export function checkLinkRef(link: unknown, valueName = 'link'): LinkRef {
   if (typeof link === 'number') {
     if (!Number.isInteger(link) || link < 1 || link > MAX_IFINDEX) {
-      throw new RangeError(`${valueName} index ${link} is invalid: it must be an integer from 1 to ${MAX_IFINDEX}`);
+      throw new RangeError(
+        `${valueName} index ${link} is invalid: it must be an integer from 1 to ${MAX_IFINDEX}`,
+      );
     }
     return link;
   }
@@ -44,7 +51,9 @@ export function checkLinkRef(link: unknown, valueName = 'link'): LinkRef {
 /** Checks a link given by index only, as batches need: names cannot be resolved inside one. */
 export function checkLinkIndex(link: unknown, valueName = 'link'): number {
   if (typeof link === 'string') {
-    throw new TypeError(`${valueName} ${JSON.stringify(link)} must be given by interface index here, not by name`);
+    throw new TypeError(
+      `${valueName} ${JSON.stringify(link)} must be given by interface index here, not by name`,
+    );
   }
   return checkLinkRef(link, valueName) as number;
 }
@@ -60,7 +69,9 @@ export function checkInteger(value: unknown, valueName: string, min: number, max
     throw new TypeError(`${valueName} must be a number, got ${describe(value)}`);
   }
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${valueName} ${value} is out of range: it must be an integer from ${min} to ${max}`);
+    throw new RangeError(
+      `${valueName} ${value} is out of range: it must be an integer from ${min} to ${max}`,
+    );
   }
   return value;
 }
@@ -83,16 +94,23 @@ export function checkIp(text: unknown, valueName: string, family?: Family): IpAd
     throw new TypeError(`${valueName} ${JSON.stringify(text)} is not a valid IPv4 or IPv6 address`);
   }
   if (family !== undefined && parsed.family !== family) {
-    throw new RangeError(`${valueName} ${text} is IPv${parsed.family}, but IPv${family} is required here`);
+    throw new RangeError(
+      `${valueName} ${text} is IPv${parsed.family}, but IPv${family} is required here`,
+    );
   }
   return parsed;
 }
 
 /** Checks a prefix length for the family: 0-32 or 0-128. */
-export function checkPrefixLength(value: unknown, family: Family, valueName = 'prefix length'): number {
+export function checkPrefixLength(
+  value: unknown,
+  family: Family,
+  valueName = 'prefix length',
+): number {
   const max = maxPrefixLength(family);
   // The common valid case returns before the name for the error message is built.
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max) return value;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max)
+    return value;
   return checkInteger(value, `${valueName} for IPv${family}`, 0, max);
 }
 
@@ -108,11 +126,15 @@ export function checkFamily(value: unknown, valueName = 'family'): Family | unde
 /** Parses a 6-byte MAC address written as `aa:bb:cc:dd:ee:ff` (case-insensitive). */
 export function parseMac(text: unknown, valueName = 'MAC address'): Uint8Array {
   if (typeof text !== 'string') {
-    throw new TypeError(`${valueName} must be a string like aa:bb:cc:dd:ee:ff, got ${describe(text)}`);
+    throw new TypeError(
+      `${valueName} must be a string like aa:bb:cc:dd:ee:ff, got ${describe(text)}`,
+    );
   }
   const parts = text.split(':');
   if (!parts.every((part) => /^[0-9a-fA-F]{1,2}$/.test(part))) {
-    throw new TypeError(`${valueName} ${JSON.stringify(text)} is not hex bytes separated by colons`);
+    throw new TypeError(
+      `${valueName} ${JSON.stringify(text)} is not hex bytes separated by colons`,
+    );
   }
   if (parts.length !== 6) {
     throw new RangeError(`${valueName} ${text} has ${parts.length} bytes, an Ethernet MAC has 6`);

@@ -13,30 +13,37 @@ import {
   addressOperation,
   checkAddressSpec,
 } from './address.js';
-import { type LinkRef, checkInteger, checkLinkName, checkLinkRef, checkObject, describeLink } from './arguments.js';
+import {
+  checkInteger,
+  checkLinkName,
+  checkLinkRef,
+  checkObject,
+  describeLink,
+  type LinkRef,
+} from './arguments.js';
 import {
   type BridgeSpec,
-  type LinkChange,
-  type MacvlanSpec,
-  type VethSpec,
-  type VlanSpec,
   decodeLinks,
   encodeBridgeCreate,
   encodeLinkGet,
   encodeMacvlanCreate,
   encodeVethCreate,
   encodeVlanCreate,
+  type LinkChange,
   linkDeleteRequest,
   linkSetRequest,
+  type MacvlanSpec,
+  type VethSpec,
+  type VlanSpec,
 } from './link.js';
 import { macvlanModes } from './names.js';
 import {
-  type NeighbourAction,
   checkNeighbourSpec,
+  type NeighbourAction,
   neighbourOperation,
   neighbourRequest,
 } from './neighbour.js';
-import { type RouteAction, checkRouteSpec, routeMessage, routeOperation } from './route.js';
+import { checkRouteSpec, type RouteAction, routeMessage, routeOperation } from './route.js';
 import type { Operation, RtnlTransport } from './transport.js';
 import type { AddressSpec, NeighbourSpec, RouteSpec } from './types.js';
 
@@ -103,12 +110,17 @@ export class Batch {
   createVeth(spec: Omit<VethSpec, 'peerNetns'>): this {
     const fields = checkObject(spec, 'veth spec');
     if (fields.peerNetns !== undefined) {
-      throw new TypeError('a veth peer namespace is not supported in a batch: use LinkService.createVeth');
+      throw new TypeError(
+        'a veth peer namespace is not supported in a batch: use LinkService.createVeth',
+      );
     }
     const name = checkLinkName(fields.name, 'veth name');
     const peerName = checkLinkName(fields.peerName, 'veth peer name');
     const message = encodeVethCreate(name, peerName);
-    this.entries.push({ op: { operation: 'create', object: `veth ${name} with peer ${peerName}` }, encode: () => message });
+    this.entries.push({
+      op: { operation: 'create', object: `veth ${name} with peer ${peerName}` },
+      encode: () => message,
+    });
     return this;
   }
 
@@ -116,7 +128,10 @@ export class Batch {
   createBridge(spec: BridgeSpec): this {
     const name = checkLinkName(checkObject(spec, 'bridge spec').name, 'bridge name');
     const message = encodeBridgeCreate(name);
-    this.entries.push({ op: { operation: 'create', object: `bridge ${name}` }, encode: () => message });
+    this.entries.push({
+      op: { operation: 'create', object: `bridge ${name}` },
+      encode: () => message,
+    });
     return this;
   }
 
@@ -226,12 +241,21 @@ export class Batch {
 
   /** Looks up every link name that must become an index, in one batch of RTM_GETLINK. */
   private async resolveNames(entries: Entry[]): Promise<Map<string, number | Error>> {
-    const names = [...new Set(entries.map((entry) => entry.link).filter((link): link is string => typeof link === 'string'))];
+    const names = [
+      ...new Set(
+        entries
+          .map((entry) => entry.link)
+          .filter((link): link is string => typeof link === 'string'),
+      ),
+    ];
     const resolved = new Map<string, number | Error>();
     if (names.length === 0) return resolved;
 
     const outcomes = await this.transport.batch(
-      names.map((name) => ({ message: encodeLinkGet(name), op: { operation: 'get', object: `link ${name}` } })),
+      names.map((name) => ({
+        message: encodeLinkGet(name),
+        op: { operation: 'get', object: `link ${name}` },
+      })),
     );
     outcomes.forEach((outcome, i) => {
       const name = names[i] as string;
@@ -240,7 +264,12 @@ export class Batch {
         return;
       }
       const link = decodeLinks(outcome.payload)[0];
-      resolved.set(name, link === undefined ? new Error(`get link ${name}: the kernel returned no link`) : link.index);
+      resolved.set(
+        name,
+        link === undefined
+          ? new Error(`get link ${name}: the kernel returned no link`)
+          : link.index,
+      );
     });
     return resolved;
   }

@@ -49,7 +49,13 @@ export type RtnlEvent =
   /** The kernel dropped events. A `resync` follows once the state is dumped again. */
   | { kind: 'overflow' }
   /** The current state of every subscribed kind, dumped after an overflow. */
-  | { kind: 'resync'; links?: Link[]; addresses?: Address[]; routes?: Route[]; neighbours?: Neighbour[] }
+  | {
+      kind: 'resync';
+      links?: Link[];
+      addresses?: Address[];
+      routes?: Route[];
+      neighbours?: Neighbour[];
+    }
   /** A notification that could not be decoded, or a failed resync dump. */
   | { kind: 'error'; error: Error };
 
@@ -63,7 +69,9 @@ export function checkSubscribeKinds(kinds: unknown): SubscribeKinds {
     if (fields[key] !== undefined) checked[key] = checkBoolean(fields[key], `subscribe ${key}`);
   }
   if (!checked.links && !checked.addresses && !checked.routes && !checked.neighbours) {
-    throw new TypeError('subscribe needs at least one of links, addresses, routes or neighbours set to true');
+    throw new TypeError(
+      'subscribe needs at least one of links, addresses, routes or neighbours set to true',
+    );
   }
   return checked;
 }
@@ -102,12 +110,20 @@ export function decodeEvents(payload: Buffer, kinds: SubscribeKinds): RtnlEvent[
   return events;
 }
 
-function decodeEvent(payload: Buffer, message: NetlinkMessage, kinds: SubscribeKinds): RtnlEvent | undefined {
+function decodeEvent(
+  payload: Buffer,
+  message: NetlinkMessage,
+  kinds: SubscribeKinds,
+): RtnlEvent | undefined {
   switch (message.type) {
     case RTM_NEWLINK:
     case RTM_DELLINK:
       if (!kinds.links) return undefined;
-      return { kind: 'link', action: message.type === RTM_NEWLINK ? 'new' : 'delete', object: decodeLink(payload, message) };
+      return {
+        kind: 'link',
+        action: message.type === RTM_NEWLINK ? 'new' : 'delete',
+        object: decodeLink(payload, message),
+      };
     case RTM_NEWADDR:
     case RTM_DELADDR: {
       if (!kinds.addresses) return undefined;
@@ -127,7 +143,11 @@ function decodeEvent(payload: Buffer, message: NetlinkMessage, kinds: SubscribeK
       if (!kinds.neighbours) return undefined;
       const object = decodeNeighbour(payload, message);
       if (object === undefined) return undefined;
-      return { kind: 'neighbour', action: message.type === RTM_NEWNEIGH ? 'new' : 'delete', object };
+      return {
+        kind: 'neighbour',
+        action: message.type === RTM_NEWNEIGH ? 'new' : 'delete',
+        object,
+      };
     }
     default:
       return undefined;

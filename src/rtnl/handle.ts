@@ -1,15 +1,15 @@
 // Rtnl: one rtnetlink handle for one network namespace, composing the per-object services.
 import { NetlinkSocket } from '../netlink/socket.js';
-import { checkInteger, checkObject } from './arguments.js';
 import { AddressService } from './address.js';
+import { checkInteger, checkObject } from './arguments.js';
 import { Batch } from './batch.js';
 import {
+  checkSubscribeKinds,
   type EventSocketOpener,
   type RtnlListener,
   type SubscribeKinds,
   type SubscribeOptions,
   Subscription,
-  checkSubscribeKinds,
 } from './events.js';
 import { LinkService } from './link.js';
 import { NeighbourService } from './neighbour.js';
@@ -60,11 +60,17 @@ export class Rtnl {
    */
   static open(options: RtnlOptions = {}): Rtnl {
     const fields = checkObject(options, 'Rtnl options');
-    const netns = fields.netns === undefined ? undefined : (checkObject(fields.netns, 'netns') as NetnsTarget);
+    const netns =
+      fields.netns === undefined ? undefined : (checkObject(fields.netns, 'netns') as NetnsTarget);
     const receiveBuffer =
-      fields.receiveBuffer === undefined ? undefined : checkInteger(fields.receiveBuffer, 'receive buffer', 1, 0x7fffffff);
+      fields.receiveBuffer === undefined
+        ? undefined
+        : checkInteger(fields.receiveBuffer, 'receive buffer', 1, 0x7fffffff);
 
-    const socket = NetlinkSocket.open({ ...(netns && { netns }), ...(receiveBuffer !== undefined && { receiveBuffer }) });
+    const socket = NetlinkSocket.open({
+      ...(netns && { netns }),
+      ...(receiveBuffer !== undefined && { receiveBuffer }),
+    });
     const openEvents: EventSocketOpener = (events) =>
       NetlinkSocket.open({
         ...(netns && { netns }),
@@ -95,19 +101,34 @@ export class Rtnl {
    * listener gets decoded events in kernel order. After lost events it gets `overflow`,
    * then `resync` with fresh dumps of the subscribed kinds, and the subscription carries on.
    */
-  subscribe(kinds: SubscribeKinds, listener: RtnlListener, options: SubscribeOptions = {}): Subscription {
+  subscribe(
+    kinds: SubscribeKinds,
+    listener: RtnlListener,
+    options: SubscribeOptions = {},
+  ): Subscription {
     this.checkOpen();
     const checkedKinds = checkSubscribeKinds(kinds);
-    if (typeof listener !== 'function') throw new TypeError('subscribe listener must be a function');
+    if (typeof listener !== 'function')
+      throw new TypeError('subscribe listener must be a function');
     const fields = checkObject(options, 'subscribe options');
     const checkedOptions: SubscribeOptions = {};
     if (fields.receiveBuffer !== undefined) {
-      checkedOptions.receiveBuffer = checkInteger(fields.receiveBuffer, 'receive buffer', 1, 0x7fffffff);
+      checkedOptions.receiveBuffer = checkInteger(
+        fields.receiveBuffer,
+        'receive buffer',
+        1,
+        0x7fffffff,
+      );
     }
     if (this.openEvents === undefined) throw new Error('this handle has no event socket opener');
 
-    const subscription = new Subscription(checkedKinds, listener, this, this.openEvents, checkedOptions, (closed) =>
-      this.subscriptions.delete(closed),
+    const subscription = new Subscription(
+      checkedKinds,
+      listener,
+      this,
+      this.openEvents,
+      checkedOptions,
+      (closed) => this.subscriptions.delete(closed),
     );
     this.subscriptions.add(subscription);
     return subscription;

@@ -1,25 +1,26 @@
 // Public rtnetlink API: the handle, its services, the data types and the request encoders.
-export { Rtnl, type RtnlOptions } from './handle.js';
+
+export { type AddressFilter, AddressService } from './address.js';
 export { Batch, type BatchResult } from './batch.js';
 export {
-  Subscription,
   type EventAction,
   type RtnlEvent,
   type RtnlListener,
   type SubscribeKinds,
   type SubscribeOptions,
+  Subscription,
 } from './events.js';
+export { Rtnl, type RtnlOptions } from './handle.js';
 export {
-  LinkService,
   type BridgeSpec,
   type LinkChange,
   type LinkRef,
+  LinkService,
   type MacvlanSpec,
   type VethSpec,
   type VlanSpec,
 } from './link.js';
-export { AddressService, type AddressFilter } from './address.js';
-export { RouteService, type RouteFilter } from './route.js';
-export { NeighbourService, type NeighbourFilter } from './neighbour.js';
-export type { Operation, RtnlTransport, BatchOutcome } from './transport.js';
+export { type NeighbourFilter, NeighbourService } from './neighbour.js';
+export { type RouteFilter, RouteService } from './route.js';
+export type { BatchOutcome, Operation, RtnlTransport } from './transport.js';
 export type * from './types.js';

@@ -7,9 +7,9 @@
 // vlan, and every address, route or neighbour request) resolve a name with one RTM_GETLINK
 // first. Nothing is cached, so a rename can never leave a stale index behind.
 import { AttributeIterator } from '../netlink/attributes.js';
-import { type NetnsHandle, openNetns, resolveNetnsTarget } from '../netlink/netns.js';
 import {
   AF_UNSPEC,
+  IF_OPER_STATES,
   IFF_LOWER_UP,
   IFF_UP,
   IFINFOMSG_SIZE,
@@ -20,15 +20,14 @@ import {
   IFLA_INFO_DATA,
   IFLA_INFO_KIND,
   IFLA_LINK,
-  IFLA_LINKINFO,
   IFLA_LINK_NETNSID,
+  IFLA_LINKINFO,
   IFLA_MACVLAN_MODE,
   IFLA_MASTER,
   IFLA_MTU,
   IFLA_NET_NS_FD,
   IFLA_OPERSTATE,
   IFLA_VLAN_ID,
-  IF_OPER_STATES,
   NLM_F_ACK,
   NLM_F_CREATE,
   NLM_F_DUMP,
@@ -41,14 +40,14 @@ import {
 } from '../netlink/constants.js';
 import {
   MessageBuilder,
-  type NetlinkMessage,
   messageBody,
+  type NetlinkMessage,
   parseMessages,
   readIfinfomsg,
   writeIfinfomsg,
 } from '../netlink/message.js';
+import { type NetnsHandle, openNetns, resolveNetnsTarget } from '../netlink/netns.js';
 import {
-  type LinkRef,
   checkBoolean,
   checkInteger,
   checkLinkName,
@@ -56,10 +55,11 @@ import {
   checkObject,
   describeLink,
   formatMac,
+  type LinkRef,
   parseMac,
 } from './arguments.js';
 import { type MacvlanModeName, macvlanModes } from './names.js';
-import { type EncodedRequest, type Operation, type RtnlTransport, hasErrno } from './transport.js';
+import { type EncodedRequest, hasErrno, type Operation, type RtnlTransport } from './transport.js';
 import type { Link, NetnsTarget } from './types.js';
 
 export type { LinkRef } from './arguments.js';
@@ -111,7 +111,12 @@ export interface VlanSpec {
 
 /** Appends ifinfomsg naming the link: the index in the header, or IFLA_IFNAME. */
 function writeLinkIdentity(builder: MessageBuilder, link: LinkRef, flags = 0, change = 0): void {
-  writeIfinfomsg(builder, { family: AF_UNSPEC, index: typeof link === 'number' ? link : 0, flags, change });
+  writeIfinfomsg(builder, {
+    family: AF_UNSPEC,
+    index: typeof link === 'number' ? link : 0,
+    flags,
+    change,
+  });
   if (typeof link === 'string') builder.string(IFLA_IFNAME, link);
 }
 
@@ -132,7 +137,10 @@ export function encodeLinkDump(): Buffer {
 }
 
 /** Checks a LinkChange and returns it with the MAC parsed. Raises TypeError or RangeError. */
-export function checkLinkChange(link: LinkRef, change: unknown): LinkChange & { macBytes?: Uint8Array } {
+export function checkLinkChange(
+  link: LinkRef,
+  change: unknown,
+): LinkChange & { macBytes?: Uint8Array } {
   const fields = checkObject(change, 'link change');
   const checked: LinkChange & { macBytes?: Uint8Array } = {};
   if (fields.up !== undefined) checked.up = checkBoolean(fields.up, 'up');
@@ -185,7 +193,11 @@ export function encodeLinkDelete(link: LinkRef): Buffer {
 }
 
 /** Starts RTM_NEWLINK creating link `name` of `kind`, and returns the builder and the open nests. */
-function beginCreate(name: string, kind: string, parentIndex?: number): { builder: MessageBuilder; data: number; info: number } {
+function beginCreate(
+  name: string,
+  kind: string,
+  parentIndex?: number,
+): { builder: MessageBuilder; data: number; info: number } {
   const builder = new MessageBuilder(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
   writeIfinfomsg(builder, { family: AF_UNSPEC });
   builder.string(IFLA_IFNAME, name);
@@ -248,7 +260,11 @@ export function encodeVlanCreate(name: string, parentIndex: number, vlanId: numb
  * Decodes an RTM_NEWLINK or RTM_DELLINK message. `headerLength` is the size of the
  * ifinfomsg the sender used. A longer one than this code knows is skipped over.
  */
-export function decodeLink(buffer: Buffer, message: NetlinkMessage, headerLength = IFINFOMSG_SIZE): Link {
+export function decodeLink(
+  buffer: Buffer,
+  message: NetlinkMessage,
+  headerLength = IFINFOMSG_SIZE,
+): Link {
   const body = messageBody(message, headerLength, IFINFOMSG_SIZE, 'ifinfomsg');
   const header = readIfinfomsg(buffer, body.headerOffset);
   const link: Link = {
@@ -261,7 +277,10 @@ export function decodeLink(buffer: Buffer, message: NetlinkMessage, headerLength
     mtu: 0,
   };
 
-  for (const attribute = new AttributeIterator(buffer, body.attributesOffset, body.end); attribute.next(); ) {
+  for (
+    const attribute = new AttributeIterator(buffer, body.attributesOffset, body.end);
+    attribute.next();
+  ) {
     switch (attribute.type) {
       case IFLA_IFNAME:
         link.name = attribute.string();
@@ -310,7 +329,8 @@ function decodeLinkInfo(attributes: AttributeIterator, link: Link): void {
   if (data === undefined) return;
   while (data.next()) {
     if (link.kind === 'vlan' && data.type === IFLA_VLAN_ID) link.vlanId = data.u16();
-    else if (link.kind === 'macvlan' && data.type === IFLA_MACVLAN_MODE) link.macvlanMode = macvlanModes.name(data.u32());
+    else if (link.kind === 'macvlan' && data.type === IFLA_MACVLAN_MODE)
+      link.macvlanMode = macvlanModes.name(data.u32());
   }
 }
 
@@ -333,7 +353,12 @@ export function decodeLinks(payload: Buffer | undefined): Link[] {
 function openTarget(target: unknown, valueName: string): { netns: NetnsHandle; text: string } {
   const fields = checkObject(target, valueName);
   resolveNetnsTarget(fields as NetnsTarget);
-  const text = fields.name !== undefined ? String(fields.name) : fields.path !== undefined ? String(fields.path) : `fd ${String(fields.fd)}`;
+  const text =
+    fields.name !== undefined
+      ? String(fields.name)
+      : fields.path !== undefined
+        ? String(fields.path)
+        : `fd ${String(fields.fd)}`;
   return { netns: openNetns(fields as NetnsTarget), text };
 }
 
@@ -343,12 +368,18 @@ function openTarget(target: unknown, valueName: string): { netns: NetnsHandle; t
  * Returns the index of a link given by index or name. A name costs one RTM_GETLINK. When
  * no link has it, the request's ENODEV error is raised with `op` as its description.
  */
-export async function resolveLinkIndex(transport: RtnlTransport, link: LinkRef, op: Operation): Promise<number> {
+export async function resolveLinkIndex(
+  transport: RtnlTransport,
+  link: LinkRef,
+  op: Operation,
+): Promise<number> {
   if (typeof link === 'number') return link;
   const payload = await transport.request(encodeLinkGet(link), op);
   const found = decodeLinks(payload)[0];
   if (found === undefined) {
-    throw new Error(`${op.operation} ${op.object}: the kernel returned no link for ${JSON.stringify(link)}`);
+    throw new Error(
+      `${op.operation} ${op.object}: the kernel returned no link for ${JSON.stringify(link)}`,
+    );
   }
   return found.index;
 }
@@ -359,7 +390,10 @@ export class LinkService {
 
   /** Lists every link: `ip link show`. */
   async list(): Promise<Link[]> {
-    const payload = await this.transport.dump(encodeLinkDump(), { operation: 'list', object: 'links' });
+    const payload = await this.transport.dump(encodeLinkDump(), {
+      operation: 'list',
+      object: 'links',
+    });
     return decodeLinks(payload);
   }
 
@@ -370,7 +404,10 @@ export class LinkService {
   async get(link: LinkRef): Promise<Link | undefined> {
     const ref = checkLinkRef(link);
     try {
-      const payload = await this.transport.request(encodeLinkGet(ref), { operation: 'get', object: `link ${describeLink(ref)}` });
+      const payload = await this.transport.request(encodeLinkGet(ref), {
+        operation: 'get',
+        object: `link ${describeLink(ref)}`,
+      });
       return decodeLinks(payload)[0];
     } catch (error) {
       if (hasErrno(error, 'ENODEV')) return undefined;
@@ -381,7 +418,10 @@ export class LinkService {
   /** Returns the index of a link given by index or name. Rejects with ENODEV when it is missing. */
   async index(link: LinkRef): Promise<number> {
     const ref = checkLinkRef(link);
-    return resolveLinkIndex(this.transport, ref, { operation: 'get', object: `link ${describeLink(ref)}` });
+    return resolveLinkIndex(this.transport, ref, {
+      operation: 'get',
+      object: `link ${describeLink(ref)}`,
+    });
   }
 
   /**
@@ -418,7 +458,10 @@ export class LinkService {
     checkLinkName(newName, 'new link name');
     const op = { operation: 'rename', object: `link ${describeLink(ref)} to ${newName}` };
     const index = await resolveLinkIndex(this.transport, ref, op);
-    await this.transport.request(encodeLinkSet(index, checkLinkChange(index, { name: newName })), op);
+    await this.transport.request(
+      encodeLinkSet(index, checkLinkChange(index, { name: newName })),
+      op,
+    );
   }
 
   /**
@@ -441,7 +484,8 @@ export class LinkService {
     const fields = checkObject(spec, 'veth spec');
     const name = checkLinkName(fields.name, 'veth name');
     const peerName = checkLinkName(fields.peerName, 'veth peer name');
-    const target = fields.peerNetns === undefined ? undefined : openTarget(fields.peerNetns, 'peer netns');
+    const target =
+      fields.peerNetns === undefined ? undefined : openTarget(fields.peerNetns, 'peer netns');
     const where = target === undefined ? '' : ` in netns ${target.text}`;
     try {
       const op = { operation: 'create', object: `veth ${name} with peer ${peerName}${where}` };
@@ -455,7 +499,10 @@ export class LinkService {
   async createBridge(spec: BridgeSpec): Promise<void> {
     const fields = checkObject(spec, 'bridge spec');
     const name = checkLinkName(fields.name, 'bridge name');
-    await this.transport.request(encodeBridgeCreate(name), { operation: 'create', object: `bridge ${name}` });
+    await this.transport.request(encodeBridgeCreate(name), {
+      operation: 'create',
+      object: `bridge ${name}`,
+    });
   }
 
   /** Creates a macvlan on a lower link: `ip link add mv0 link veth0 type macvlan mode bridge`. */
@@ -478,7 +525,10 @@ export class LinkService {
     const name = checkLinkName(fields.name, 'vlan name');
     const parent = checkLinkRef(fields.parent, 'vlan parent');
     const vlanId = checkInteger(fields.vlanId, 'VLAN id', 1, 4094);
-    const op = { operation: 'create', object: `vlan ${name} id ${vlanId} on ${describeLink(parent)}` };
+    const op = {
+      operation: 'create',
+      object: `vlan ${name} id ${vlanId} on ${describeLink(parent)}`,
+    };
     const parentIndex = await resolveLinkIndex(this.transport, parent, op);
     await this.transport.request(encodeVlanCreate(name, parentIndex, vlanId), op);
   }
@@ -486,7 +536,10 @@ export class LinkService {
   /** Deletes a link (a veth takes its peer along): `ip link delete dev veth0`. */
   async delete(link: LinkRef): Promise<void> {
     const ref = checkLinkRef(link);
-    await this.transport.request(encodeLinkDelete(ref), { operation: 'delete', object: `link ${describeLink(ref)}` });
+    await this.transport.request(encodeLinkDelete(ref), {
+      operation: 'delete',
+      object: `link ${describeLink(ref)}`,
+    });
   }
 
   /** Moves a link into another namespace: `ip link set dev veth0 netns other`. */
@@ -526,6 +579,8 @@ export function linkSetRequest(link: LinkRef, change: LinkChange): EncodedReques
 /** Encodes a link deletion with its description, for batches. */
 export function linkDeleteRequest(link: LinkRef): EncodedRequest {
   const ref = checkLinkRef(link);
-  return { message: encodeLinkDelete(ref), op: { operation: 'delete', object: `link ${describeLink(ref)}` } };
+  return {
+    message: encodeLinkDelete(ref),
+    op: { operation: 'delete', object: `link ${describeLink(ref)}` },
+  };
 }
-

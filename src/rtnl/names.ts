@@ -16,6 +16,11 @@ import {
   NUD_PROBE,
   NUD_REACHABLE,
   NUD_STALE,
+  RT_SCOPE_HOST,
+  RT_SCOPE_LINK,
+  RT_SCOPE_NOWHERE,
+  RT_SCOPE_SITE,
+  RT_SCOPE_UNIVERSE,
   RTN_ANYCAST,
   RTN_BLACKHOLE,
   RTN_BROADCAST,
@@ -31,11 +36,6 @@ import {
   RTPROT_REDIRECT,
   RTPROT_STATIC,
   RTPROT_UNSPEC,
-  RT_SCOPE_HOST,
-  RT_SCOPE_LINK,
-  RT_SCOPE_NOWHERE,
-  RT_SCOPE_SITE,
-  RT_SCOPE_UNIVERSE,
 } from '../netlink/constants.js';
 import { describe } from './arguments.js';
 
@@ -64,7 +64,9 @@ class NameTable<Name extends string> {
   number(value: unknown): number {
     if (typeof value === 'number') {
       if (!Number.isInteger(value) || value < 0 || value > this.max) {
-        throw new RangeError(`${this.valueName} ${value} is out of range: it must be an integer from 0 to ${this.max}`);
+        throw new RangeError(
+          `${this.valueName} ${value} is out of range: it must be an integer from 0 to ${this.max}`,
+        );
       }
       return value;
     }
@@ -72,7 +74,9 @@ class NameTable<Name extends string> {
       const found = this.byName.get(value);
       if (found !== undefined) return found;
       const known = [...this.byName.keys()].join(', ');
-      throw new TypeError(`${this.valueName} ${JSON.stringify(value)} is unknown: use one of ${known}, or a number`);
+      throw new TypeError(
+        `${this.valueName} ${JSON.stringify(value)} is unknown: use one of ${known}, or a number`,
+      );
     }
     throw new TypeError(`${this.valueName} must be a name or a number, got ${describe(value)}`);
   }

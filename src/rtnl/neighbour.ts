@@ -1,5 +1,7 @@
 // Neighbours (ARP and NDP entries): RTM_NEWNEIGH, RTM_DELNEIGH and RTM_GETNEIGH requests,
 // decoding into Neighbour, and NeighbourService.
+
+import { formatIp } from '../net/ip.js';
 import { AttributeIterator } from '../netlink/attributes.js';
 import {
   AF_INET,
@@ -18,16 +20,22 @@ import {
   RTM_GETNEIGH,
   RTM_NEWNEIGH,
 } from '../netlink/constants.js';
-import { MessageBuilder, type NetlinkMessage, messageBody, parseMessages, readNdmsg, writeNdmsg } from '../netlink/message.js';
-import { formatIp } from '../net/ip.js';
 import {
-  type LinkRef,
+  MessageBuilder,
+  messageBody,
+  type NetlinkMessage,
+  parseMessages,
+  readNdmsg,
+  writeNdmsg,
+} from '../netlink/message.js';
+import {
   checkFamily,
   checkIp,
   checkLinkRef,
   checkObject,
   describeLink,
   formatMac,
+  type LinkRef,
   parseMac,
 } from './arguments.js';
 import { resolveLinkIndex } from './link.js';
@@ -67,13 +75,24 @@ export function checkNeighbourSpec(spec: unknown): CheckedNeighbour {
   let text = formatIp(address.bytes);
   if (mac !== undefined) text += ` lladdr ${formatMac(mac)}`;
   text += ` dev ${describeLink(link)}`;
-  const checked: CheckedNeighbour = { link, family: address.family, address: address.bytes, state, text };
+  const checked: CheckedNeighbour = {
+    link,
+    family: address.family,
+    address: address.bytes,
+    state,
+    text,
+  };
   if (mac !== undefined) checked.mac = mac;
   return checked;
 }
 
 /** Encodes RTM_NEWNEIGH (replace) or RTM_DELNEIGH for a checked neighbour on link `index`. */
-export function encodeNeighbour(type: number, flags: number, neighbour: CheckedNeighbour, index: number): Buffer {
+export function encodeNeighbour(
+  type: number,
+  flags: number,
+  neighbour: CheckedNeighbour,
+  index: number,
+): Buffer {
   const builder = new MessageBuilder(type, flags);
   writeNdmsg(builder, {
     family: neighbour.family === 4 ? AF_INET : AF_INET6,
@@ -81,7 +100,8 @@ export function encodeNeighbour(type: number, flags: number, neighbour: CheckedN
     state: type === RTM_NEWNEIGH ? neighbour.state : 0,
   });
   builder.bytes(NDA_DST, neighbour.address);
-  if (neighbour.mac !== undefined && type === RTM_NEWNEIGH) builder.bytes(NDA_LLADDR, neighbour.mac);
+  if (neighbour.mac !== undefined && type === RTM_NEWNEIGH)
+    builder.bytes(NDA_LLADDR, neighbour.mac);
   return builder.finish();
 }
 
@@ -91,14 +111,24 @@ const ACTION_MESSAGE: Record<NeighbourAction, { type: number; flags: number }> =
 };
 
 /** Description of a neighbour request for errors: `replace` + `neighbour 192.0.2.2 dev veth0`. */
-export function neighbourOperation(action: NeighbourAction, neighbour: CheckedNeighbour): Operation {
+export function neighbourOperation(
+  action: NeighbourAction,
+  neighbour: CheckedNeighbour,
+): Operation {
   return { operation: action, object: `neighbour ${neighbour.text}` };
 }
 
 /** Encodes a neighbour request whose link is already an index. */
-export function neighbourRequest(action: NeighbourAction, neighbour: CheckedNeighbour, index: number): EncodedRequest {
+export function neighbourRequest(
+  action: NeighbourAction,
+  neighbour: CheckedNeighbour,
+  index: number,
+): EncodedRequest {
   const { type, flags } = ACTION_MESSAGE[action];
-  return { message: encodeNeighbour(type, flags, neighbour, index), op: neighbourOperation(action, neighbour) };
+  return {
+    message: encodeNeighbour(type, flags, neighbour, index),
+    op: neighbourOperation(action, neighbour),
+  };
 }
 
 /**
@@ -107,7 +137,9 @@ export function neighbourRequest(action: NeighbourAction, neighbour: CheckedNeig
  */
 export function encodeNeighbourDump(family?: Family, index?: number): Buffer {
   const builder = new MessageBuilder(RTM_GETNEIGH, NLM_F_DUMP);
-  writeNdmsg(builder, { family: family === undefined ? AF_UNSPEC : family === 4 ? AF_INET : AF_INET6 });
+  writeNdmsg(builder, {
+    family: family === undefined ? AF_UNSPEC : family === 4 ? AF_INET : AF_INET6,
+  });
   if (index !== undefined) builder.u32(NDA_IFINDEX, index);
   return builder.finish();
 }
@@ -118,7 +150,11 @@ export function encodeNeighbourDump(family?: Family, index?: number): Buffer {
  * Decodes an RTM_NEWNEIGH or RTM_DELNEIGH message. A longer ndmsg than known is skipped over.
  * Returns undefined for families other than IPv4 and IPv6 (bridge FDB entries, for one).
  */
-export function decodeNeighbour(buffer: Buffer, message: NetlinkMessage, headerLength = NDMSG_SIZE): Neighbour | undefined {
+export function decodeNeighbour(
+  buffer: Buffer,
+  message: NetlinkMessage,
+  headerLength = NDMSG_SIZE,
+): Neighbour | undefined {
   const body = messageBody(message, headerLength, NDMSG_SIZE, 'ndmsg');
   const header = readNdmsg(buffer, body.headerOffset);
   if (header.family !== AF_INET && header.family !== AF_INET6) return undefined;
@@ -130,7 +166,10 @@ export function decodeNeighbour(buffer: Buffer, message: NetlinkMessage, headerL
     state: neighbourStateName(header.state),
     flags: header.flags,
   };
-  for (const attribute = new AttributeIterator(buffer, body.attributesOffset, body.end); attribute.next(); ) {
+  for (
+    const attribute = new AttributeIterator(buffer, body.attributesOffset, body.end);
+    attribute.next();
+  ) {
     if (attribute.type === NDA_DST) neighbour.address = formatIp(attribute.ipBytes());
     else if (attribute.type === NDA_LLADDR) neighbour.mac = formatMac(attribute.bytes());
   }
@@ -160,12 +199,17 @@ export class NeighbourService {
     const fields = checkObject(filter, 'neighbour filter');
     const family = checkFamily(fields.family);
     const link = fields.link === undefined ? undefined : checkLinkRef(fields.link);
-    const op = { operation: 'list', object: link === undefined ? 'neighbours' : `neighbours on ${describeLink(link)}` };
+    const op = {
+      operation: 'list',
+      object: link === undefined ? 'neighbours' : `neighbours on ${describeLink(link)}`,
+    };
     const index = link === undefined ? undefined : await resolveLinkIndex(this.transport, link, op);
 
     const payload = await this.transport.dump(encodeNeighbourDump(family, index), op);
     return decodeNeighbours(payload).filter(
-      (neighbour) => (index === undefined || neighbour.index === index) && (family === undefined || neighbour.family === family),
+      (neighbour) =>
+        (index === undefined || neighbour.index === index) &&
+        (family === undefined || neighbour.family === family),
     );
   }
 

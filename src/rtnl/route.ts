@@ -2,6 +2,14 @@
 // RouteService. Defaults follow `ip route` (iproute2 6.1, ip/iproute.c): protocol boot, type
 // unicast, table main (local for local, broadcast and anycast routes), and a scope derived
 // from the type and gateway. Deletions match any protocol, type and scope unless given.
+
+import {
+  formatIp,
+  hasHostBits,
+  type IpAddress,
+  maxPrefixLength,
+  networkAddress,
+} from '../net/ip.js';
 import { AttributeIterator, attributeSize } from '../netlink/attributes.js';
 import {
   AF_INET,
@@ -13,16 +21,22 @@ import {
   NLM_F_EXCL,
   NLM_F_REPLACE,
   NLMSG_HDRLEN,
+  RT_SCOPE_HOST,
+  RT_SCOPE_LINK,
+  RT_SCOPE_NOWHERE,
+  RT_SCOPE_UNIVERSE,
+  RT_TABLE_LOCAL,
+  RT_TABLE_MAIN,
   RTA_DST,
   RTA_GATEWAY,
   RTA_OIF,
   RTA_PREFSRC,
   RTA_PRIORITY,
   RTA_TABLE,
-  RTMSG_SIZE,
   RTM_DELROUTE,
   RTM_GETROUTE,
   RTM_NEWROUTE,
+  RTMSG_SIZE,
   RTN_ANYCAST,
   RTN_BROADCAST,
   RTN_LOCAL,
@@ -32,17 +46,16 @@ import {
   RTN_UNSPEC,
   RTPROT_BOOT,
   RTPROT_UNSPEC,
-  RT_SCOPE_HOST,
-  RT_SCOPE_LINK,
-  RT_SCOPE_NOWHERE,
-  RT_SCOPE_UNIVERSE,
-  RT_TABLE_LOCAL,
-  RT_TABLE_MAIN,
 } from '../netlink/constants.js';
-import { MessageBuilder, type NetlinkMessage, messageBody, parseMessages, readRtmsg, writeRtmsg } from '../netlink/message.js';
-import { type IpAddress, formatIp, hasHostBits, maxPrefixLength, networkAddress } from '../net/ip.js';
 import {
-  type LinkRef,
+  MessageBuilder,
+  messageBody,
+  type NetlinkMessage,
+  parseMessages,
+  readRtmsg,
+  writeRtmsg,
+} from '../netlink/message.js';
+import {
   checkFamily,
   checkInteger,
   checkIp,
@@ -51,10 +64,11 @@ import {
   checkPrefixLength,
   describe,
   describeLink,
+  type LinkRef,
 } from './arguments.js';
 import { resolveLinkIndex } from './link.js';
 import { routeProtocols, routeTypes, scopes } from './names.js';
-import { type EncodedRequest, type Operation, type RtnlTransport, hasErrno } from './transport.js';
+import { type EncodedRequest, hasErrno, type Operation, type RtnlTransport } from './transport.js';
 import type { Family, Route, RouteSpec } from './types.js';
 
 /** Filters of a route listing. Each one set is sent to the kernel and applied again here. */
@@ -96,28 +110,46 @@ function checkDestination(
   prefixLength: unknown,
 ): { address?: IpAddress; prefixLength?: number } {
   if (typeof destination !== 'string') {
-    throw new TypeError(`route destination must be 'default' or a network string, got ${describe(destination)}`);
+    throw new TypeError(
+      `route destination must be 'default' or a network string, got ${describe(destination)}`,
+    );
   }
   if (destination === 'default') {
     if (prefixLength !== undefined && prefixLength !== 0) {
-      throw new RangeError(`route destination 'default' cannot have prefix length ${String(prefixLength)}`);
+      throw new RangeError(
+        `route destination 'default' cannot have prefix length ${String(prefixLength)}`,
+      );
     }
     return {};
   }
 
   const slash = destination.indexOf('/');
-  const address = checkIp(slash < 0 ? destination : destination.slice(0, slash), 'route destination');
+  const address = checkIp(
+    slash < 0 ? destination : destination.slice(0, slash),
+    'route destination',
+  );
   let length: number;
   if (slash < 0) {
-    length = prefixLength === undefined ? maxPrefixLength(address.family) : checkPrefixLength(prefixLength, address.family);
+    length =
+      prefixLength === undefined
+        ? maxPrefixLength(address.family)
+        : checkPrefixLength(prefixLength, address.family);
   } else {
     const text = destination.slice(slash + 1);
     if (!/^[0-9]{1,3}$/.test(text)) {
-      throw new TypeError(`route destination ${JSON.stringify(destination)} has an invalid prefix length`);
+      throw new TypeError(
+        `route destination ${JSON.stringify(destination)} has an invalid prefix length`,
+      );
     }
-    length = checkPrefixLength(Number(text), address.family, `prefix length of route destination ${destination}`);
+    length = checkPrefixLength(
+      Number(text),
+      address.family,
+      `prefix length of route destination ${destination}`,
+    );
     if (prefixLength !== undefined && prefixLength !== length) {
-      throw new RangeError(`route destination ${destination} contradicts prefixLength ${String(prefixLength)}`);
+      throw new RangeError(
+        `route destination ${destination} contradicts prefixLength ${String(prefixLength)}`,
+      );
     }
   }
 
@@ -135,22 +167,47 @@ export function checkRouteSpec(spec: unknown, action: RouteAction): CheckedRoute
   const fields = checkObject(spec, 'route spec');
   const destination = checkDestination(fields.destination, fields.prefixLength);
   const gateway = fields.gateway === undefined ? undefined : checkIp(fields.gateway, 'gateway');
-  const source = fields.preferredSource === undefined ? undefined : checkIp(fields.preferredSource, 'preferred source');
+  const source =
+    fields.preferredSource === undefined
+      ? undefined
+      : checkIp(fields.preferredSource, 'preferred source');
 
   // Every address given must agree on the family. Without any, the family option or IPv4 applies.
-  const family = checkFamily(fields.family, 'route family') ?? destination.address?.family ?? gateway?.family ?? source?.family ?? 4;
+  const family =
+    checkFamily(fields.family, 'route family') ??
+    destination.address?.family ??
+    gateway?.family ??
+    source?.family ??
+    4;
   checkRouteFamily('destination', destination.address, family);
   checkRouteFamily('gateway', gateway, family);
   checkRouteFamily('preferred source', source, family);
 
   const deleting = action === 'delete';
-  const type = fields.type === undefined ? (deleting ? RTN_UNSPEC : RTN_UNICAST) : routeTypes.number(fields.type);
+  const type =
+    fields.type === undefined
+      ? deleting
+        ? RTN_UNSPEC
+        : RTN_UNICAST
+      : routeTypes.number(fields.type);
   const protocol =
-    fields.protocol === undefined ? (deleting ? RTPROT_UNSPEC : RTPROT_BOOT) : routeProtocols.number(fields.protocol);
-  const localTable = type === RTN_LOCAL || type === RTN_BROADCAST || type === RTN_ANYCAST || type === RTN_NAT;
+    fields.protocol === undefined
+      ? deleting
+        ? RTPROT_UNSPEC
+        : RTPROT_BOOT
+      : routeProtocols.number(fields.protocol);
+  const localTable =
+    type === RTN_LOCAL || type === RTN_BROADCAST || type === RTN_ANYCAST || type === RTN_NAT;
   const table =
-    fields.table === undefined ? (localTable ? RT_TABLE_LOCAL : RT_TABLE_MAIN) : checkInteger(fields.table, 'route table', 1, MAX_TABLE);
-  const scope = fields.scope === undefined ? defaultScope(action, type, gateway !== undefined) : scopes.number(fields.scope);
+    fields.table === undefined
+      ? localTable
+        ? RT_TABLE_LOCAL
+        : RT_TABLE_MAIN
+      : checkInteger(fields.table, 'route table', 1, MAX_TABLE);
+  const scope =
+    fields.scope === undefined
+      ? defaultScope(action, type, gateway !== undefined)
+      : scopes.number(fields.scope);
 
   const checked: CheckedRoute = {
     family,
@@ -165,21 +222,25 @@ export function checkRouteSpec(spec: unknown, action: RouteAction): CheckedRoute
   if (gateway !== undefined) checked.gateway = gateway.bytes;
   if (source !== undefined) checked.preferredSource = source.bytes;
   if (fields.link !== undefined) checked.link = checkLinkRef(fields.link, 'route link');
-  if (fields.metric !== undefined) checked.metric = checkInteger(fields.metric, 'route metric', 0, 0xffffffff);
+  if (fields.metric !== undefined)
+    checked.metric = checkInteger(fields.metric, 'route metric', 0, 0xffffffff);
   checked.text = describeRoute(checked);
   return checked;
 }
 
 function checkRouteFamily(role: string, address: IpAddress | undefined, family: Family): void {
   if (address !== undefined && address.family !== family) {
-    throw new RangeError(`route ${role} ${formatIp(address.bytes)} is IPv${address.family}, but the route is IPv${family}`);
+    throw new RangeError(
+      `route ${role} ${formatIp(address.bytes)} is IPv${address.family}, but the route is IPv${family}`,
+    );
   }
 }
 
 /** The scope `ip route` picks: host for local, link for broadcast and direct routes, else universe. */
 function defaultScope(action: RouteAction, type: number, hasGateway: boolean): number {
   if (type === RTN_LOCAL || type === RTN_NAT) return RT_SCOPE_HOST;
-  if (type === RTN_BROADCAST || type === RTN_MULTICAST || type === RTN_ANYCAST) return RT_SCOPE_LINK;
+  if (type === RTN_BROADCAST || type === RTN_MULTICAST || type === RTN_ANYCAST)
+    return RT_SCOPE_LINK;
   if (type === RTN_UNICAST || type === RTN_UNSPEC) {
     if (action === 'delete') return RT_SCOPE_NOWHERE;
     if (!hasGateway) return RT_SCOPE_LINK;
@@ -188,8 +249,14 @@ function defaultScope(action: RouteAction, type: number, hasGateway: boolean): n
 }
 
 function describeRoute(route: CheckedRoute): string {
-  let text = route.type === RTN_UNICAST || route.type === RTN_UNSPEC ? '' : `${String(routeTypes.name(route.type))} `;
-  text += route.destination === undefined ? 'default' : `${formatIp(route.destination)}/${route.prefixLength}`;
+  let text =
+    route.type === RTN_UNICAST || route.type === RTN_UNSPEC
+      ? ''
+      : `${String(routeTypes.name(route.type))} `;
+  text +=
+    route.destination === undefined
+      ? 'default'
+      : `${formatIp(route.destination)}/${route.prefixLength}`;
   if (route.gateway !== undefined) text += ` via ${formatIp(route.gateway)}`;
   if (route.link !== undefined) text += ` dev ${describeLink(route.link)}`;
   if (route.table !== RT_TABLE_MAIN) text += ` table ${route.table}`;
@@ -201,7 +268,12 @@ function describeRoute(route: CheckedRoute): string {
  * Encodes RTM_NEWROUTE or RTM_DELROUTE. A table above 255 goes in RTA_TABLE with
  * rtm_table RT_TABLE_UNSPEC, as `ip` sends it.
  */
-export function encodeRoute(type: number, flags: number, route: CheckedRoute, oif: number | undefined): Buffer {
+export function encodeRoute(
+  type: number,
+  flags: number,
+  route: CheckedRoute,
+  oif: number | undefined,
+): Buffer {
   const builder = new MessageBuilder(type, flags, routeMessageSize(route, oif));
   writeRtmsg(builder, {
     family: route.family === 4 ? AF_INET : AF_INET6,
@@ -211,7 +283,8 @@ export function encodeRoute(type: number, flags: number, route: CheckedRoute, oi
     scope: route.scope,
     type: route.type,
   });
-  if (route.destination !== undefined && route.prefixLength > 0) builder.bytes(RTA_DST, route.destination);
+  if (route.destination !== undefined && route.prefixLength > 0)
+    builder.bytes(RTA_DST, route.destination);
   if (route.table >= 256) builder.u32(RTA_TABLE, route.table);
   if (route.gateway !== undefined) builder.bytes(RTA_GATEWAY, route.gateway);
   if (oif !== undefined) builder.u32(RTA_OIF, oif);
@@ -226,7 +299,8 @@ export function encodeRoute(type: number, flags: number, route: CheckedRoute, oi
  */
 function routeMessageSize(route: CheckedRoute, oif: number | undefined): number {
   let size = NLMSG_HDRLEN + RTMSG_SIZE;
-  if (route.destination !== undefined && route.prefixLength > 0) size += attributeSize(route.destination.length);
+  if (route.destination !== undefined && route.prefixLength > 0)
+    size += attributeSize(route.destination.length);
   if (route.table >= 256) size += attributeSize(4);
   if (route.gateway !== undefined) size += attributeSize(route.gateway.length);
   if (oif !== undefined) size += attributeSize(4);
@@ -247,13 +321,21 @@ export function routeOperation(action: RouteAction, route: CheckedRoute): Operat
 }
 
 /** Encodes the message of a route request whose link, if any, is already an index. */
-export function routeMessage(action: RouteAction, route: CheckedRoute, oif: number | undefined): Buffer {
+export function routeMessage(
+  action: RouteAction,
+  route: CheckedRoute,
+  oif: number | undefined,
+): Buffer {
   const { type, flags } = ACTION_MESSAGE[action];
   return encodeRoute(type, flags, route, oif);
 }
 
 /** Encodes a route request whose link, if any, is already an index. */
-export function routeRequest(action: RouteAction, route: CheckedRoute, oif: number | undefined): EncodedRequest {
+export function routeRequest(
+  action: RouteAction,
+  route: CheckedRoute,
+  oif: number | undefined,
+): EncodedRequest {
   return { message: routeMessage(action, route, oif), op: routeOperation(action, route) };
 }
 
@@ -278,7 +360,11 @@ export function encodeRouteDump(family?: Family, table?: number, oif?: number): 
  * Decodes an RTM_NEWROUTE or RTM_DELROUTE message. A longer rtmsg than known is skipped over.
  * Returns undefined for families other than IPv4 and IPv6.
  */
-export function decodeRoute(buffer: Buffer, message: NetlinkMessage, headerLength = RTMSG_SIZE): Route | undefined {
+export function decodeRoute(
+  buffer: Buffer,
+  message: NetlinkMessage,
+  headerLength = RTMSG_SIZE,
+): Route | undefined {
   const body = messageBody(message, headerLength, RTMSG_SIZE, 'rtmsg');
   const header = readRtmsg(buffer, body.headerOffset);
   if (header.family !== AF_INET && header.family !== AF_INET6) return undefined;
@@ -295,7 +381,10 @@ export function decodeRoute(buffer: Buffer, message: NetlinkMessage, headerLengt
   };
 
   // NOTE: multipath routes (RTA_MULTIPATH) are decoded without their next hops.
-  for (const attribute = new AttributeIterator(buffer, body.attributesOffset, body.end); attribute.next(); ) {
+  for (
+    const attribute = new AttributeIterator(buffer, body.attributesOffset, body.end);
+    attribute.next();
+  ) {
     switch (attribute.type) {
       case RTA_DST:
         if (header.destinationLength > 0) route.destination = formatIp(attribute.ipBytes());
@@ -348,9 +437,15 @@ export class RouteService {
   async list(filter: RouteFilter = {}): Promise<Route[]> {
     const fields = checkObject(filter, 'route filter');
     const family = checkFamily(fields.family);
-    const table = fields.table === undefined ? undefined : checkInteger(fields.table, 'route table', 1, MAX_TABLE);
+    const table =
+      fields.table === undefined
+        ? undefined
+        : checkInteger(fields.table, 'route table', 1, MAX_TABLE);
     const link = fields.link === undefined ? undefined : checkLinkRef(fields.link);
-    const op = { operation: 'list', object: `routes${table === undefined ? '' : ` in table ${table}`}${link === undefined ? '' : ` on ${describeLink(link)}`}` };
+    const op = {
+      operation: 'list',
+      object: `routes${table === undefined ? '' : ` in table ${table}`}${link === undefined ? '' : ` on ${describeLink(link)}`}`,
+    };
     const oif = link === undefined ? undefined : await resolveLinkIndex(this.transport, link, op);
 
     let payload: Buffer;
@@ -394,7 +489,10 @@ export class RouteService {
     const route = checkRouteSpec(spec, action);
     const op = routeOperation(action, route);
     const link = route.link;
-    const oif = link === undefined || typeof link === 'number' ? link : await resolveLinkIndex(this.transport, link, op);
+    const oif =
+      link === undefined || typeof link === 'number'
+        ? link
+        : await resolveLinkIndex(this.transport, link, op);
     await this.transport.request(routeMessage(action, route, oif), op);
   }
 }

@@ -32,5 +32,9 @@ export interface EncodedRequest {
 
 /** True when `error` carries the errno of `code`, as NetlinkError does (`errno: 19` for ENODEV). */
 export function hasErrno(error: unknown, code: keyof typeof constants.errno): boolean {
-  return typeof error === 'object' && error !== null && (error as { errno?: unknown }).errno === constants.errno[code];
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { errno?: unknown }).errno === constants.errno[code]
+  );
 }

@@ -1,9 +1,9 @@
 // Tun and tap devices held open by this process, as F-Stack 1.25 and later create the kernel
 // side of their exception path: a tap named veth<port> that vanishes with its fd.
 import { Buffer } from 'node:buffer';
-import { resolveNetnsTarget } from '../netlink/netns.js';
 import { addon } from '../native/addon.js';
 import type { NativeNetnsTarget } from '../native/native.js';
+import { resolveNetnsTarget } from '../netlink/netns.js';
 import type { NetnsTarget } from './types.js';
 
 /** IFNAMSIZ - 1: interface names are at most 15 bytes. */
@@ -45,7 +45,8 @@ export function createTun(options: TunOptions): TunDevice {
   const name = checkInterfaceName(options.name);
   const tap = checkFlag(options.tap, 'tap');
   const persist = checkFlag(options.persist, 'persist');
-  const target: NativeNetnsTarget = options.netns === undefined ? {} : resolveNetnsTarget(options.netns);
+  const target: NativeNetnsTarget =
+    options.netns === undefined ? {} : resolveNetnsTarget(options.netns);
 
   const created = addon().tunCreate(name, { ...target, tap, persist, noPi: true });
   const fd = created.fd;
@@ -75,7 +76,13 @@ export function checkInterfaceName(name: unknown): string {
     throw new TypeError(`interface name must be a string, got ${typeof name}`);
   }
   const bytes = Buffer.byteLength(name);
-  if (bytes === 0 || bytes > MAX_NAME_BYTES || name === '.' || name === '..' || /[/\s\0:]/.test(name)) {
+  if (
+    bytes === 0 ||
+    bytes > MAX_NAME_BYTES ||
+    name === '.' ||
+    name === '..' ||
+    /[/\s\0:]/.test(name)
+  ) {
     throw new RangeError(
       `invalid interface name ${JSON.stringify(name)}: expected 1 to ${MAX_NAME_BYTES} bytes without '/', ':' or whitespace`,
     );
@@ -85,6 +92,7 @@ export function checkInterfaceName(name: unknown): string {
 
 function checkFlag(value: unknown, what: string): boolean {
   if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw new TypeError(`${what} must be a boolean, got ${typeof value}`);
+  if (typeof value !== 'boolean')
+    throw new TypeError(`${what} must be a boolean, got ${typeof value}`);
   return value;
 }

@@ -7,7 +7,7 @@ import type {
   NativeBusSignal,
   NativeBusValue,
 } from '../native/native-bus.js';
-import { type CallContext, SystemdError, callTimeoutError, errorFromBus } from './errors.js';
+import { type CallContext, callTimeoutError, errorFromBus, SystemdError } from './errors.js';
 
 /**
  * The systemd instance to connect to, and how:
@@ -26,7 +26,9 @@ export function normalizeBusTarget(target: unknown): NativeBusOpenOptions {
   if (typeof target === 'object' && target !== null) {
     const { address, direct } = target as { address?: unknown; direct?: unknown };
     if (typeof address !== 'string' || address === '') {
-      throw new TypeError('bus.address must be a non-empty D-Bus address such as unix:path=/run/systemd/private');
+      throw new TypeError(
+        'bus.address must be a non-empty D-Bus address such as unix:path=/run/systemd/private',
+      );
     }
     if (direct !== undefined && typeof direct !== 'boolean') {
       throw new TypeError('bus.direct must be a boolean');
@@ -65,7 +67,8 @@ export class DBusConnection {
     let connection: DBusConnection | undefined;
 
     const onDisconnect = (errno: number, message: string): void => {
-      if (connection !== undefined) connection.#disconnected(new SystemdError('EDISCONNECTED', message, { errno }));
+      if (connection !== undefined)
+        connection.#disconnected(new SystemdError('EDISCONNECTED', message, { errno }));
     };
 
     try {
@@ -189,7 +192,11 @@ export class DBusConnection {
   // RangeError, a closed connection becomes EDISCONNECTED.
   #localError(error: unknown, context: CallContext): unknown {
     if (error instanceof TypeError || error instanceof RangeError) return error;
-    const { code, errno, message } = error as { code?: unknown; errno?: unknown; message?: unknown };
+    const { code, errno, message } = error as {
+      code?: unknown;
+      errno?: unknown;
+      message?: unknown;
+    };
     if (code === 'EDISCONNECTED') {
       return new SystemdError('EDISCONNECTED', `${context.operation} failed: ${String(message)}`, {
         operation: context.operation,

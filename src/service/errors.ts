@@ -81,11 +81,15 @@ export interface CallContext {
 export function callTimeoutError(context: CallContext): SystemdError {
   const { operation, unit, timeoutMs } = context;
   const subject = unit === undefined ? operation : `${operation} for ${unit}`;
-  return new SystemdError('ETIMEDOUT', `${subject} timed out after ${timeoutMs} ms without a reply`, {
-    operation,
-    ...(unit === undefined ? {} : { unit }),
-    errno: ETIMEDOUT,
-  });
+  return new SystemdError(
+    'ETIMEDOUT',
+    `${subject} timed out after ${timeoutMs} ms without a reply`,
+    {
+      operation,
+      ...(unit === undefined ? {} : { unit }),
+      errno: ETIMEDOUT,
+    },
+  );
 }
 
 /** Converts a D-Bus error reply (or a local failure in the same shape) to a SystemdError. */

@@ -9,5 +9,11 @@ export {
   type SystemdConnectOptions,
   SystemdManager,
 } from './manager.js';
-export { UNIT_NAME_MAX_BYTES, UNIT_TYPES, type UnitType, assertUnitName, unitNameProblem } from './unit-name.js';
+export {
+  assertUnitName,
+  UNIT_NAME_MAX_BYTES,
+  UNIT_TYPES,
+  type UnitType,
+  unitNameProblem,
+} from './unit-name.js';
 export type { ActiveState, LoadState, UnitState } from './unit-state.js';

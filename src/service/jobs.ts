@@ -35,7 +35,12 @@ export type JobResult =
 export type JobMethod = 'StartUnit' | 'StopUnit' | 'RestartUnit';
 
 /** Queueing mode of a job (the `--job-mode` of systemctl). systemd's default is replace. */
-export type JobMode = 'replace' | 'fail' | 'isolate' | 'ignore-dependencies' | 'ignore-requirements';
+export type JobMode =
+  | 'replace'
+  | 'fail'
+  | 'isolate'
+  | 'ignore-dependencies'
+  | 'ignore-requirements';
 
 export const JOB_MODES: readonly JobMode[] = [
   'replace',
@@ -109,12 +114,22 @@ export class JobRunner {
     this.#queueing += 1;
     let job: string;
     try {
-      const [path] = await this.#bus.call(MANAGER_PATH, MANAGER_INTERFACE, method, 'ss', [unit, mode], {
-        unit,
-        timeoutMs: remainingMs(request),
-      });
+      const [path] = await this.#bus.call(
+        MANAGER_PATH,
+        MANAGER_INTERFACE,
+        method,
+        'ss',
+        [unit, mode],
+        {
+          unit,
+          timeoutMs: remainingMs(request),
+        },
+      );
       if (typeof path !== 'string') {
-        throw new SystemdError('EDBUS', `${method} for ${unit} returned no job path`, { unit, operation: method });
+        throw new SystemdError('EDBUS', `${method} for ${unit} returned no job path`, {
+          unit,
+          operation: method,
+        });
       }
       job = path;
     } finally {
@@ -149,7 +164,8 @@ export class JobRunner {
           timeoutMs: remainingMs(request),
         });
       } catch (error) {
-        if (error instanceof SystemdError && error.dbusError === DBusErrorName.AlreadySubscribed) return;
+        if (error instanceof SystemdError && error.dbusError === DBusErrorName.AlreadySubscribed)
+          return;
         removeMatch();
         throw error;
       }
@@ -184,13 +200,17 @@ export class JobRunner {
         reject: (error) => {
           clearTimeout(timer);
           reject(
-            new SystemdError(error.code, `${JOB_VERBS[method]} ${unit} (job ${job}): ${error.message}`, {
-              unit,
-              job,
-              operation: method,
-              ...(error.errno === undefined ? {} : { errno: error.errno }),
-              cause: error,
-            }),
+            new SystemdError(
+              error.code,
+              `${JOB_VERBS[method]} ${unit} (job ${job}): ${error.message}`,
+              {
+                unit,
+                job,
+                operation: method,
+                ...(error.errno === undefined ? {} : { errno: error.errno }),
+                cause: error,
+              },
+            ),
           );
         },
       });

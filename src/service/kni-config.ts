@@ -25,10 +25,16 @@ export interface KniEnableRequest {
  * uncomments a commented-out `#[kni]` header in place, and the commented `#key=value`
  * lines of the keys set. Other commented lines of the block stay commented.
  */
-export function enableKniOperations(loaded: LoadedConfig, request: KniEnableRequest): EditOperation[] {
+export function enableKniOperations(
+  loaded: LoadedConfig,
+  request: KniEnableRequest,
+): EditOperation[] {
   const operations: EditOperation[] = [{ kind: 'set', key: 'kni.enable', value: '1' }];
 
-  const method = request.method ?? (loaded.config.kni.present ? loaded.config.kni.method : undefined) ?? 'accept';
+  const method =
+    request.method ??
+    (loaded.config.kni.present ? loaded.config.kni.method : undefined) ??
+    'accept';
   operations.push({ kind: 'set', key: 'kni.method', value: method });
   if (request.tcpPorts !== undefined && request.tcpPorts.length > 0) {
     operations.push({ kind: 'set', key: 'kni.tcp_port', value: request.tcpPorts.join(',') });

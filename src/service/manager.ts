@@ -71,16 +71,27 @@ export class SystemdManager {
 
     let version: NativeBusValue | undefined;
     try {
-      [version] = await bus.call(MANAGER_PATH, PROPERTIES_INTERFACE, 'Get', 'ss', [MANAGER_INTERFACE, 'Version'], {
-        timeoutMs,
-      });
+      [version] = await bus.call(
+        MANAGER_PATH,
+        PROPERTIES_INTERFACE,
+        'Get',
+        'ss',
+        [MANAGER_INTERFACE, 'Version'],
+        {
+          timeoutMs,
+        },
+      );
     } catch (error) {
       bus.close();
       const reason = error instanceof Error ? error.message : String(error);
       throw new SystemdError('ECONNECT', `systemd does not respond at ${bus.address}: ${reason}`, {
         operation: 'connect',
-        ...(error instanceof SystemdError && error.dbusError !== undefined ? { dbusError: error.dbusError } : {}),
-        ...(error instanceof SystemdError && error.errno !== undefined ? { errno: error.errno } : {}),
+        ...(error instanceof SystemdError && error.dbusError !== undefined
+          ? { dbusError: error.dbusError }
+          : {}),
+        ...(error instanceof SystemdError && error.errno !== undefined
+          ? { errno: error.errno }
+          : {}),
         cause: error,
       });
     }
@@ -140,7 +151,14 @@ export class SystemdManager {
     const getAll = (path: string, iface: string) =>
       this.#bus.call(path, PROPERTIES_INTERFACE, 'GetAll', 's', [iface], callOptions());
 
-    const [path] = await this.#bus.call(MANAGER_PATH, MANAGER_INTERFACE, 'LoadUnit', 's', [name], callOptions());
+    const [path] = await this.#bus.call(
+      MANAGER_PATH,
+      MANAGER_INTERFACE,
+      'LoadUnit',
+      's',
+      [name],
+      callOptions(),
+    );
     if (typeof path !== 'string') {
       throw new SystemdError('EDBUS', `LoadUnit for ${name} returned no unit path`, {
         unit: name,
@@ -162,7 +180,8 @@ export class SystemdManager {
     try {
       [typeProperties] = await getAll(path, typeInterface(name));
     } catch (error) {
-      if (!(error instanceof SystemdError && error.dbusError === DBusErrorName.UnknownInterface)) throw error;
+      if (!(error instanceof SystemdError && error.dbusError === DBusErrorName.UnknownInterface))
+        throw error;
     }
     return unitStateFromProperties(path, unit, asProperties(typeProperties));
   }
@@ -174,7 +193,9 @@ export class SystemdManager {
   async reload(options: OperationOptions = {}): Promise<void> {
     const request = this.#request(options);
     this.#throwIfClosed('Reload');
-    await this.#bus.call(MANAGER_PATH, MANAGER_INTERFACE, 'Reload', '', [], { timeoutMs: remainingMs(request) });
+    await this.#bus.call(MANAGER_PATH, MANAGER_INTERFACE, 'Reload', '', [], {
+      timeoutMs: remainingMs(request),
+    });
   }
 
   /**
@@ -184,7 +205,9 @@ export class SystemdManager {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#jobs.cancelAll(new SystemdError('EDISCONNECTED', `the connection to ${this.address} was closed`));
+    this.#jobs.cancelAll(
+      new SystemdError('EDISCONNECTED', `the connection to ${this.address} was closed`),
+    );
     this.#bus.close();
   }
 
@@ -192,7 +215,9 @@ export class SystemdManager {
     assertUnitName(name);
     const mode = options.mode ?? 'replace';
     if (!JOB_MODES.includes(mode)) {
-      throw new RangeError(`job mode must be one of ${JOB_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
+      throw new RangeError(
+        `job mode must be one of ${JOB_MODES.join(', ')}, got ${JSON.stringify(mode)}`,
+      );
     }
     const request = this.#request(options);
     this.#throwIfClosed(method, name);
@@ -206,18 +231,29 @@ export class SystemdManager {
 
   #throwIfClosed(operation: string, unit?: string): void {
     if (this.#closed) {
-      throw new SystemdError('EDISCONNECTED', `${operation} failed: the connection to ${this.address} is closed`, {
-        operation,
-        ...(unit === undefined ? {} : { unit }),
-      });
+      throw new SystemdError(
+        'EDISCONNECTED',
+        `${operation} failed: the connection to ${this.address} is closed`,
+        {
+          operation,
+          ...(unit === undefined ? {} : { unit }),
+        },
+      );
     }
   }
 }
 
 function normalizeTimeout(value: unknown, fallback: number, name: string): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMEOUT_MS) {
-    throw new RangeError(`${name} must be a number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${String(value)}`);
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value <= 0 ||
+    value > MAX_TIMEOUT_MS
+  ) {
+    throw new RangeError(
+      `${name} must be a number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${String(value)}`,
+    );
   }
   return value;
 }
@@ -229,7 +265,12 @@ function typeInterface(name: string): string {
 }
 
 function asProperties(value: NativeBusValue | undefined): Record<string, NativeBusValue> {
-  if (typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value)) {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !Buffer.isBuffer(value)
+  ) {
     return value;
   }
   return {};

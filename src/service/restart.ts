@@ -97,13 +97,23 @@ export async function restartAndConverge(options: RestartOptions): Promise<Resta
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const deadline = started + timeoutMs;
   const names = portInterfaceNames(options.desired);
-  const netnsLabel = options.netns === undefined ? 'this network namespace' : `netns ${options.netns}`;
+  const netnsLabel =
+    options.netns === undefined ? 'this network namespace' : `netns ${options.netns}`;
 
-  const tracker = names.length === 0 ? undefined : await LinkAppearanceTracker.start(options.nl, names, { netnsLabel });
+  const tracker =
+    names.length === 0
+      ? undefined
+      : await LinkAppearanceTracker.start(options.nl, names, { netnsLabel });
   try {
     const job = await restartJob(options.manager, unit, deadline, timeoutMs);
     const jobDone = performance.now();
-    const timings: RestartTimings = { restartJobMs: job.durationMs, jobToInterfacesMs: 0, applyMs: 0, jobToConfiguredMs: 0, totalMs: 0 };
+    const timings: RestartTimings = {
+      restartJobMs: job.durationMs,
+      jobToInterfacesMs: 0,
+      applyMs: 0,
+      jobToConfiguredMs: 0,
+      totalMs: 0,
+    };
 
     if (job.result !== 'done') {
       const unitState = await options.manager.unitState(unit);
@@ -118,11 +128,22 @@ export async function restartAndConverge(options: RestartOptions): Promise<Resta
     const waited = await waitForInterfaces(tracker, options.manager, unit, deadline);
     if ('unitState' in waited) {
       timings.totalMs = performance.now() - started;
-      return { ok: false, failure: 'unit-stopped', unit, job, unitState: waited.unitState, interfaces: [], timings };
+      return {
+        ok: false,
+        failure: 'unit-stopped',
+        unit,
+        job,
+        unitState: waited.unitState,
+        interfaces: [],
+        timings,
+      };
     }
     const appearances = waited.appearances;
     tracker.close();
-    const interfaces = appearances.map(({ appearedAt, ...rest }) => ({ ...rest, afterJobMs: appearedAt - jobDone }));
+    const interfaces = appearances.map(({ appearedAt, ...rest }) => ({
+      ...rest,
+      afterJobMs: appearedAt - jobDone,
+    }));
     timings.jobToInterfacesMs = Math.max(0, ...interfaces.map((iface) => iface.afterJobMs));
 
     if (options.apply === false) {
@@ -138,7 +159,15 @@ export async function restartAndConverge(options: RestartOptions): Promise<Resta
     timings.applyMs = report.timings.totalMs;
     timings.jobToConfiguredMs = configured - jobDone;
     timings.totalMs = configured - started;
-    return { ok: report.ok, ...(report.ok ? {} : { failure: 'apply-failed' as const }), unit, job, interfaces, converge: report, timings };
+    return {
+      ok: report.ok,
+      ...(report.ok ? {} : { failure: 'apply-failed' as const }),
+      unit,
+      job,
+      interfaces,
+      converge: report,
+      timings,
+    };
   } finally {
     tracker?.close();
   }
@@ -150,7 +179,9 @@ export async function restartAndConverge(options: RestartOptions): Promise<Resta
  */
 export function portInterfaceNames(desired: DesiredState | undefined): string[] {
   if (desired === undefined) return [];
-  return desired.interfaces.filter((iface) => iface.vlanId === undefined).map((iface) => iface.name);
+  return desired.interfaces
+    .filter((iface) => iface.vlanId === undefined)
+    .map((iface) => iface.name);
 }
 
 /**
@@ -168,7 +199,9 @@ async function waitForInterfaces(
   const stopped = new Promise<{ unitState: UnitState }>((resolve) => {
     const check = async (): Promise<void> => {
       try {
-        const state = await manager.unitState(unit, { timeoutMs: Math.min(5000, remaining(deadline)) });
+        const state = await manager.unitState(unit, {
+          timeoutMs: Math.min(5000, remaining(deadline)),
+        });
         if (state.activeState === 'failed' || state.activeState === 'inactive') {
           resolve({ unitState: state });
           return;
@@ -182,7 +215,10 @@ async function waitForInterfaces(
   });
 
   try {
-    return await Promise.race([tracker.waitForAll(remaining(deadline)).then((appearances) => ({ appearances })), stopped]);
+    return await Promise.race([
+      tracker.waitForAll(remaining(deadline)).then((appearances) => ({ appearances })),
+      stopped,
+    ]);
   } finally {
     checking = false;
     clearTimeout(timer);
@@ -190,16 +226,28 @@ async function waitForInterfaces(
 }
 
 // Runs the job within what is left of the time limit. A timeout error names the whole limit.
-async function restartJob(manager: SystemdManager, unit: string, deadline: number, timeoutMs: number): Promise<JobOutcome> {
+async function restartJob(
+  manager: SystemdManager,
+  unit: string,
+  deadline: number,
+  timeoutMs: number,
+): Promise<JobOutcome> {
   try {
     return await manager.restartUnit(unit, { timeoutMs: remaining(deadline) });
   } catch (error) {
-    if (!(error instanceof SystemdError && error.code === 'ETIMEDOUT' && error.job !== undefined)) throw error;
+    if (!(error instanceof SystemdError && error.code === 'ETIMEDOUT' && error.job !== undefined))
+      throw error;
     throw new SystemdError(
       'ETIMEDOUT',
       `the restart of ${unit} did not finish within the limit of ${timeoutMs} ms: job ${error.job} still runs ` +
         '(it was not canceled)',
-      { unit, job: error.job, operation: 'RestartUnit', ...(error.errno === undefined ? {} : { errno: error.errno }), cause: error },
+      {
+        unit,
+        job: error.job,
+        operation: 'RestartUnit',
+        ...(error.errno === undefined ? {} : { errno: error.errno }),
+        cause: error,
+      },
     );
   }
 }

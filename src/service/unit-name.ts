@@ -66,9 +66,13 @@ export function assertUnitName(name: unknown): asserts name is string {
   }
   const problem = unitNameProblem(name);
   if (problem !== undefined) {
-    throw new SystemdError('EINVALIDUNITNAME', `invalid unit name ${JSON.stringify(name)}: it ${problem}`, {
-      unit: name,
-    });
+    throw new SystemdError(
+      'EINVALIDUNITNAME',
+      `invalid unit name ${JSON.stringify(name)}: it ${problem}`,
+      {
+        unit: name,
+      },
+    );
   }
 }
 

@@ -3,7 +3,15 @@
 import type { NativeBusValue } from '../native/native-bus.js';
 
 /** Whether the unit's configuration was loaded (LoadState). */
-export type LoadState = 'stub' | 'loaded' | 'not-found' | 'bad-setting' | 'error' | 'merged' | 'masked' | (string & {});
+export type LoadState =
+  | 'stub'
+  | 'loaded'
+  | 'not-found'
+  | 'bad-setting'
+  | 'error'
+  | 'merged'
+  | 'masked'
+  | (string & {});
 
 /** High-level activation state (ActiveState). */
 export type ActiveState =
@@ -46,7 +54,11 @@ export interface UnitState {
 type Properties = Record<string, NativeBusValue>;
 
 /** Builds a UnitState from the Unit interface properties and the type interface properties. */
-export function unitStateFromProperties(path: string, unit: Properties, type: Properties): UnitState {
+export function unitStateFromProperties(
+  path: string,
+  unit: Properties,
+  type: Properties,
+): UnitState {
   return {
     unit: stringProperty(unit, 'Id') ?? '',
     path,

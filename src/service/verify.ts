@@ -55,10 +55,16 @@ export const NO_NETNS_CONNECT = 'no in-namespace connect available';
  * yet. Skipped when `method` is not accept, because the listed ports then go to F-Stack and
  * not to the kernel, and when the addon was built without openTcpSocket.
  */
-export async function verifyTcpPorts(config: FstackConfig, desired: DesiredState, options: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyTcpPorts(
+  config: FstackConfig,
+  desired: DesiredState,
+  options: VerifyOptions = {},
+): Promise<VerifyReport> {
   const method = (config.kni.method ?? '').toLowerCase();
   if (method !== 'accept') {
-    return skipped(`method=${config.kni.method ?? '(unset)'} hands the listed tcp_port values to F-Stack, not to the kernel`);
+    return skipped(
+      `method=${config.kni.method ?? '(unset)'} hands the listed tcp_port values to F-Stack, not to the kernel`,
+    );
   }
   if (config.kni.tcpPorts.length === 0) return skipped('tcp_port lists no port');
   if (typeof addon().openTcpSocket !== 'function') return skipped(NO_NETNS_CONNECT);
@@ -67,14 +73,23 @@ export async function verifyTcpPorts(config: FstackConfig, desired: DesiredState
   const ports = config.kni.tcpPorts.filter((port) => port > 0).slice(0, maxPorts);
   const addresses = desired.interfaces
     .filter((iface) => iface.vlanId === undefined)
-    .flatMap((iface) => iface.addresses.filter((address) => address.family === 4 && !address.source.includes('vip_addr')))
+    .flatMap((iface) =>
+      iface.addresses.filter(
+        (address) => address.family === 4 && !address.source.includes('vip_addr'),
+      ),
+    )
     .map((address) => address.address);
 
   const checks: PortCheck[] = [];
   for (const address of addresses) {
-    for (const port of ports) checks.push(await connectOnce(address, port, options.netns, options.timeoutMs ?? 2000));
+    for (const port of ports)
+      checks.push(await connectOnce(address, port, options.netns, options.timeoutMs ?? 2000));
   }
-  return { status: 'done', checks, ok: checks.every((check) => check.result === 'open' || check.result === 'refused') };
+  return {
+    status: 'done',
+    checks,
+    ok: checks.every((check) => check.result === 'open' || check.result === 'refused'),
+  };
 }
 
 function skipped(reason: string): VerifyReport {
@@ -82,7 +97,12 @@ function skipped(reason: string): VerifyReport {
 }
 
 /** Connects once within the time limit and closes the socket right after. */
-async function connectOnce(address: string, port: number, netns: string | undefined, timeoutMs: number): Promise<PortCheck> {
+async function connectOnce(
+  address: string,
+  port: number,
+  netns: string | undefined,
+  timeoutMs: number,
+): Promise<PortCheck> {
   const started = performance.now();
   const check = (result: PortCheckResult, error?: string): PortCheck => ({
     address,
@@ -94,7 +114,12 @@ async function connectOnce(address: string, port: number, netns: string | undefi
 
   let socket: Socket;
   try {
-    socket = await connectTcp({ address, port, timeoutMs, ...(netns === undefined ? {} : { netns: { name: netns } }) });
+    socket = await connectTcp({
+      address,
+      port,
+      timeoutMs,
+      ...(netns === undefined ? {} : { netns: { name: netns } }),
+    });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED') return check('refused');

@@ -77,7 +77,13 @@ export class LinkAppearanceTracker {
 
   private constructor(names: readonly string[], netnsLabel: string) {
     for (const name of names) {
-      this.#tracked.set(name, { name, previousIndex: undefined, current: undefined, baselineDeleted: false, appearance: undefined });
+      this.#tracked.set(name, {
+        name,
+        previousIndex: undefined,
+        current: undefined,
+        baselineDeleted: false,
+        appearance: undefined,
+      });
     }
     this.#netnsLabel = netnsLabel;
   }
@@ -92,7 +98,10 @@ export class LinkAppearanceTracker {
     names: readonly string[],
     options: { netnsLabel?: string; receiveBuffer?: number } = {},
   ): Promise<LinkAppearanceTracker> {
-    const tracker = new LinkAppearanceTracker(names, options.netnsLabel ?? 'this network namespace');
+    const tracker = new LinkAppearanceTracker(
+      names,
+      options.netnsLabel ?? 'this network namespace',
+    );
     tracker.#subscription = nl.subscribe(
       { links: true },
       (event) => tracker.#onEvent(event),
@@ -127,13 +136,17 @@ export class LinkAppearanceTracker {
     if (this.#waiter !== undefined) throw new Error('waitForAll is already waiting');
     const done = this.#appearances();
     if (done !== undefined) return Promise.resolve(done);
-    if (this.#subscription === undefined) return Promise.reject(new Error('the link tracker is closed'));
+    if (this.#subscription === undefined)
+      return Promise.reject(new Error('the link tracker is closed'));
 
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiter = undefined;
-        reject(this.#timeoutError(timeoutMs));
-      }, Math.max(1, timeoutMs));
+      const timer = setTimeout(
+        () => {
+          this.#waiter = undefined;
+          reject(this.#timeoutError(timeoutMs));
+        },
+        Math.max(1, timeoutMs),
+      );
       this.#waiter = { resolve, reject, timer };
     });
   }
@@ -189,7 +202,8 @@ export class LinkAppearanceTracker {
   #linkSeen(link: Link, now: number): void {
     // A rename away from a tracked name shows up as a new-link event under the new name.
     const formerName = this.#byIndex.get(link.index);
-    if (formerName !== undefined && formerName !== link.name) this.#linkGone({ ...link, name: formerName });
+    if (formerName !== undefined && formerName !== link.name)
+      this.#linkGone({ ...link, name: formerName });
 
     const tracked = this.#tracked.get(link.name);
     if (tracked === undefined) return;
@@ -199,7 +213,12 @@ export class LinkAppearanceTracker {
     const sameAsKnown = tracked.current?.index === link.index;
     tracked.current = link;
     if (!isBaseline && !(sameAsKnown && tracked.appearance !== undefined)) {
-      tracked.appearance = { name: tracked.name, index: link.index, previousIndex: tracked.previousIndex, appearedAt: now };
+      tracked.appearance = {
+        name: tracked.name,
+        index: link.index,
+        previousIndex: tracked.previousIndex,
+        appearedAt: now,
+      };
     }
   }
 
@@ -235,7 +254,12 @@ export class LinkAppearanceTracker {
       const known = tracked.appearance?.index === link.index;
       tracked.current = link;
       if (!isBaseline && !known) {
-        tracked.appearance = { name: tracked.name, index: link.index, previousIndex: tracked.previousIndex, appearedAt: now };
+        tracked.appearance = {
+          name: tracked.name,
+          index: link.index,
+          previousIndex: tracked.previousIndex,
+          appearedAt: now,
+        };
       }
     }
   }
@@ -268,7 +292,10 @@ export class LinkAppearanceTracker {
       }
       return `${state.name} is absent`;
     });
-    const cause = this.#lastError === undefined ? '' : `; the event subscription reported: ${this.#lastError.message}`;
+    const cause =
+      this.#lastError === undefined
+        ? ''
+        : `; the event subscription reported: ${this.#lastError.message}`;
     return new LinkWaitError(
       `timed out after ${timeoutMs} ms waiting for ${pending.map((state) => state.name).join(', ')} to appear in ` +
         `${this.#netnsLabel} (${details.join('; ')})${cause}; check that the unit creates them and that --netns names ` +

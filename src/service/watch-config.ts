@@ -44,18 +44,29 @@ export type ReloadOutcome =
  * (with every error as a detail, or for a missing file) or PORT_INVALID, or the file
  * system error.
  */
-export async function loadGoodConfig(path: string, options: Pick<ConfigSourceOptions, 'fstackVersion' | 'desiredOptions'>): Promise<GoodConfig> {
+export async function loadGoodConfig(
+  path: string,
+  options: Pick<ConfigSourceOptions, 'fstackVersion' | 'desiredOptions'>,
+): Promise<GoodConfig> {
   let loaded: LoadedConfig;
   try {
-    loaded = await loadConfig(path, options.fstackVersion === undefined ? {} : { fstackVersion: options.fstackVersion });
+    loaded = await loadConfig(
+      path,
+      options.fstackVersion === undefined ? {} : { fstackVersion: options.fstackVersion },
+    );
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new KniError('CONFIG_INVALID', `f-stack.conf not found: ${path}; give --config PATH`);
+    if (code === 'ENOENT')
+      throw new KniError('CONFIG_INVALID', `f-stack.conf not found: ${path}; give --config PATH`);
     throw error;
   }
   const errors = loaded.diagnostics.filter((diagnostic) => diagnostic.severity === 'error');
   if (errors.length > 0) {
-    throw new KniError('CONFIG_INVALID', `${path} has ${errors.length} error(s)`, errors.map(formatDiagnostic));
+    throw new KniError(
+      'CONFIG_INVALID',
+      `${path} has ${errors.length} error(s)`,
+      errors.map(formatDiagnostic),
+    );
   }
 
   let desired: DesiredState | undefined;
@@ -157,9 +168,14 @@ export class ConfigSource {
     try {
       next = await loadGoodConfig(this.#options.path, this.#options);
     } catch (error) {
-      return { status: 'invalid', reason, error: error instanceof Error ? error : new Error(String(error)) };
+      return {
+        status: 'invalid',
+        reason,
+        error: error instanceof Error ? error : new Error(String(error)),
+      };
     }
-    if (reason === 'file' && next.hash === this.#current.hash) return { status: 'unchanged', reason };
+    if (reason === 'file' && next.hash === this.#current.hash)
+      return { status: 'unchanged', reason };
 
     const previous = this.#current;
     this.#current = next;

@@ -6,13 +6,18 @@
 // leaves an interface unconfigured. Notifications the kernel never sends are covered by
 // the event that causes them: IPv4 routes that vanish with their address or with the link
 // going down come with an address-delete or link event of their own.
-import type { DesiredAddress, DesiredInterface, DesiredRoute, DesiredState } from '../kni/desired.js';
+import type {
+  DesiredAddress,
+  DesiredInterface,
+  DesiredRoute,
+  DesiredState,
+} from '../kni/desired.js';
 import {
-  MAIN_TABLE,
   formatAddress,
   formatRoute,
   isKernelRoute,
   isLinkLocalIPv6,
+  MAIN_TABLE,
   routeMetric,
   sameAddressText,
 } from '../kni/live.js';
@@ -109,7 +114,14 @@ export class ManagedInterfaces {
       const name = knownName ?? link.name;
       this.#forget(name, link.index);
       if (!this.#desired.has(name)) return undefined;
-      return { kind: 'link', action, interface: name, index: link.index, effect: 'vanished', object: 'deleted' };
+      return {
+        kind: 'link',
+        action,
+        interface: name,
+        index: link.index,
+        effect: 'vanished',
+        object: 'deleted',
+      };
     }
 
     // A managed interface renamed to something else is gone under its managed name.
@@ -117,7 +129,14 @@ export class ManagedInterfaces {
       this.#forget(knownName, link.index);
       this.#remember(link);
       if (this.#desired.has(knownName)) {
-        return { kind: 'link', action: 'delete', interface: knownName, index: link.index, effect: 'vanished', object: `renamed to ${link.name}` };
+        return {
+          kind: 'link',
+          action: 'delete',
+          interface: knownName,
+          index: link.index,
+          effect: 'vanished',
+          object: `renamed to ${link.name}`,
+        };
       }
     }
 
@@ -128,9 +147,23 @@ export class ManagedInterfaces {
 
     const object = linkText(link);
     if (before === undefined || before.index !== link.index) {
-      return { kind: 'link', action, interface: link.name, index: link.index, effect: 'appeared', object };
+      return {
+        kind: 'link',
+        action,
+        interface: link.name,
+        index: link.index,
+        effect: 'appeared',
+        object,
+      };
     }
-    return { kind: 'link', action, interface: link.name, index: link.index, effect: linkMatches(link, expected) ? 'in-sync' : 'drift', object };
+    return {
+      kind: 'link',
+      action,
+      interface: link.name,
+      index: link.index,
+      effect: linkMatches(link, expected) ? 'in-sync' : 'drift',
+      object,
+    };
   }
 
   #classifyAddress(action: 'new' | 'delete', address: Address): ClassifiedEvent | undefined {
@@ -138,11 +171,21 @@ export class ManagedInterfaces {
     const expected = name === undefined ? undefined : this.#desired.get(name);
     if (name === undefined || expected === undefined) return undefined;
 
-    const base = { kind: 'address' as const, action, interface: name, index: address.index, object: formatAddress(address) };
+    const base = {
+      kind: 'address' as const,
+      action,
+      interface: name,
+      index: address.index,
+      object: formatAddress(address),
+    };
     if (isLinkLocalIPv6(address)) return { ...base, effect: 'unmanaged' };
 
-    const same = expected.addresses.find((candidate) => candidate.family === address.family && sameAddressText(candidate.address, address.address));
-    if (same === undefined) return { ...base, effect: action === 'new' && this.#prune ? 'drift' : 'unmanaged' };
+    const same = expected.addresses.find(
+      (candidate) =>
+        candidate.family === address.family && sameAddressText(candidate.address, address.address),
+    );
+    if (same === undefined)
+      return { ...base, effect: action === 'new' && this.#prune ? 'drift' : 'unmanaged' };
     if (action === 'delete') return { ...base, effect: 'drift' };
     return { ...base, effect: addressMatches(address, same) ? 'in-sync' : 'drift' };
   }
@@ -153,21 +196,34 @@ export class ManagedInterfaces {
     const expected = name === undefined ? undefined : this.#desired.get(name);
     if (name === undefined || expected === undefined) return undefined;
 
-    const base = { kind: 'route' as const, action, interface: name, index: route.index, object: formatRoute(route) };
+    const base = {
+      kind: 'route' as const,
+      action,
+      interface: name,
+      index: route.index,
+      object: formatRoute(route),
+    };
     if (route.table !== MAIN_TABLE || isKernelRoute(route)) return { ...base, effect: 'unmanaged' };
 
     const exact = expected.routes.find((candidate) => routeMatches(route, candidate));
-    if (action === 'delete') return { ...base, effect: exact === undefined ? 'unmanaged' : 'drift' };
+    if (action === 'delete')
+      return { ...base, effect: exact === undefined ? 'unmanaged' : 'drift' };
     if (exact !== undefined) return { ...base, effect: 'in-sync' };
 
     // Another default route of a family the config routes may conflict with the desired one.
-    const competing = route.prefixLength === 0 && expected.routes.some((candidate) => candidate.family === route.family);
+    const competing =
+      route.prefixLength === 0 &&
+      expected.routes.some((candidate) => candidate.family === route.family);
     return { ...base, effect: competing || this.#prune ? 'drift' : 'unmanaged' };
   }
 }
 
 function linkText(link: Link): string {
-  return [link.up ? 'up' : 'down', link.carrier ? 'carrier' : 'no-carrier', ...(link.mac === undefined ? [] : [link.mac])].join(' ');
+  return [
+    link.up ? 'up' : 'down',
+    link.carrier ? 'carrier' : 'no-carrier',
+    ...(link.mac === undefined ? [] : [link.mac]),
+  ].join(' ');
 }
 
 function linkMatches(link: Link, expected: DesiredInterface): boolean {

@@ -32,7 +32,11 @@ export function streamLogger(options: StreamLoggerOptions): WatchLogger {
   const now = options.now ?? Date.now;
   return (record) => {
     const time = new Date(now()).toISOString();
-    stream.write(options.json ? `${JSON.stringify({ time, ...record }, jsonValue)}\n` : `${readableLine(time, record)}\n`);
+    stream.write(
+      options.json
+        ? `${JSON.stringify({ time, ...record }, jsonValue)}\n`
+        : `${readableLine(time, record)}\n`,
+    );
   };
 }
 

@@ -3,7 +3,14 @@
 // a reload the watch reconciler removes these objects itself, because it installed them and
 // F-Stack's new address must not sit next to a stale copy of the old one.
 import type { DesiredAddress, DesiredRoute, DesiredState } from '../kni/desired.js';
-import { MAIN_TABLE, findLink, formatAddress, readLiveState, routeMetric, sameAddressText } from '../kni/live.js';
+import {
+  findLink,
+  formatAddress,
+  MAIN_TABLE,
+  readLiveState,
+  routeMetric,
+  sameAddressText,
+} from '../kni/live.js';
 import type { Rtnl } from '../rtnl/index.js';
 
 /** An address or default route to remove from an interface. */
@@ -22,16 +29,26 @@ export interface RetireResult {
 }
 
 /** Lists what `previous` requested and `next` does not, per interface name. */
-export function retiredObjects(previous: DesiredState | undefined, next: DesiredState | undefined): RetiredObject[] {
+export function retiredObjects(
+  previous: DesiredState | undefined,
+  next: DesiredState | undefined,
+): RetiredObject[] {
   const retired: RetiredObject[] = [];
   for (const old of previous?.interfaces ?? []) {
     const now = next?.interfaces.find((iface) => iface.name === old.name);
     for (const address of old.addresses) {
-      const inNext = now?.addresses.some((a) => a.family === address.family && sameAddressText(a.address, address.address));
+      const inNext = now?.addresses.some(
+        (a) => a.family === address.family && sameAddressText(a.address, address.address),
+      );
       if (inNext !== true) retired.push({ kind: 'address', interface: old.name, address });
     }
     for (const route of old.routes) {
-      const inNext = now?.routes.some((r) => r.family === route.family && sameAddressText(r.gateway, route.gateway) && r.metric === route.metric);
+      const inNext = now?.routes.some(
+        (r) =>
+          r.family === route.family &&
+          sameAddressText(r.gateway, route.gateway) &&
+          r.metric === route.metric,
+      );
       if (inNext !== true) retired.push({ kind: 'route', interface: old.name, route });
     }
   }
@@ -42,13 +59,18 @@ export function retiredObjects(previous: DesiredState | undefined, next: Desired
  * Deletes the retired objects that are present, in one batch: routes first, then
  * addresses. Objects that are absent, or on interfaces that are absent, are skipped.
  */
-export async function removeRetired(nl: Rtnl, retired: readonly RetiredObject[]): Promise<RetireResult[]> {
+export async function removeRetired(
+  nl: Rtnl,
+  retired: readonly RetiredObject[],
+): Promise<RetireResult[]> {
   if (retired.length === 0) return [];
   const live = await readLiveState(nl);
   const batch = nl.batch();
   const described: Array<{ interface: string; object: string }> = [];
 
-  const ordered = [...retired].sort((a, b) => Number(a.kind === 'address') - Number(b.kind === 'address'));
+  const ordered = [...retired].sort(
+    (a, b) => Number(a.kind === 'address') - Number(b.kind === 'address'),
+  );
   for (const object of ordered) {
     const link = findLink(live, object.interface);
     if (link === undefined) continue;
@@ -72,7 +94,10 @@ export async function removeRetired(nl: Rtnl, retired: readonly RetiredObject[])
         ...(route.gateway === undefined ? {} : { gateway: route.gateway }),
         ...(route.metric === undefined ? {} : { metric: route.metric }),
       });
-      described.push({ interface: object.interface, object: `default via ${object.route.gateway} metric ${object.route.metric}` });
+      described.push({
+        interface: object.interface,
+        object: `default via ${object.route.gateway} metric ${object.route.metric}`,
+      });
       continue;
     }
 
@@ -83,7 +108,11 @@ export async function removeRetired(nl: Rtnl, retired: readonly RetiredObject[])
         sameAddressText(candidate.address, object.address.address),
     );
     if (address === undefined) continue;
-    batch.deleteAddress({ link: link.index, address: address.address, prefixLength: address.prefixLength });
+    batch.deleteAddress({
+      link: link.index,
+      address: address.address,
+      prefixLength: address.prefixLength,
+    });
     described.push({ interface: object.interface, object: formatAddress(address) });
   }
 

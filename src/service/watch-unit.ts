@@ -55,9 +55,12 @@ export async function observeUnitJobs(
 
     // systemd sends job signals on a bus only to clients that called Subscribe.
     try {
-      await connection.call(MANAGER_PATH, MANAGER_INTERFACE, 'Subscribe', '', [], { timeoutMs: 10_000 });
+      await connection.call(MANAGER_PATH, MANAGER_INTERFACE, 'Subscribe', '', [], {
+        timeoutMs: 10_000,
+      });
     } catch (error) {
-      if (!(error instanceof SystemdError && error.dbusError === DBusErrorName.AlreadySubscribed)) throw error;
+      if (!(error instanceof SystemdError && error.dbusError === DBusErrorName.AlreadySubscribed))
+        throw error;
     }
     connection.onDisconnect(onLost);
   } catch (error) {

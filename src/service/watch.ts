@@ -18,7 +18,7 @@ import { ConfigSource, type ReloadOutcome } from './watch-config.js';
 import { ManagedInterfaces } from './watch-events.js';
 import type { LogRecord, WatchLogger } from './watch-log.js';
 import { type RetiredObject, removeRetired, retiredObjects } from './watch-retire.js';
-import { type UnitJobEnd, type UnitJobObserver, observeUnitJobs } from './watch-unit.js';
+import { observeUnitJobs, type UnitJobEnd, type UnitJobObserver } from './watch-unit.js';
 
 export interface WatchOptions {
   /** f-stack.conf to follow. */
@@ -150,7 +150,10 @@ export class KniWatcher {
 
     if (this.#running !== undefined) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.#running, new Promise((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)))]);
+      await Promise.race([
+        this.#running,
+        new Promise((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS))),
+      ]);
       clearTimeout(timer);
     }
     this.#nl.close();
@@ -166,7 +169,9 @@ export class KniWatcher {
     this.#subscription = this.#nl.subscribe(
       { links: true, addresses: true, routes: true },
       (event) => this.#onEvent(event),
-      this.#options.receiveBuffer === undefined ? {} : { receiveBuffer: this.#options.receiveBuffer },
+      this.#options.receiveBuffer === undefined
+        ? {}
+        : { receiveBuffer: this.#options.receiveBuffer },
     );
     this.#managed.reset(await this.#nl.links.list());
     await this.#config.watchFile((outcome) => this.#configReloaded(outcome));
@@ -196,7 +201,8 @@ export class KniWatcher {
         this.#options.bus ?? 'system',
         unit,
         (end) => this.#unitJobEnded(end),
-        (error) => this.#emit({ level: 'warn', event: 'unit-watch-lost', unit, error: error.message }),
+        (error) =>
+          this.#emit({ level: 'warn', event: 'unit-watch-lost', unit, error: error.message }),
       );
     } catch (error) {
       this.#emit({
@@ -224,10 +230,16 @@ export class KniWatcher {
 
     switch (event.kind) {
       case 'overflow':
-        this.#emit({ level: 'warn', event: 'overflow', note: 'the kernel dropped notifications (ENOBUFS); dumping the state again' });
+        this.#emit({
+          level: 'warn',
+          event: 'overflow',
+          note: 'the kernel dropped notifications (ENOBUFS); dumping the state again',
+        });
         return;
       case 'resync': {
-        const before = new Map(this.#managed.names().map((name) => [name, this.#managed.link(name)?.index]));
+        const before = new Map(
+          this.#managed.names().map((name) => [name, this.#managed.link(name)?.index]),
+        );
         this.#managed.reset(event.links ?? []);
         this.#emit({
           level: 'info',
@@ -241,7 +253,12 @@ export class KniWatcher {
         return;
       }
       case 'error':
-        this.#emit({ level: 'error', event: 'subscription-error', error: event.error.message, note: 'dumping the state again in 1 s' });
+        this.#emit({
+          level: 'error',
+          event: 'subscription-error',
+          error: event.error.message,
+          note: 'dumping the state again in 1 s',
+        });
         this.#resyncLater();
         return;
       case 'neighbour':
@@ -271,7 +288,8 @@ export class KniWatcher {
     for (const name of this.#managed.names()) {
       const link = this.#managed.link(name);
       if (link === undefined) this.#appearances.delete(name);
-      else if (link.index !== before.get(name)) this.#appearances.set(name, { index: link.index, at: now });
+      else if (link.index !== before.get(name))
+        this.#appearances.set(name, { index: link.index, at: now });
     }
   }
 
@@ -285,7 +303,13 @@ export class KniWatcher {
 
   #unitJobEnded(end: UnitJobEnd): void {
     this.#lastJobEnd = end;
-    this.#emit({ level: end.result === 'done' ? 'info' : 'warn', event: 'unit-job', unit: end.unit, job: end.job, result: end.result });
+    this.#emit({
+      level: end.result === 'done' ? 'info' : 'warn',
+      event: 'unit-job',
+      unit: end.unit,
+      job: end.job,
+      result: end.result,
+    });
   }
 
   #configReloaded(outcome: ReloadOutcome): void {
@@ -308,7 +332,12 @@ export class KniWatcher {
     this.#retired.push(...retiredObjects(previous.desired, config.desired));
     this.#managed.setDesired(config.desired, this.#options.prune ?? false);
     this.#missing = '';
-    this.#emit({ level: 'info', event: 'config-reload', reason: outcome.reason, interfaces: this.#managed.names() });
+    this.#emit({
+      level: 'info',
+      event: 'config-reload',
+      reason: outcome.reason,
+      interfaces: this.#managed.names(),
+    });
     if (config.desired === undefined) this.#kniDisabledNotice();
     this.#schedule('config reloaded');
   }
@@ -334,7 +363,12 @@ export class KniWatcher {
         .catch((error: unknown) => {
           // #pass handles kernel and config failures itself, so this is a bug: log it and retry.
           const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
-          this.#emit({ level: 'error', event: 'pass-failed', error: text, retryInMs: this.#retryDelay });
+          this.#emit({
+            level: 'error',
+            event: 'pass-failed',
+            error: text,
+            retryInMs: this.#retryDelay,
+          });
           this.#retryLater();
         })
         .finally(() => {
@@ -396,7 +430,13 @@ export class KniWatcher {
       });
     } catch (error) {
       if (this.#stopped) return;
-      this.#emit({ level: 'error', event: 'apply-failed', trigger, error: (error as Error).message, retryInMs: this.#retryDelay });
+      this.#emit({
+        level: 'error',
+        event: 'apply-failed',
+        trigger,
+        error: (error as Error).message,
+        retryInMs: this.#retryDelay,
+      });
       this.#retryLater();
       return;
     }
@@ -406,10 +446,15 @@ export class KniWatcher {
       // An interface that vanished during the pass blocks it, and its delete notification
       // has been handled by now. So pass again over the interfaces left, without a warning.
       const blockers = report.plan.blockers.filter(
-        (blocker) => !(blocker.code === 'interface-missing' && this.#managed.link(blocker.interface) === undefined),
+        (blocker) =>
+          !(
+            blocker.code === 'interface-missing' &&
+            this.#managed.link(blocker.interface) === undefined
+          ),
       );
       if (blockers.length === 0) {
-        if (present.interfaces.some((iface) => this.#managed.link(iface.name) !== undefined)) this.#schedule('interface vanished');
+        if (present.interfaces.some((iface) => this.#managed.link(iface.name) !== undefined))
+          this.#schedule('interface vanished');
         return;
       }
       this.#emit({
@@ -428,9 +473,17 @@ export class KniWatcher {
       // A failure on an interface that vanished meanwhile (ENODEV while F-Stack stops) is
       // no fault: pass again over what is left.
       const vanished = names.filter((name) => this.#managed.link(name) === undefined);
-      const failedOn = report.steps.filter((step) => step.error !== undefined).map((step) => step.change.interface);
+      const failedOn = report.steps
+        .filter((step) => step.error !== undefined)
+        .map((step) => step.change.interface);
       if (vanished.length > 0 && failedOn.every((name) => vanished.includes(name))) {
-        this.#emit({ level: 'info', event: 'apply-interrupted', trigger, interfaces: vanished, note: 'the interface vanished during the pass' });
+        this.#emit({
+          level: 'info',
+          event: 'apply-interrupted',
+          trigger,
+          interfaces: vanished,
+          note: 'the interface vanished during the pass',
+        });
         this.#schedule('interface vanished');
         return;
       }
@@ -439,7 +492,9 @@ export class KniWatcher {
         event: 'apply-failed',
         trigger,
         interfaces: names,
-        errors: report.steps.filter((step) => step.error !== undefined).map((step) => `${step.change.command}: ${step.error?.message}`),
+        errors: report.steps
+          .filter((step) => step.error !== undefined)
+          .map((step) => `${step.change.command}: ${step.error?.message}`),
         rolledBack: report.rolledBack,
         remaining: report.remaining,
         unconverged: report.unconverged,
@@ -467,15 +522,25 @@ export class KniWatcher {
   // exists), so that one missing port does not block the others. Logs the missing ones
   // whenever that list changes.
   #presentInterfaces(desired: DesiredState): DesiredState {
-    const exists = (name: string | undefined): boolean => name !== undefined && this.#managed.link(name) !== undefined;
-    const interfaces = desired.interfaces.filter((iface) => exists(iface.vlanId === undefined ? iface.name : iface.parent));
-    const missing = desired.interfaces.filter((iface) => iface.vlanId === undefined && !exists(iface.name)).map((iface) => iface.name);
+    const exists = (name: string | undefined): boolean =>
+      name !== undefined && this.#managed.link(name) !== undefined;
+    const interfaces = desired.interfaces.filter((iface) =>
+      exists(iface.vlanId === undefined ? iface.name : iface.parent),
+    );
+    const missing = desired.interfaces
+      .filter((iface) => iface.vlanId === undefined && !exists(iface.name))
+      .map((iface) => iface.name);
 
     const key = missing.join(',');
     if (key !== this.#missing) {
       this.#missing = key;
       if (missing.length > 0) {
-        this.#emit({ level: 'info', event: 'waiting', interfaces: missing, note: 'absent until F-Stack creates them' });
+        this.#emit({
+          level: 'info',
+          event: 'waiting',
+          interfaces: missing,
+          note: 'absent until F-Stack creates them',
+        });
       }
     }
     return { ...desired, interfaces };
@@ -500,7 +565,9 @@ export class KniWatcher {
         interface: name,
         index: pending.index,
         sinceLinkEventMs: now - pending.at,
-        ...(jobEnd !== undefined && jobEnd.receivedAt >= previous ? { sinceUnitJobMs: now - jobEnd.receivedAt } : {}),
+        ...(jobEnd !== undefined && jobEnd.receivedAt >= previous
+          ? { sinceUnitJobMs: now - jobEnd.receivedAt }
+          : {}),
       });
     }
   }
@@ -520,7 +587,13 @@ export class KniWatcher {
         });
       }
     } catch (error) {
-      if (!this.#stopped) this.#emit({ level: 'error', event: 'retire-failed', trigger, error: (error as Error).message });
+      if (!this.#stopped)
+        this.#emit({
+          level: 'error',
+          event: 'retire-failed',
+          trigger,
+          error: (error as Error).message,
+        });
     }
   }
 }

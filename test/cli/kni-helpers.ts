@@ -39,7 +39,9 @@ export function runCli(args: string[]): CliResult {
 }
 
 /** Runs the CLI with --json and parses stdout. */
-export function runJson<T = Record<string, unknown>>(args: string[]): { code: number; json: T; stderr: string } {
+export function runJson<T = Record<string, unknown>>(
+  args: string[],
+): { code: number; json: T; stderr: string } {
   const result = runCli([...args, '--json']);
   let json: T;
   try {
@@ -63,7 +65,10 @@ export function writeConfig(dir: string, text: string, name = 'f-stack.conf'): s
 }
 
 /** Returns the runbook's f-stack.conf: port 0 at 192.0.2.79/24, KNI accept with tcp_port=22. */
-export function runbookConfig(port0Extra = '', kni = 'enable=1\nmethod=accept\ntcp_port=22\n'): string {
+export function runbookConfig(
+  port0Extra = '',
+  kni = 'enable=1\nmethod=accept\ntcp_port=22\n',
+): string {
   return `[dpdk]
 lcore_mask=1
 port_list=0
@@ -79,13 +84,21 @@ ${kni}`;
 }
 
 /** Documentation addresses for [port0]: 192.0.2.79/24, gateway 192.0.2.1. */
-export const DOC_PORT0 = { addr: '192.0.2.79', netmask: '255.255.255.0', broadcast: '192.0.2.255', gateway: '192.0.2.1' };
+export const DOC_PORT0 = {
+  addr: '192.0.2.79',
+  netmask: '255.255.255.0',
+  broadcast: '192.0.2.255',
+  gateway: '192.0.2.1',
+};
 
 /**
  * Returns a shipped sample config with KNI on (accept, tcp_port=22) and [port0] moved to
  * documentation addresses; the samples ship [kni] commented out.
  */
-export function sampleWithKni(file: string, port0: Partial<Record<'addr' | 'netmask' | 'broadcast' | 'gateway', string>> = DOC_PORT0): string {
+export function sampleWithKni(
+  file: string,
+  port0: Partial<Record<'addr' | 'netmask' | 'broadcast' | 'gateway', string>> = DOC_PORT0,
+): string {
   const lines = readFileSync(join(fixtureDir, file), 'utf8').split('\n');
   let section = '';
   const edited = lines.map((line) => {
@@ -140,15 +153,23 @@ export function ipLink(netns: string, name: string): IpLink | undefined {
 export function ipAddresses(netns: string, name: string): string[] {
   return (ipLink(netns, name)?.addr_info ?? [])
     .filter((a) => a.scope !== 'link')
-    .map((a) => `${a.local}/${a.prefixlen}${a.broadcast === undefined ? '' : ` brd ${a.broadcast}`}`);
+    .map(
+      (a) => `${a.local}/${a.prefixlen}${a.broadcast === undefined ? '' : ` brd ${a.broadcast}`}`,
+    );
 }
 
 /** Main-table routes of both families out of the interface, as `DST via GW metric M`. */
 export function ipRoutes(netns: string, name: string): string[] {
-  const routes = [...ipJson<IpRoute[]>(netns, '-4', 'route', 'show'), ...ipJson<IpRoute[]>(netns, '-6', 'route', 'show')];
+  const routes = [
+    ...ipJson<IpRoute[]>(netns, '-4', 'route', 'show'),
+    ...ipJson<IpRoute[]>(netns, '-6', 'route', 'show'),
+  ];
   return routes
     .filter((r) => r.dev === name && r.protocol !== 'kernel')
-    .map((r) => `${r.dst}${r.gateway === undefined ? '' : ` via ${r.gateway}`} metric ${r.metric ?? 0}`);
+    .map(
+      (r) =>
+        `${r.dst}${r.gateway === undefined ? '' : ` via ${r.gateway}`} metric ${r.metric ?? 0}`,
+    );
 }
 
 /**
@@ -157,7 +178,9 @@ export function ipRoutes(netns: string, name: string): string[] {
  * keeps it after the link goes down, so a rolled-back `up` changes it.
  */
 export function ipSnapshot(netns: string): string {
-  const links = ipJson<Array<Record<string, unknown>>>(netns, 'address', 'show').map(({ qdisc: _qdisc, ...rest }) => rest);
+  const links = ipJson<Array<Record<string, unknown>>>(netns, 'address', 'show').map(
+    ({ qdisc: _qdisc, ...rest }) => rest,
+  );
   return JSON.stringify({
     addresses: links,
     routes4: ipJson(netns, '-4', 'route', 'show', 'table', 'all'),

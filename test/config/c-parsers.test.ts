@@ -43,7 +43,11 @@ describe('rteStrsplit', () => {
 
 describe('parseConfigList', () => {
   it('reads numbers and ranges, sorted', () => {
-    expect(parseConfigList('4-6,1,2', 32)).toMatchObject({ values: [1, 2, 4, 5, 6], empty: false, oddities: [] });
+    expect(parseConfigList('4-6,1,2', 32)).toMatchObject({
+      values: [1, 2, 4, 5, 6],
+      empty: false,
+      oddities: [],
+    });
   });
 
   it('strips spaces but not tabs after a number', () => {

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 
 import {
   byteOffsetToIndex,
-  dominantLineEnding,
   documentFromText,
+  dominantLineEnding,
   parseDocument,
   serializeDocument,
   spliceLines,
@@ -77,7 +77,9 @@ describe('document editing primitives', () => {
   });
 
   it('appends with a newline to an empty document', () => {
-    expect(serializeDocument(spliceLines(documentFromText(''), 0, 0, ['[kni]'])).toString()).toBe('[kni]\n');
+    expect(serializeDocument(spliceLines(documentFromText(''), 0, 0, ['[kni]'])).toString()).toBe(
+      '[kni]\n',
+    );
   });
 
   it('maps byte offsets to string indexes', () => {

@@ -3,9 +3,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { serializeDocument } from '../../src/config/document.js';
-import { EditError, type EditOperation, applyEdits } from '../../src/config/edit.js';
-import { type LoadedConfig, getValue, parseConfig } from '../../src/config/model.js';
-import { fixtureDir, fixtureNames, fixtureSkipReason, fixtureVersion } from '../helpers/config-paths.js';
+import { applyEdits, EditError, type EditOperation } from '../../src/config/edit.js';
+import { getValue, type LoadedConfig, parseConfig } from '../../src/config/model.js';
+import {
+  fixtureDir,
+  fixtureNames,
+  fixtureSkipReason,
+  fixtureVersion,
+} from '../helpers/config-paths.js';
 
 const BASE = `# site config
 [dpdk]
@@ -26,7 +31,11 @@ method=accept
 tcp_port=22
 `;
 
-function edit(text: string, operations: EditOperation[], version?: string): { text: string; loaded: LoadedConfig } {
+function edit(
+  text: string,
+  operations: EditOperation[],
+  version?: string,
+): { text: string; loaded: LoadedConfig } {
   const loaded = parseConfig(text, version !== undefined ? { fstackVersion: version } : {});
   const result = applyEdits(loaded, operations);
   return { text: serializeDocument(result.document).toString('utf8'), loaded: result.loaded };
@@ -46,8 +55,13 @@ const set = (key: string, value: string): EditOperation => ({ kind: 'set', key, 
 
 describe('set', () => {
   it('replaces a value in place and keeps spacing and comment', () => {
-    const { text } = edit(BASE, [set('port0.addr', '192.0.2.80'), set('port0.broadcast', '192.0.2.255')]);
-    expect(text).toBe(BASE.replace('addr = 192.0.2.79   ; main address', 'addr = 192.0.2.80   ; main address'));
+    const { text } = edit(BASE, [
+      set('port0.addr', '192.0.2.80'),
+      set('port0.broadcast', '192.0.2.255'),
+    ]);
+    expect(text).toBe(
+      BASE.replace('addr = 192.0.2.79   ; main address', 'addr = 192.0.2.80   ; main address'),
+    );
   });
 
   it('fills an empty value before an inline comment', () => {
@@ -62,21 +76,32 @@ describe('set', () => {
   });
 
   it('adds a new section after a blank line at the end', () => {
-    const { text } = edit(BASE, [set('kni.enable', '1'), set('kni.method', 'accept'), set('kni.tcp_port', '22')]);
+    const { text } = edit(BASE, [
+      set('kni.enable', '1'),
+      set('kni.method', 'accept'),
+      set('kni.tcp_port', '22'),
+    ]);
     expect(text).toBe(`${BASE}\n[kni]\nenable=1\nmethod=accept\ntcp_port=22\n`);
   });
 
   it('adds [dpdk] before the first section', () => {
-    const text = '# header\n[port0]\naddr=192.0.2.79\nnetmask=255.255.255.0\nbroadcast=192.0.2.255\ngateway=192.0.2.1\n';
+    const text =
+      '# header\n[port0]\naddr=192.0.2.79\nnetmask=255.255.255.0\nbroadcast=192.0.2.255\ngateway=192.0.2.1\n';
     const result = edit(text, [set('dpdk.port_list', '0'), set('dpdk.lcore_mask', '1')]);
-    expect(result.text).toBe(`# header\n[dpdk]\nport_list=0\nlcore_mask=1\n\n${text.slice('# header\n'.length)}`);
-    expect(result.loaded.diagnostics.filter((diagnostic) => diagnostic.severity === 'error')).toEqual([]);
+    expect(result.text).toBe(
+      `# header\n[dpdk]\nport_list=0\nlcore_mask=1\n\n${text.slice('# header\n'.length)}`,
+    );
+    expect(
+      result.loaded.diagnostics.filter((diagnostic) => diagnostic.severity === 'error'),
+    ).toEqual([]);
   });
 
   it('uses CRLF in a CRLF file', () => {
     const crlf = BASE.replace(/\n/g, '\r\n');
     const { text } = edit(crlf, [set('port0.if_name', 'eth1')]);
-    expect(text).toBe(crlf.replace('gateway=192.0.2.1\r\n', 'gateway=192.0.2.1\r\nif_name=eth1\r\n'));
+    expect(text).toBe(
+      crlf.replace('gateway=192.0.2.1\r\n', 'gateway=192.0.2.1\r\nif_name=eth1\r\n'),
+    );
   });
 
   it('keeps a missing final newline', () => {
@@ -97,7 +122,9 @@ describe('set', () => {
 
   it('sets FreeBSD tunables with dotted names', () => {
     const { loaded } = edit(BASE, [set('freebsd.sysctl.kern.ipc.somaxconn', '4096')]);
-    expect(loaded.config.freebsd.sysctl.map((entry) => [entry.name, entry.value])).toEqual([['kern.ipc.somaxconn', '4096']]);
+    expect(loaded.config.freebsd.sysctl.map((entry) => [entry.name, entry.value])).toEqual([
+      ['kern.ipc.somaxconn', '4096'],
+    ]);
   });
 
   it('reports no change when the value is already set', () => {
@@ -114,12 +141,18 @@ describe('set', () => {
 
   it('does not take prose comments for keys', () => {
     const text = `${BASE}#    if_name: the kernel name\n`;
-    expect(edit(text, [set('port0.if_name', 'eth1')]).text).toBe(`${BASE}if_name=eth1\n#    if_name: the kernel name\n`);
+    expect(edit(text, [set('port0.if_name', 'eth1')]).text).toBe(
+      `${BASE}if_name=eth1\n#    if_name: the kernel name\n`,
+    );
   });
 
   it('appends instead of uncommenting a block that holds active lines', () => {
-    const text = '[dpdk]\nport_list=0\n#[kni]\n#enable=1\nlcore_mask=1\n[port0]\naddr=192.0.2.79\nnetmask=255.255.255.0\nbroadcast=192.0.2.255\ngateway=192.0.2.1\n';
-    const { text: result, loaded } = edit(text, [set('kni.enable', '1'), set('kni.method', 'accept')]);
+    const text =
+      '[dpdk]\nport_list=0\n#[kni]\n#enable=1\nlcore_mask=1\n[port0]\naddr=192.0.2.79\nnetmask=255.255.255.0\nbroadcast=192.0.2.255\ngateway=192.0.2.1\n';
+    const { text: result, loaded } = edit(text, [
+      set('kni.enable', '1'),
+      set('kni.method', 'accept'),
+    ]);
     expect(result).toBe(`${text}\n[kni]\nenable=1\nmethod=accept\n`);
     expect(loaded.config.dpdk.lcoreMask).toBe('1');
   });
@@ -134,7 +167,9 @@ describe('unset', () => {
   });
 
   it('changes nothing for an absent key', () => {
-    expect(applyEdits(parseConfig(KNI), [{ kind: 'unset', key: 'kni.udp_port' }]).changed).toBe(false);
+    expect(applyEdits(parseConfig(KNI), [{ kind: 'unset', key: 'kni.udp_port' }]).changed).toBe(
+      false,
+    );
   });
 });
 
@@ -142,7 +177,9 @@ describe('sections', () => {
   it('comments out a section and its keys', () => {
     const text = `${KNI}# trailing note\n`;
     const { text: result, loaded } = edit(text, [{ kind: 'disable-section', section: 'kni' }]);
-    expect(result).toBe(`${BASE}\n#[kni]\n#enable=1\n#method=accept\n#tcp_port=22\n# trailing note\n`);
+    expect(result).toBe(
+      `${BASE}\n#[kni]\n#enable=1\n#method=accept\n#tcp_port=22\n# trailing note\n`,
+    );
     expect(loaded.config.kni.present).toBe(false);
   });
 
@@ -152,7 +189,9 @@ describe('sections', () => {
   });
 
   it('adds an empty section when none is commented out', () => {
-    expect(edit(BASE, [{ kind: 'enable-section', section: 'pcap' }]).text).toBe(`${BASE}\n[pcap]\n`);
+    expect(edit(BASE, [{ kind: 'enable-section', section: 'pcap' }]).text).toBe(
+      `${BASE}\n[pcap]\n`,
+    );
   });
 });
 
@@ -190,7 +229,9 @@ describe('refused edits', () => {
   it('rejects a line over the 1.23 limit', () => {
     const list = Array.from({ length: 40 }, (_, i) => 1000 + i).join(',');
     expect(editError(KNI, [set('kni.tcp_port', list)], '1.23').code).toBe('value-invalid');
-    expect(edit(KNI, [set('kni.tcp_port', list)], '1.24').loaded.config.kni.tcpPorts).toHaveLength(40);
+    expect(edit(KNI, [set('kni.tcp_port', list)], '1.24').loaded.config.kni.tcpPorts).toHaveLength(
+      40,
+    );
   });
 
   it('rejects an edit whose next line would continue the key', () => {
@@ -199,34 +240,64 @@ describe('refused edits', () => {
   });
 });
 
-describe.skipIf(fixtureSkipReason !== undefined)(`shipped #[kni] blocks${fixtureSkipReason ? ` (skipped: ${fixtureSkipReason})` : ''}`, () => {
-  describe.each(fixtureNames)('%s', (name) => {
-    const bytes = readFileSync(join(fixtureDir, name));
-    const version = fixtureVersion(name);
-    const loaded = parseConfig(bytes, { file: name, fstackVersion: version });
+describe.skipIf(fixtureSkipReason !== undefined)(
+  `shipped #[kni] blocks${fixtureSkipReason ? ` (skipped: ${fixtureSkipReason})` : ''}`,
+  () => {
+    describe.each(fixtureNames)('%s', (name) => {
+      const bytes = readFileSync(join(fixtureDir, name));
+      const version = fixtureVersion(name);
+      const loaded = parseConfig(bytes, { file: name, fstackVersion: version });
 
-    it('is uncommented and filled in place', () => {
-      const result = applyEdits(loaded, [set('kni.enable', '1'), set('kni.method', 'accept'), set('kni.tcp_port', '22')]);
-      const before = loaded.document.lines;
-      const after = result.document.lines;
-      expect(after).toHaveLength(before.length);
+      it('is uncommented and filled in place', () => {
+        const result = applyEdits(loaded, [
+          set('kni.enable', '1'),
+          set('kni.method', 'accept'),
+          set('kni.tcp_port', '22'),
+        ]);
+        const before = loaded.document.lines;
+        const after = result.document.lines;
+        expect(after).toHaveLength(before.length);
 
-      const changed = after.map((line, i) => (line.text !== before[i]?.text ? `${before[i]?.text} -> ${line.text}` : '')).filter(Boolean);
-      expect(changed).toEqual(['#[kni] -> [kni]', '#enable=1 -> enable=1', '#method=reject -> method=accept', '#tcp_port=80,443 -> tcp_port=22']);
-      expect(result.loaded.config.kni).toMatchObject({ present: true, enable: true, method: 'accept', tcpPorts: [22], udpPorts: [] });
-      expect(result.loaded.diagnostics.filter((diagnostic) => diagnostic.severity === 'error')).toEqual([]);
+        const changed = after
+          .map((line, i) =>
+            line.text !== before[i]?.text ? `${before[i]?.text} -> ${line.text}` : '',
+          )
+          .filter(Boolean);
+        expect(changed).toEqual([
+          '#[kni] -> [kni]',
+          '#enable=1 -> enable=1',
+          '#method=reject -> method=accept',
+          '#tcp_port=80,443 -> tcp_port=22',
+        ]);
+        expect(result.loaded.config.kni).toMatchObject({
+          present: true,
+          enable: true,
+          method: 'accept',
+          tcpPorts: [22],
+          udpPorts: [],
+        });
+        expect(
+          result.loaded.diagnostics.filter((diagnostic) => diagnostic.severity === 'error'),
+        ).toEqual([]);
+      });
+
+      it('is enabled with its sample keys', () => {
+        const result = applyEdits(loaded, [{ kind: 'enable-section', section: 'kni' }]);
+        expect(result.loaded.config.kni).toMatchObject({
+          present: true,
+          enable: true,
+          method: 'reject',
+          tcpPorts: [80, 443],
+          udpPorts: [53],
+        });
+        expect(result.document.lines).toHaveLength(loaded.document.lines.length);
+      });
+
+      it('round-trips through enable and disable', () => {
+        const enabled = applyEdits(loaded, [{ kind: 'enable-section', section: 'kni' }]);
+        const disabled = applyEdits(enabled.loaded, [{ kind: 'disable-section', section: 'kni' }]);
+        expect(serializeDocument(disabled.document).equals(bytes)).toBe(true);
+      });
     });
-
-    it('is enabled with its sample keys', () => {
-      const result = applyEdits(loaded, [{ kind: 'enable-section', section: 'kni' }]);
-      expect(result.loaded.config.kni).toMatchObject({ present: true, enable: true, method: 'reject', tcpPorts: [80, 443], udpPorts: [53] });
-      expect(result.document.lines).toHaveLength(loaded.document.lines.length);
-    });
-
-    it('round-trips through enable and disable', () => {
-      const enabled = applyEdits(loaded, [{ kind: 'enable-section', section: 'kni' }]);
-      const disabled = applyEdits(enabled.loaded, [{ kind: 'disable-section', section: 'kni' }]);
-      expect(serializeDocument(disabled.document).equals(bytes)).toBe(true);
-    });
-  });
-});
+  },
+);

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { parseDocument } from '../../src/config/document.js';
-import { type IniPairEvent, eventsUntilFirstError, tokenize } from '../../src/config/ini.js';
+import { eventsUntilFirstError, type IniPairEvent, tokenize } from '../../src/config/ini.js';
 import { buildInihHarness, runInih } from '../helpers/config-inih.js';
 import { makeTempDir } from '../helpers/config-paths.js';
 
@@ -39,10 +39,15 @@ function random(seed: number): () => number {
 function generate(seed: number, maxLine: number): Buffer {
   const next = random(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
-  const word = (): string => pick(['kni', 'dpdk', 'port0', 'enable', 'method', 'tcp_port', 'a', 'Key', 'x.y', 'é', '✓v']);
+  const word = (): string =>
+    pick(['kni', 'dpdk', 'port0', 'enable', 'method', 'tcp_port', 'a', 'Key', 'x.y', 'é', '✓v']);
   const pad = (): string => pick(['', '', ' ', '  ', '\t', ' \t']);
-  const name = (size: number): string => Array.from({ length: size }, (_, i) => pick(['n', 'm', '_', '.', String(i % 10)])).join('');
-  const long = (size: number): string => Array.from({ length: size }, (_, i) => pick(['x', 'y', ' ', ';', '=', '#', 'é', String(i % 10)])).join('');
+  const name = (size: number): string =>
+    Array.from({ length: size }, (_, i) => pick(['n', 'm', '_', '.', String(i % 10)])).join('');
+  const long = (size: number): string =>
+    Array.from({ length: size }, (_, i) =>
+      pick(['x', 'y', ' ', ';', '=', '#', 'é', String(i % 10)]),
+    ).join('');
 
   const lineKinds: (() => string)[] = [
     () => '',
@@ -56,7 +61,8 @@ function generate(seed: number, maxLine: number): Buffer {
     () => `[${long(30 + Math.floor(next() * 60)).replace(/[\];]/g, 'z')}]`,
     () => `[${name(45 + Math.floor(next() * 10))}]\n${word()}=${word()}`,
     () => `${name(45 + Math.floor(next() * 10))}=${word()}\n${pick([' ', '\t'])}${word()}`,
-    () => `${word()}${pad()}${pick(['=', ':'])}${pad()}${word()}${pick(['', ' ; inline', ';kept', ' # hash', '#kept', '\t;tab', ' x=y'])}`,
+    () =>
+      `${word()}${pad()}${pick(['=', ':'])}${pad()}${word()}${pick(['', ' ; inline', ';kept', ' # hash', '#kept', '\t;tab', ' x=y'])}`,
     () => `${word()}${pad()}=${pad()}`,
     () => `=${word()}`,
     () => `${word()} ${word()}=${word()}`,
@@ -93,55 +99,69 @@ function tokenizerCalls(bytes: Buffer, maxLine: number): { calls: Call[]; result
   const hex = (text: string): string => Buffer.from(text, 'latin1').toString('hex');
   const calls = eventsUntilFirstError(scan)
     .filter((event): event is IniPairEvent => event.kind === 'pair')
-    .map((event) => ({ section: hex(event.section), name: hex(event.name), value: hex(event.value) }));
+    .map((event) => ({
+      section: hex(event.section),
+      name: hex(event.name),
+      value: hex(event.value),
+    }));
   return { calls, result: scan.firstErrorIniLine };
 }
 
-describe.skipIf(skipReason !== undefined)(`tokenizer against libinih${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
-  for (const maxLine of [200, 2048]) {
-    it(`agrees on 400 random files with INI_MAX_LINE ${maxLine}`, () => {
-      const files: string[] = [];
-      const contents: Buffer[] = [];
-      for (let seed = 1; seed <= 400; seed++) {
-        const bytes = generate(seed * 7919 + maxLine, maxLine);
-        const file = join(temp.path, `case-${maxLine}-${seed}.ini`);
-        writeFileSync(file, bytes);
-        files.push(file);
-        contents.push(bytes);
-      }
+describe.skipIf(skipReason !== undefined)(
+  `tokenizer against libinih${skipReason ? ` (skipped: ${skipReason})` : ''}`,
+  () => {
+    for (const maxLine of [200, 2048]) {
+      it(`agrees on 400 random files with INI_MAX_LINE ${maxLine}`, () => {
+        const files: string[] = [];
+        const contents: Buffer[] = [];
+        for (let seed = 1; seed <= 400; seed++) {
+          const bytes = generate(seed * 7919 + maxLine, maxLine);
+          const file = join(temp.path, `case-${maxLine}-${seed}.ini`);
+          writeFileSync(file, bytes);
+          files.push(file);
+          contents.push(bytes);
+        }
 
-      const reference = runInih((harness as { path: string }).path, maxLine, files);
-      expect(reference).toHaveLength(files.length);
-      let errors = 0;
-      reference.forEach((expected, i) => {
-        const actual = tokenizerCalls(contents[i] as Buffer, maxLine);
-        expect({ file: files[i], ...actual }).toEqual({ file: files[i], calls: expected.calls, result: expected.result });
-        if (expected.result !== 0) errors++;
+        const reference = runInih((harness as { path: string }).path, maxLine, files);
+        expect(reference).toHaveLength(files.length);
+        let errors = 0;
+        reference.forEach((expected, i) => {
+          const actual = tokenizerCalls(contents[i] as Buffer, maxLine);
+          expect({ file: files[i], ...actual }).toEqual({
+            file: files[i],
+            calls: expected.calls,
+            result: expected.result,
+          });
+          if (expected.result !== 0) errors++;
+        });
+        // The generator must exercise both outcomes.
+        expect(errors).toBeGreaterThan(20);
+        expect(errors).toBeLessThan(files.length);
       });
-      // The generator must exercise both outcomes.
-      expect(errors).toBeGreaterThan(20);
-      expect(errors).toBeLessThan(files.length);
-    });
-  }
+    }
 
-  it('agrees on the cut of a line one byte over the limit', () => {
-    const cases = [
-      `k=${'v'.repeat(196)}\n`,
-      `k=${'v'.repeat(197)}\n`,
-      `k=${'v'.repeat(196)}\r\n`,
-      `k=${'v'.repeat(197)}x=y\n`,
-      `[s]\nk=${'v'.repeat(197)}  cont\n`,
-      `\ufeffk=${'v'.repeat(194)}\n`,
-      `\ufeffk=${'v'.repeat(195)}\n`,
-    ];
-    const files = cases.map((text, i) => {
-      const file = join(temp.path, `edge-${i}.ini`);
-      writeFileSync(file, text);
-      return file;
+    it('agrees on the cut of a line one byte over the limit', () => {
+      const cases = [
+        `k=${'v'.repeat(196)}\n`,
+        `k=${'v'.repeat(197)}\n`,
+        `k=${'v'.repeat(196)}\r\n`,
+        `k=${'v'.repeat(197)}x=y\n`,
+        `[s]\nk=${'v'.repeat(197)}  cont\n`,
+        `\ufeffk=${'v'.repeat(194)}\n`,
+        `\ufeffk=${'v'.repeat(195)}\n`,
+      ];
+      const files = cases.map((text, i) => {
+        const file = join(temp.path, `edge-${i}.ini`);
+        writeFileSync(file, text);
+        return file;
+      });
+      const reference = runInih((harness as { path: string }).path, 200, files);
+      cases.forEach((text, i) => {
+        expect(tokenizerCalls(Buffer.from(text, 'utf8'), 200)).toEqual({
+          calls: reference[i]?.calls,
+          result: reference[i]?.result,
+        });
+      });
     });
-    const reference = runInih((harness as { path: string }).path, 200, files);
-    cases.forEach((text, i) => {
-      expect(tokenizerCalls(Buffer.from(text, 'utf8'), 200)).toEqual({ calls: reference[i]?.calls, result: reference[i]?.result });
-    });
-  });
-});
+  },
+);

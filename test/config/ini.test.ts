@@ -26,15 +26,19 @@ describe('tokenize', () => {
   });
 
   it('cuts an inline ; comment only after whitespace', () => {
-    expect(pairs('[port0]\nvip_addr=192.0.2.3;192.0.2.4\naddr=192.0.2.1 ; lab\nb=x\t;y\n')).toEqual([
-      ['port0', 'vip_addr', '192.0.2.3;192.0.2.4'],
-      ['port0', 'addr', '192.0.2.1'],
-      ['port0', 'b', 'x'],
-    ]);
+    expect(pairs('[port0]\nvip_addr=192.0.2.3;192.0.2.4\naddr=192.0.2.1 ; lab\nb=x\t;y\n')).toEqual(
+      [
+        ['port0', 'vip_addr', '192.0.2.3;192.0.2.4'],
+        ['port0', 'addr', '192.0.2.1'],
+        ['port0', 'b', 'x'],
+      ],
+    );
   });
 
   it('keeps # text in values', () => {
-    expect(pairs('[port0]\naddr=192.0.2.1 # lab\n')).toEqual([['port0', 'addr', '192.0.2.1 # lab']]);
+    expect(pairs('[port0]\naddr=192.0.2.1 # lab\n')).toEqual([
+      ['port0', 'addr', '192.0.2.1 # lab'],
+    ]);
   });
 
   it('reads # and ; lines as comments, indented or not', () => {
@@ -104,10 +108,11 @@ describe('tokenize', () => {
   it('splits a line over the limit', () => {
     const value = 'v'.repeat(197);
     const result = scan(`[s]\nk=${value}x=y\n`, 200);
-    expect(result.events.filter((event) => event.kind === 'pair').map((event) => (event as IniPairEvent).value)).toEqual([
-      value,
-      'y',
-    ]);
+    expect(
+      result.events
+        .filter((event) => event.kind === 'pair')
+        .map((event) => (event as IniPairEvent).value),
+    ).toEqual([value, 'y']);
     expect(result.cutChunks).toHaveLength(1);
     expect(result.cutChunks[0]).toMatchObject({ line: 2, start: 199, iniLine: 3 });
   });

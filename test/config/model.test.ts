@@ -3,7 +3,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { getValue, loadConfig, parseConfig } from '../../src/config/model.js';
-import { kniRealization, maxLineForVersion, parseFstackVersion } from '../../src/config/versions.js';
+import {
+  kniRealization,
+  maxLineForVersion,
+  parseFstackVersion,
+} from '../../src/config/versions.js';
 import { makeTempDir } from '../helpers/config-paths.js';
 
 const RUNBOOK = `[dpdk]
@@ -53,7 +57,9 @@ describe('typed model', () => {
   const { config } = loaded;
 
   it('has no findings for the runbook file', () => {
-    expect(loaded.diagnostics.filter((diagnostic) => diagnostic.code !== 'section-unknown')).toEqual([]);
+    expect(
+      loaded.diagnostics.filter((diagnostic) => diagnostic.code !== 'section-unknown'),
+    ).toEqual([]);
     expect(loaded.version).toBe('1.25');
   });
 
@@ -87,7 +93,12 @@ describe('typed model', () => {
   });
 
   it('reads [vlan10] attached to port 0', () => {
-    expect(config.vlans.get(10)).toMatchObject({ vlanId: 10, portId: 0, addr: '198.51.100.2', gateway: '198.51.100.1' });
+    expect(config.vlans.get(10)).toMatchObject({
+      vlanId: 10,
+      portId: 0,
+      addr: '198.51.100.2',
+      gateway: '198.51.100.1',
+    });
   });
 
   it('reads [kni] with the ports F-Stack matches', () => {
@@ -107,14 +118,34 @@ describe('typed model', () => {
 
   it('keeps FreeBSD tunables and unknown sections as entries', () => {
     expect(config.freebsd.boot.map((entry) => [entry.name, entry.value])).toEqual([['hz', '100']]);
-    expect(config.freebsd.sysctl.map((entry) => [entry.name, entry.value])).toEqual([['kern.ipc.somaxconn', '32768']]);
-    expect(config.entries.find((entry) => entry.section === 'custom')).toMatchObject({ name: 'anything', value: 'kept', status: 'ignored' });
-    expect(config.sections.map((section) => section.name)).toEqual(['dpdk', 'port0', 'vlan10', 'kni', 'freebsd.boot', 'freebsd.sysctl', 'custom']);
+    expect(config.freebsd.sysctl.map((entry) => [entry.name, entry.value])).toEqual([
+      ['kern.ipc.somaxconn', '32768'],
+    ]);
+    expect(config.entries.find((entry) => entry.section === 'custom')).toMatchObject({
+      name: 'anything',
+      value: 'kept',
+      status: 'ignored',
+    });
+    expect(config.sections.map((section) => section.name)).toEqual([
+      'dpdk',
+      'port0',
+      'vlan10',
+      'kni',
+      'freebsd.boot',
+      'freebsd.sysctl',
+      'custom',
+    ]);
   });
 
   it('returns the last value of a key', () => {
     const twice = parseConfig('[kni]\nmethod=reject\nmethod=accept\n');
-    expect(getValue(twice.config, 'kni', 'method')).toEqual({ section: 'kni', name: 'method', value: 'accept', line: 3, column: 8 });
+    expect(getValue(twice.config, 'kni', 'method')).toEqual({
+      section: 'kni',
+      name: 'method',
+      value: 'accept',
+      line: 3,
+      column: 8,
+    });
     expect(getValue(twice.config, 'kni', 'tcp_port')).toBeUndefined();
   });
 
@@ -167,14 +198,20 @@ describe('versions', () => {
 
   it('reads type=0 as rte_kni in 1.24 only', () => {
     const text = '[kni]\nenable=0\ntype=0\n';
-    expect(parseConfig(text, { fstackVersion: '1.24' }).config.kni.realization.backend).toBe('rte_kni');
+    expect(parseConfig(text, { fstackVersion: '1.24' }).config.kni.realization.backend).toBe(
+      'rte_kni',
+    );
     expect(parseConfig(text, { fstackVersion: '1.25' }).config.kni.type).toBeUndefined();
   });
 
   it('cuts long lines at the version limit', () => {
     const text = `[dpdk]\nport_list=0\nfile_prefix=${'p'.repeat(300)}\n`;
-    expect(parseConfig(text, { fstackVersion: '1.23' }).diagnostics.map((diagnostic) => diagnostic.code)).toContain('line-too-long');
-    expect(parseConfig(text, { fstackVersion: '1.24' }).diagnostics.map((diagnostic) => diagnostic.code)).not.toContain('line-too-long');
+    expect(
+      parseConfig(text, { fstackVersion: '1.23' }).diagnostics.map((diagnostic) => diagnostic.code),
+    ).toContain('line-too-long');
+    expect(
+      parseConfig(text, { fstackVersion: '1.24' }).diagnostics.map((diagnostic) => diagnostic.code),
+    ).not.toContain('line-too-long');
   });
 });
 
@@ -193,6 +230,8 @@ describe('loadConfig', () => {
   });
 
   it('throws the file system error for a missing file', async () => {
-    await expect(loadConfig(join(temp.path, 'missing.conf'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(loadConfig(join(temp.path, 'missing.conf'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
   });
 });

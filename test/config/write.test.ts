@@ -7,8 +7,8 @@ import {
   chownSync,
   existsSync,
   lstatSync,
-  readFileSync,
   readdirSync,
+  readFileSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -19,7 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { applyEdits } from '../../src/config/edit.js';
-import { LockTimeoutError, acquireLock } from '../../src/config/lock.js';
+import { acquireLock, LockTimeoutError } from '../../src/config/lock.js';
 import { loadConfig } from '../../src/config/model.js';
 import { ConflictError, editConfigFile, writeConfigFile } from '../../src/config/write.js';
 import { distConfigDir, distSkipReason, makeTempDir } from '../helpers/config-paths.js';
@@ -112,14 +112,19 @@ describe('writeConfigFile', () => {
     const theirs = CONFIG.replace('kern.ipc.somaxconn=32768', 'kern.ipc.somaxconn=1024');
     writeFileSync(path, theirs);
 
-    await expect(writeConfigFile(path, result.document, { expected: loaded.snapshot! })).rejects.toBeInstanceOf(ConflictError);
+    await expect(
+      writeConfigFile(path, result.document, { expected: loaded.snapshot! }),
+    ).rejects.toBeInstanceOf(ConflictError);
     expect(readFileSync(path, 'utf8')).toBe(theirs);
     expect(readdirSync(temp.path)).toEqual(['f-stack.conf']);
   });
 
   it('breaks the lock of a process that no longer runs', async () => {
     const dead = await deadPid();
-    writeFileSync(`${path}.lock`, JSON.stringify({ pid: dead, host: hostname(), createdAt: new Date().toISOString() }));
+    writeFileSync(
+      `${path}.lock`,
+      JSON.stringify({ pid: dead, host: hostname(), createdAt: new Date().toISOString() }),
+    );
     const { result } = await setAddr(path, '192.0.2.85');
 
     await writeConfigFile(path, result.document, { lockTimeoutMs: 5000 });
@@ -130,74 +135,87 @@ describe('writeConfigFile', () => {
   it('waits for a lock held in the same process', async () => {
     const lock = await acquireLock(path);
     const { result } = await setAddr(path, '192.0.2.86');
-    await expect(writeConfigFile(path, result.document, { lockTimeoutMs: 50 })).rejects.toBeInstanceOf(LockTimeoutError);
+    await expect(
+      writeConfigFile(path, result.document, { lockTimeoutMs: 50 }),
+    ).rejects.toBeInstanceOf(LockTimeoutError);
     await lock.release();
     await writeConfigFile(path, result.document, { lockTimeoutMs: 50 });
     expect(readFileSync(path, 'utf8')).toContain('addr=192.0.2.86');
   });
 });
 
-describe.skipIf(distSkipReason !== undefined)(`lock between processes${distSkipReason ? ` (skipped: ${distSkipReason})` : ''}`, () => {
-  const writeModule = pathToFileURL(join(distConfigDir, 'write.js')).href;
-  const lockModule = pathToFileURL(join(distConfigDir, 'lock.js')).href;
+describe.skipIf(distSkipReason !== undefined)(
+  `lock between processes${distSkipReason ? ` (skipped: ${distSkipReason})` : ''}`,
+  () => {
+    const writeModule = pathToFileURL(join(distConfigDir, 'write.js')).href;
+    const lockModule = pathToFileURL(join(distConfigDir, 'lock.js')).href;
 
-  it('serializes two concurrent writers without losing an edit', async () => {
-    const script = join(temp.path, 'writer.mjs');
-    writeFileSync(
-      script,
-      `import { editConfigFile } from ${JSON.stringify(writeModule)};
+    it('serializes two concurrent writers without losing an edit', async () => {
+      const script = join(temp.path, 'writer.mjs');
+      writeFileSync(
+        script,
+        `import { editConfigFile } from ${JSON.stringify(writeModule)};
 const [file, prefix, count] = process.argv.slice(2);
 for (let i = 0; i < Number(count); i++) {
   await editConfigFile(file, [{ kind: 'set', key: 'freebsd.sysctl.' + prefix + '.k' + i, value: String(i) }], { lockTimeoutMs: 60000 });
 }
 `,
-    );
-    const writers = ['a', 'b'].map((prefix) => spawn(process.execPath, [script, path, prefix, '25'], { stdio: ['ignore', 'pipe', 'pipe'] }));
-    const results = await Promise.all(writers.map(finished));
-    expect(results).toEqual([
-      { code: 0, stderr: '' },
-      { code: 0, stderr: '' },
-    ]);
+      );
+      const writers = ['a', 'b'].map((prefix) =>
+        spawn(process.execPath, [script, path, prefix, '25'], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
+      const results = await Promise.all(writers.map(finished));
+      expect(results).toEqual([
+        { code: 0, stderr: '' },
+        { code: 0, stderr: '' },
+      ]);
 
-    const loaded = await loadConfig(path);
-    const names = loaded.config.freebsd.sysctl.map((entry) => entry.name);
-    for (const prefix of ['a', 'b']) {
-      for (let i = 0; i < 25; i++) expect(names).toContain(`${prefix}.k${i}`);
-    }
-    expect(names).toHaveLength(51);
-    expect(existsSync(`${path}.lock`)).toBe(false);
-  });
+      const loaded = await loadConfig(path);
+      const names = loaded.config.freebsd.sysctl.map((entry) => entry.name);
+      for (const prefix of ['a', 'b']) {
+        for (let i = 0; i < 25; i++) expect(names).toContain(`${prefix}.k${i}`);
+      }
+      expect(names).toHaveLength(51);
+      expect(existsSync(`${path}.lock`)).toBe(false);
+    });
 
-  it('makes another process wait while it holds the lock', async () => {
-    const script = join(temp.path, 'holder.mjs');
-    writeFileSync(
-      script,
-      `import { acquireLock } from ${JSON.stringify(lockModule)};
+    it('makes another process wait while it holds the lock', async () => {
+      const script = join(temp.path, 'holder.mjs');
+      writeFileSync(
+        script,
+        `import { acquireLock } from ${JSON.stringify(lockModule)};
 const lock = await acquireLock(process.argv[2]);
 process.stdout.write('locked\\n');
 process.stdin.once('data', async () => { await lock.release(); process.stdout.write('released\\n'); process.exit(0); });
 `,
-    );
-    const holder = spawn(process.execPath, [script, path], { stdio: ['pipe', 'pipe', 'pipe'] });
-    try {
-      await waitForOutput(holder, 'locked');
-      const held = await editConfigFile(path, [{ kind: 'set', key: 'port0.addr', value: '192.0.2.90' }], { lockTimeoutMs: 200 }).catch(
-        (error: unknown) => error,
       );
-      expect(held).toBeInstanceOf(LockTimeoutError);
-      expect((held as LockTimeoutError).holder?.pid).toBe(holder.pid);
-      expect(readFileSync(path, 'utf8')).toBe(CONFIG);
+      const holder = spawn(process.execPath, [script, path], { stdio: ['pipe', 'pipe', 'pipe'] });
+      try {
+        await waitForOutput(holder, 'locked');
+        const held = await editConfigFile(
+          path,
+          [{ kind: 'set', key: 'port0.addr', value: '192.0.2.90' }],
+          { lockTimeoutMs: 200 },
+        ).catch((error: unknown) => error);
+        expect(held).toBeInstanceOf(LockTimeoutError);
+        expect((held as LockTimeoutError).holder?.pid).toBe(holder.pid);
+        expect(readFileSync(path, 'utf8')).toBe(CONFIG);
 
-      holder.stdin?.write('go\n');
-      await waitForOutput(holder, 'released');
-      await editConfigFile(path, [{ kind: 'set', key: 'port0.addr', value: '192.0.2.90' }], { lockTimeoutMs: 5000 });
-      expect(readFileSync(path, 'utf8')).toContain('addr=192.0.2.90');
-    } finally {
-      holder.kill();
-      await finished(holder);
-    }
-  });
-});
+        holder.stdin?.write('go\n');
+        await waitForOutput(holder, 'released');
+        await editConfigFile(path, [{ kind: 'set', key: 'port0.addr', value: '192.0.2.90' }], {
+          lockTimeoutMs: 5000,
+        });
+        expect(readFileSync(path, 'utf8')).toContain('addr=192.0.2.90');
+      } finally {
+        holder.kill();
+        await finished(holder);
+      }
+    });
+  },
+);
 
 function finished(child: ChildProcess): Promise<{ code: number | null; stderr: string }> {
   let stderr = '';
@@ -221,7 +239,9 @@ function waitForOutput(child: ChildProcess, text: string): Promise<void> {
       }
     };
     child.stdout?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`process exited with ${code} before printing ${text}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`process exited with ${code} before printing ${text}`)),
+    );
   });
 }
 

@@ -9,7 +9,7 @@ import { parseDocument, serializeDocument } from '../../src/config/document.js';
 import { parseConfig } from '../../src/config/model.js';
 import { FSTACK_VERSIONS } from '../../src/config/versions.js';
 import { fixtureDir, fixtureNames } from '../helpers/config-paths.js';
-import { Prng, mutateBytesTimes, mutateText, syntheticConfig } from './mutate.js';
+import { mutateBytesTimes, mutateText, Prng, syntheticConfig } from './mutate.js';
 
 const ITERATIONS = 10_000;
 const SEED = 0x5eed_0002;
@@ -32,14 +32,20 @@ function readBack(bytes: Buffer, version: string): number {
     }
     diagnostics = loaded.diagnostics.length;
   } catch (error) {
-    throw new Error(`parseConfig (F-Stack ${version}) threw ${String(error)} for input ${bytes.toString('hex')}`, { cause: error });
+    throw new Error(
+      `parseConfig (F-Stack ${version}) threw ${String(error)} for input ${bytes.toString('hex')}`,
+      { cause: error },
+    );
   }
   return diagnostics;
 }
 
 /** Produces the i-th input: a mutated sample or a synthetic file, as text or raw bytes. */
 function nextInput(random: Prng): Buffer {
-  const base = samples.length > 0 && random.chance(0.6) ? random.pick(samples) : Buffer.from(syntheticConfig(random));
+  const base =
+    samples.length > 0 && random.chance(0.6)
+      ? random.pick(samples)
+      : Buffer.from(syntheticConfig(random));
   if (random.chance(0.5)) {
     let text = base.toString('utf8');
     const rounds = 1 + random.below(8);

@@ -82,13 +82,21 @@ export function mutateBytes(random: Prng, input: Buffer, donor?: Buffer): Buffer
     default: {
       if (donor === undefined || donor.length === 0) return bytes;
       const from = random.below(donor.length);
-      return Buffer.concat([bytes.subarray(0, at), donor.subarray(from, from + 1 + random.below(128))]);
+      return Buffer.concat([
+        bytes.subarray(0, at),
+        donor.subarray(from, from + 1 + random.below(128)),
+      ]);
     }
   }
 }
 
 /** Applies `count` mutations in a row. */
-export function mutateBytesTimes(random: Prng, input: Buffer, count: number, donor?: Buffer): Buffer {
+export function mutateBytesTimes(
+  random: Prng,
+  input: Buffer,
+  count: number,
+  donor?: Buffer,
+): Buffer {
   let bytes = input;
   for (let i = 0; i < count; i++) bytes = mutateBytes(random, bytes, donor);
   return bytes;
@@ -96,12 +104,53 @@ export function mutateBytesTimes(random: Prng, input: Buffer, count: number, don
 
 /** Text fragments that mean something to an INI tokenizer or to F-Stack's value parsers. */
 export const INI_FRAGMENTS = [
-  '[', ']', '=', ':', ';', '#', ' ', '\t', '\r', '\n', '\r\n', '\0', '\ufeff', '\u00e9', '\xff',
-  ' ;c', ' # lab', '[kni]', '[KNI]', '[port0]', '[port 0]', '[vlan100]', '[dpdk]', '[freebsd.sysctl]',
-  'enable=1', 'method=accept', 'method=reject', 'tcp_port=22', 'udp_port=', 'port_list=0', 'port_list=0-3',
-  'addr=192.0.2.79', 'netmask=255.255.255.0', 'netmask=255.0.255.0', 'broadcast=192.0.2.255',
-  'gateway=192.0.2.1', 'addr6=2001:db8::1', 'prefix_len=64', 'vip_addr=192.0.2.2;192.0.2.3',
-  'lcore_mask=1', 'kni_action=alltokni', 'type=1', '  continued', '999999999999', '-1', '0x10', 'x'.repeat(300),
+  '[',
+  ']',
+  '=',
+  ':',
+  ';',
+  '#',
+  ' ',
+  '\t',
+  '\r',
+  '\n',
+  '\r\n',
+  '\0',
+  '\ufeff',
+  '\u00e9',
+  '\xff',
+  ' ;c',
+  ' # lab',
+  '[kni]',
+  '[KNI]',
+  '[port0]',
+  '[port 0]',
+  '[vlan100]',
+  '[dpdk]',
+  '[freebsd.sysctl]',
+  'enable=1',
+  'method=accept',
+  'method=reject',
+  'tcp_port=22',
+  'udp_port=',
+  'port_list=0',
+  'port_list=0-3',
+  'addr=192.0.2.79',
+  'netmask=255.255.255.0',
+  'netmask=255.0.255.0',
+  'broadcast=192.0.2.255',
+  'gateway=192.0.2.1',
+  'addr6=2001:db8::1',
+  'prefix_len=64',
+  'vip_addr=192.0.2.2;192.0.2.3',
+  'lcore_mask=1',
+  'kni_action=alltokni',
+  'type=1',
+  '  continued',
+  '999999999999',
+  '-1',
+  '0x10',
+  'x'.repeat(300),
 ];
 
 /** Applies one random line-level or text mutation to config text. */
@@ -152,14 +201,18 @@ export function syntheticConfig(random: Prng): string {
   for (let i = 0; i < count; i++) {
     switch (random.below(6)) {
       case 0:
-        lines.push(`[${random.pick(['dpdk', 'port0', 'port1', 'kni', 'vlan7', 'freebsd.boot', 'pcap', 'x y', ''])}]`);
+        lines.push(
+          `[${random.pick(['dpdk', 'port0', 'port1', 'kni', 'vlan7', 'freebsd.boot', 'pcap', 'x y', ''])}]`,
+        );
         break;
       case 1:
         lines.push(random.pick(INI_FRAGMENTS));
         break;
       case 2:
-        lines.push(`${random.pick(['enable', 'method', 'addr', 'netmask', 'port_list', 'tcp_port', 'hz', 'k'])}` +
-          `${random.pick(['=', ':', ' = ', '=='])}${random.pick(INI_FRAGMENTS)}`);
+        lines.push(
+          `${random.pick(['enable', 'method', 'addr', 'netmask', 'port_list', 'tcp_port', 'hz', 'k'])}` +
+            `${random.pick(['=', ':', ' = ', '=='])}${random.pick(INI_FRAGMENTS)}`,
+        );
         break;
       case 3:
         lines.push('');
@@ -170,7 +223,10 @@ export function syntheticConfig(random: Prng): string {
       default: {
         let line = '';
         const length = random.below(40);
-        for (let j = 0; j < length; j++) line += String.fromCharCode(random.chance(0.9) ? 32 + random.below(95) : random.below(256));
+        for (let j = 0; j < length; j++)
+          line += String.fromCharCode(
+            random.chance(0.9) ? 32 + random.below(95) : random.below(256),
+          );
         lines.push(line);
       }
     }

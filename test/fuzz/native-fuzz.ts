@@ -5,7 +5,16 @@ import { fileURLToPath } from 'node:url';
 import * as runner from '../../native/fuzz/run.mjs';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-export const { COMPILER, CORPUS_DIR, REGRESSIONS_DIR, TARGETS, buildTargets, runInputs, runTarget, seedFiles } = runner;
+export const {
+  COMPILER,
+  CORPUS_DIR,
+  REGRESSIONS_DIR,
+  TARGETS,
+  buildTargets,
+  runInputs,
+  runTarget,
+  seedFiles,
+} = runner;
 
 /** Why the fuzz targets cannot be built here (no clang-14 or no libFuzzer), or undefined. */
 export const fuzzSkipReason: string | undefined = runner.fuzzSkipReason();

@@ -13,8 +13,8 @@ import { decodeEvents } from '../../src/rtnl/events.js';
 import { decodeLink, decodeLinks } from '../../src/rtnl/link.js';
 import { decodeNeighbour, decodeNeighbours } from '../../src/rtnl/neighbour.js';
 import { decodeRoute, decodeRoutes } from '../../src/rtnl/route.js';
+import { mutateBytesTimes, Prng } from './mutate.js';
 import { corpusFiles } from './native-fuzz.js';
-import { Prng, mutateBytesTimes } from './mutate.js';
 
 const ITERATIONS = 20_000;
 const SEED = 0x5eed_0001;
@@ -31,7 +31,9 @@ function expectDecodeErrorOnly(what: string, input: Buffer, decode: () => unknow
     decode();
   } catch (error) {
     if (error instanceof NetlinkDecodeError) return;
-    throw new Error(`${what} threw ${String(error)} for input ${input.toString('hex')}`, { cause: error });
+    throw new Error(`${what} threw ${String(error)} for input ${input.toString('hex')}`, {
+      cause: error,
+    });
   }
 }
 
@@ -40,7 +42,12 @@ function walkAttributes(buffer: Buffer, start: number, end: number, depth: numbe
   for (const attribute = new AttributeIterator(buffer, start, end); attribute.next(); ) {
     attribute.string();
     attribute.bytes();
-    for (const read of [() => attribute.u8(), () => attribute.u16(), () => attribute.u32(), () => attribute.s32()]) {
+    for (const read of [
+      () => attribute.u8(),
+      () => attribute.u16(),
+      () => attribute.u32(),
+      () => attribute.s32(),
+    ]) {
       try {
         read();
       } catch (error) {
@@ -50,7 +57,8 @@ function walkAttributes(buffer: Buffer, start: number, end: number, depth: numbe
     if (depth > 0) {
       try {
         const nested = attribute.nestedAttributes();
-        while (nested.next()) walkAttributes(buffer, nested.offset, nested.offset + nested.length, depth - 1);
+        while (nested.next())
+          walkAttributes(buffer, nested.offset, nested.offset + nested.length, depth - 1);
       } catch (error) {
         if (!(error instanceof NetlinkDecodeError)) throw error;
       }
@@ -73,7 +81,12 @@ function decodeEverything(input: Buffer): void {
       }
       for (const headerLength of [16, 8, 12]) {
         expectDecodeErrorOnly('attribute walk', input, () =>
-          walkAttributes(input, Math.min(message.offset + 16 + headerLength, message.offset + message.length), message.offset + message.length, 3),
+          walkAttributes(
+            input,
+            Math.min(message.offset + 16 + headerLength, message.offset + message.length),
+            message.offset + message.length,
+            3,
+          ),
         );
       }
     }
@@ -83,7 +96,10 @@ function decodeEverything(input: Buffer): void {
   const events = decodeEvents(input, ALL_KINDS);
   for (const event of events) {
     if (event.kind === 'error' && !(event.error instanceof NetlinkDecodeError)) {
-      throw new Error(`decodeEvents reported ${String(event.error)} for input ${input.toString('hex')}`, { cause: event.error });
+      throw new Error(
+        `decodeEvents reported ${String(event.error)} for input ${input.toString('hex')}`,
+        { cause: event.error },
+      );
     }
   }
 }

@@ -68,7 +68,8 @@ export interface InihResult {
 
 /** Compiles the harness into `dir`; returns its path, or the reason it cannot be built. */
 export function buildInihHarness(dir: string): { path: string } | { skip: string } {
-  if (!existsSync('/usr/include/ini.h')) return { skip: 'libinih-dev is not installed (/usr/include/ini.h missing)' };
+  if (!existsSync('/usr/include/ini.h'))
+    return { skip: 'libinih-dev is not installed (/usr/include/ini.h missing)' };
   const source = join(dir, 'inih-harness.c');
   const binary = join(dir, 'inih-harness');
   writeFileSync(source, HARNESS);
@@ -83,7 +84,10 @@ export function buildInihHarness(dir: string): { path: string } | { skip: string
 
 /** Parses files with libinih under a line limit; returns one result per file, in order. */
 export function runInih(harness: string, maxLine: number, files: readonly string[]): InihResult[] {
-  const output = execFileSync(harness, [String(maxLine), ...files], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const output = execFileSync(harness, [String(maxLine), ...files], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const results: InihResult[] = [];
   for (const line of output.split('\n')) {
     if (line.startsWith('F ')) results.push({ calls: [], result: 0 });

@@ -16,7 +16,8 @@ export const fixtureSkipReason: string | undefined = existsSync(fixtureDir)
   : `sample configs not found at ${fixtureDir}`;
 
 /** File names of the sample configs (empty when absent). */
-export const fixtureNames: string[] = fixtureSkipReason === undefined ? readdirSync(fixtureDir).sort() : [];
+export const fixtureNames: string[] =
+  fixtureSkipReason === undefined ? readdirSync(fixtureDir).sort() : [];
 
 /** The F-Stack version a sample is read with: its own, 1.21 for older ones, and dev as 1.25. */
 export function fixtureVersion(name: string): string {
@@ -38,11 +39,15 @@ export const distSkipReason: string | undefined = (() => {
     return 'dist/ is missing: run npm run build first';
   }
   const sources = [
-    ...readdirSync(join(repoRoot, 'src', 'config')).map((name) => join(repoRoot, 'src', 'config', name)),
+    ...readdirSync(join(repoRoot, 'src', 'config')).map((name) =>
+      join(repoRoot, 'src', 'config', name),
+    ),
     join(repoRoot, 'src', 'cli', 'commands', 'config.ts'),
   ];
   for (const source of sources) {
-    const built = source.replace(join(repoRoot, 'src'), join(repoRoot, 'dist')).replace(/\.ts$/, '.js');
+    const built = source
+      .replace(join(repoRoot, 'src'), join(repoRoot, 'dist'))
+      .replace(/\.ts$/, '.js');
     if (!existsSync(built) || statSync(built).mtimeMs < statSync(source).mtimeMs) {
       return `${built} is missing or older than its source: run npm run build first`;
     }

@@ -23,8 +23,18 @@
 // `systemctl --user` and `busctl` with XDG_RUNTIME_DIR=DIR serve as oracles independent of
 // the library.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, rmdirSync, symlinkSync } from 'node:fs';
-import { readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
+import { readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -45,9 +55,13 @@ function findSkipReason(): string | undefined {
   if (process.getuid?.() !== 0) {
     return 'systemd tests need root (a private mount namespace, a tmpfs on /run/systemd and a cgroup)';
   }
-  if (!existsSync(SYSTEMD_BINARY)) return `systemd tests need ${SYSTEMD_BINARY} (Debian package systemd)`;
-  const missing = ['dbus-daemon', 'unshare', 'systemctl', 'busctl'].filter((name) => findProgram(name) === undefined);
-  if (missing.length > 0) return `systemd tests need ${missing.join(', ')} in PATH (packages dbus-daemon, util-linux, systemd)`;
+  if (!existsSync(SYSTEMD_BINARY))
+    return `systemd tests need ${SYSTEMD_BINARY} (Debian package systemd)`;
+  const missing = ['dbus-daemon', 'unshare', 'systemctl', 'busctl'].filter(
+    (name) => findProgram(name) === undefined,
+  );
+  if (missing.length > 0)
+    return `systemd tests need ${missing.join(', ')} in PATH (packages dbus-daemon, util-linux, systemd)`;
   return undefined;
 }
 
@@ -141,15 +155,22 @@ export async function startPrivateSystemd(options: StartOptions = {}): Promise<P
   mkdirSync(join(unitDir, 'sockets.target.wants'), { recursive: true });
   mkdirSync(join(dir, 'home'));
   await writeFile(join(unitDir, 'dbus.socket'), DBUS_SOCKET_UNIT);
-  await writeFile(join(unitDir, 'dbus.service'), dbusServiceUnit(findProgram('dbus-daemon') ?? 'dbus-daemon'));
+  await writeFile(
+    join(unitDir, 'dbus.service'),
+    dbusServiceUnit(findProgram('dbus-daemon') ?? 'dbus-daemon'),
+  );
   symlinkSync('../dbus.socket', join(unitDir, 'sockets.target.wants', 'dbus.socket'));
   await writeFile(join(dir, 'launch.sh'), LAUNCH_SCRIPT);
 
   const logPath = join(dir, 'systemd.log');
   const log = openSync(logPath, 'a');
-  const child = spawn('unshare', ['--mount', '--propagation', 'slave', 'sh', join(dir, 'launch.sh'), dir], {
-    stdio: ['ignore', log, log],
-  });
+  const child = spawn(
+    'unshare',
+    ['--mount', '--propagation', 'slave', 'sh', join(dir, 'launch.sh'), dir],
+    {
+      stdio: ['ignore', log, log],
+    },
+  );
   closeSync(log);
 
   const systemd = new RunningSystemd(dir, unitDir, child, logPath);
@@ -197,12 +218,18 @@ class RunningSystemd implements PrivateSystemd {
   async waitReady(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (this.#child.exitCode !== null || this.#child.signalCode !== null || this.#child.pid === undefined) {
+      if (
+        this.#child.exitCode !== null ||
+        this.#child.signalCode !== null ||
+        this.#child.pid === undefined
+      ) {
         throw new Error(`systemd --user exited during startup:\n${this.#logTail()}`);
       }
       if (existsSync(join(this.dir, 'systemd', 'private')) && (await this.#systemdOnBus())) return;
       if (Date.now() > deadline) {
-        throw new Error(`org.freedesktop.systemd1 did not appear on ${this.busAddress} within ${timeoutMs} ms:\n${this.#logTail()}`);
+        throw new Error(
+          `org.freedesktop.systemd1 did not appear on ${this.busAddress} within ${timeoutMs} ms:\n${this.#logTail()}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -245,7 +272,11 @@ class RunningSystemd implements PrivateSystemd {
   }
 
   async show(unit: string, ...properties: string[]): Promise<Record<string, string>> {
-    const output = await this.systemctl('show', unit, ...properties.map((property) => `--property=${property}`));
+    const output = await this.systemctl(
+      'show',
+      unit,
+      ...properties.map((property) => `--property=${property}`),
+    );
     const values: Record<string, string> = {};
     for (const line of output.split('\n')) {
       const equals = line.indexOf('=');
@@ -271,11 +302,16 @@ class RunningSystemd implements PrivateSystemd {
     const leftovers = await this.#removeCgroups();
     await rm(this.dir, { recursive: true, force: true });
     if (this.#running()) throw new Error(`systemd --user (pid ${this.pid}) did not exit`);
-    if (leftovers.length > 0) throw new Error(`could not remove test cgroups: ${leftovers.join(', ')}`);
+    if (leftovers.length > 0)
+      throw new Error(`could not remove test cgroups: ${leftovers.join(', ')}`);
   }
 
   #running(): boolean {
-    return this.#child.pid !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
+    return (
+      this.#child.pid !== undefined &&
+      this.#child.exitCode === null &&
+      this.#child.signalCode === null
+    );
   }
 
   async #waitExit(timeoutMs: number): Promise<boolean> {
@@ -293,7 +329,9 @@ class RunningSystemd implements PrivateSystemd {
   async #removeCgroups(): Promise<string[]> {
     let roots: string[];
     try {
-      roots = (await readFile(join(this.dir, 'cgroups'), 'utf8')).split('\n').filter((line) => line !== '');
+      roots = (await readFile(join(this.dir, 'cgroups'), 'utf8'))
+        .split('\n')
+        .filter((line) => line !== '');
     } catch {
       return [];
     }

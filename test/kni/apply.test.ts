@@ -5,7 +5,14 @@ import { stateDifferences } from '../../src/kni/live.js';
 import { planChanges } from '../../src/kni/plan.js';
 import { hasNetAdminCapability } from '../../src/netlink/errors.js';
 import { FakeKernel } from './fake-kernel.js';
-import { convergedRunbook, makeAddress, makeConfig, makeLink, makeLive, runbookPort } from './fixtures.js';
+import {
+  convergedRunbook,
+  makeAddress,
+  makeConfig,
+  makeLink,
+  makeLive,
+  runbookPort,
+} from './fixtures.js';
 
 const runbook = desiredState(makeConfig(), { fstackVersion: '1.25' });
 
@@ -35,9 +42,12 @@ describe('applyPlan', () => {
   });
 
   it('rolls back when the gateway route is rejected', async () => {
-    const desired = desiredState(makeConfig({ ports: [runbookPort(0, { gateway: '198.51.100.1' })] }), {
-      fstackVersion: '1.25',
-    });
+    const desired = desiredState(
+      makeConfig({ ports: [runbookPort(0, { gateway: '198.51.100.1' })] }),
+      {
+        fstackVersion: '1.25',
+      },
+    );
     const kernel = new FakeKernel(makeLive({ links: [makeLink('veth0')] }));
     const before = kernel.snapshot();
 
@@ -61,7 +71,12 @@ describe('applyPlan', () => {
     const port = runbookPort(0, { addr6: '2001:db8::79', gateway6: '2001:db8::1' });
     const desired = desiredState(makeConfig({ ports: [port] }), { fstackVersion: '1.25' });
     const kernel = new FakeKernel(makeLive({ links: [makeLink('veth0')] }), {
-      failWhen: (o) => (o.type === 'address-add' && o.address.family === undefined && o.address.address === '192.0.2.79' ? 'EADDRNOTAVAIL' : undefined),
+      failWhen: (o) =>
+        o.type === 'address-add' &&
+        o.address.family === undefined &&
+        o.address.address === '192.0.2.79'
+          ? 'EADDRNOTAVAIL'
+          : undefined,
     });
     const before = kernel.snapshot();
 
@@ -80,7 +95,12 @@ describe('applyPlan', () => {
   it('restores a replaced broadcast and its route', async () => {
     const { link, live } = convergedRunbook();
     live.addresses = [makeAddress(link, '192.0.2.79/24', { broadcast: '192.0.2.127' })];
-    const kernel = new FakeKernel(live, { failWhen: (o) => (o.type === 'route-replace' && o.route.metric === 0 && kernel.batches.length === 1 ? 'ENOBUFS' : undefined) });
+    const kernel = new FakeKernel(live, {
+      failWhen: (o) =>
+        o.type === 'route-replace' && o.route.metric === 0 && kernel.batches.length === 1
+          ? 'ENOBUFS'
+          : undefined,
+    });
     const before = kernel.snapshot();
 
     const outcome = await applyPlan(planChanges(runbook, kernel.state), kernel);
@@ -97,7 +117,9 @@ describe('applyPlan', () => {
     const outcome = await applyPlan(planChanges(runbook, kernel.state), kernel);
     expect(outcome.ok).toBe(true);
     expect(planChanges(runbook, kernel.state).changes).toEqual([]);
-    expect(kernel.state.routes.some((r) => r.prefixLength === 0 && r.gateway === '192.0.2.1')).toBe(true);
+    expect(kernel.state.routes.some((r) => r.prefixLength === 0 && r.gateway === '192.0.2.1')).toBe(
+      true,
+    );
   });
 
   it('prunes a stale IP and restores it on failure', async () => {
@@ -110,7 +132,8 @@ describe('applyPlan', () => {
     expect(planChanges(runbook, ok.state, { prune: true }).changes).toEqual([]);
 
     const failing = new FakeKernel(structuredClone(live), {
-      failWhen: (o) => (o.type === 'route-replace' && failing.batches.length === 1 ? 'ENOBUFS' : undefined),
+      failWhen: (o) =>
+        o.type === 'route-replace' && failing.batches.length === 1 ? 'ENOBUFS' : undefined,
     });
     const before = failing.snapshot();
     const outcome = await applyPlan(planChanges(runbook, failing.state, { prune: true }), failing);
@@ -119,19 +142,36 @@ describe('applyPlan', () => {
   });
 
   it('stops before the rest when a VLAN cannot be created', async () => {
-    const vlan = { vlanId: 10, portId: 0, addr: '203.0.113.5', netmask: '255.255.255.0', broadcast: '203.0.113.255' };
+    const vlan = {
+      vlanId: 10,
+      portId: 0,
+      addr: '203.0.113.5',
+      netmask: '255.255.255.0',
+      broadcast: '203.0.113.255',
+    };
     const desired = desiredState(makeConfig({ vlans: [vlan] }), { fstackVersion: '1.25' });
-    const kernel = new FakeKernel(makeLive({ links: [makeLink('veth0')] }), { vlanSupported: false });
+    const kernel = new FakeKernel(makeLive({ links: [makeLink('veth0')] }), {
+      vlanSupported: false,
+    });
 
     const outcome = await applyPlan(planChanges(desired, kernel.state), kernel);
     expect(outcome.ok).toBe(false);
-    expect(outcome.steps[0]).toMatchObject({ status: 'failed', error: { code: 'EOPNOTSUPP', message: 'Unknown device type' } });
+    expect(outcome.steps[0]).toMatchObject({
+      status: 'failed',
+      error: { code: 'EOPNOTSUPP', message: 'Unknown device type' },
+    });
     expect(outcome.steps.slice(1).every((s) => s.status === 'skipped')).toBe(true);
     expect(kernel.batches).toHaveLength(1);
   });
 
   it('creates a VLAN in its own batch', async () => {
-    const vlan = { vlanId: 10, portId: 0, addr: '203.0.113.5', netmask: '255.255.255.0', broadcast: '203.0.113.255' };
+    const vlan = {
+      vlanId: 10,
+      portId: 0,
+      addr: '203.0.113.5',
+      netmask: '255.255.255.0',
+      broadcast: '203.0.113.255',
+    };
     const desired = desiredState(makeConfig({ vlans: [vlan] }), { fstackVersion: '1.25' });
     const kernel = new FakeKernel(makeLive({ links: [makeLink('veth0')] }));
 
@@ -142,9 +182,12 @@ describe('applyPlan', () => {
   });
 
   it('reports an undo that fails', async () => {
-    const desired = desiredState(makeConfig({ ports: [runbookPort(0, { gateway: '198.51.100.1' })] }), {
-      fstackVersion: '1.25',
-    });
+    const desired = desiredState(
+      makeConfig({ ports: [runbookPort(0, { gateway: '198.51.100.1' })] }),
+      {
+        fstackVersion: '1.25',
+      },
+    );
     const kernel = new FakeKernel(makeLive({ links: [makeLink('veth0')] }), {
       failWhen: (o) => (o.type === 'link-set-up' && !o.up ? 'EPERM' : undefined),
     });
@@ -162,7 +205,11 @@ describe('applyPlan', () => {
     const desired = desiredState(makeConfig(), { fstackVersion: '1.23' });
     const kernel = new FakeKernel(makeLive({ links: [makeLink('veth0')] }));
     const outcome = await applyPlan(planChanges(desired, kernel.state), kernel);
-    expect(outcome.steps[1]).toMatchObject({ change: { kind: 'carrier-on' }, status: 'failed', error: { code: 'EPERM' } });
+    expect(outcome.steps[1]).toMatchObject({
+      change: { kind: 'carrier-on' },
+      status: 'failed',
+      error: { code: 'EPERM' },
+    });
     expect(kernel.state.links[0]!.up).toBe(false);
   });
 
@@ -193,7 +240,10 @@ describe('applyPlan with IPv4 secondaries', () => {
 
     const outcome = await applyPlan(planChanges(runbook, kernel.state), kernel);
     expect(outcome.ok).toBe(true);
-    expect(kernel.state.addresses.map((a) => a.address).sort()).toEqual(['192.0.2.50', '192.0.2.79']);
+    expect(kernel.state.addresses.map((a) => a.address).sort()).toEqual([
+      '192.0.2.50',
+      '192.0.2.79',
+    ]);
     expect(planChanges(runbook, kernel.state).changes).toEqual([]);
   });
 
@@ -204,7 +254,8 @@ describe('applyPlan with IPv4 secondaries', () => {
       makeAddress(link, '192.0.2.50/24', { broadcast: '192.0.2.255', flags: 0x81 }),
     ];
     const kernel = new FakeKernel(live, {
-      failWhen: (o) => (o.type === 'route-replace' && kernel.batches.length === 1 ? 'ENOBUFS' : undefined),
+      failWhen: (o) =>
+        o.type === 'route-replace' && kernel.batches.length === 1 ? 'ENOBUFS' : undefined,
     });
     const before = kernel.snapshot();
 

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { converge, hasPendingChanges } from '../../src/kni/converge.js';
 import { desiredState } from '../../src/kni/desired.js';
 import { FakeKernel } from './fake-kernel.js';
-import { convergedRunbook, makeConfig, makeDefaultRoute, makeLink, makeLive, runbookPort } from './fixtures.js';
+import {
+  convergedRunbook,
+  makeConfig,
+  makeDefaultRoute,
+  makeLink,
+  makeLive,
+  runbookPort,
+} from './fixtures.js';
 
 const runbook = desiredState(makeConfig(), { fstackVersion: '1.25' });
 
@@ -56,9 +63,12 @@ describe('converge', () => {
   });
 
   it('reports what a failed rollback leaves', async () => {
-    const desired = desiredState(makeConfig({ ports: [runbookPort(0, { gateway: '198.51.100.1' })] }), {
-      fstackVersion: '1.25',
-    });
+    const desired = desiredState(
+      makeConfig({ ports: [runbookPort(0, { gateway: '198.51.100.1' })] }),
+      {
+        fstackVersion: '1.25',
+      },
+    );
     const kernel = new FakeKernel(makeLive({ links: [makeLink('veth0')] }), {
       failWhen: (o) => (o.type === 'link-set-up' && !o.up ? 'EPERM' : undefined),
     });
@@ -71,9 +81,12 @@ describe('converge', () => {
   });
 
   it('reports a clean rollback as unchanged', async () => {
-    const desired = desiredState(makeConfig({ ports: [runbookPort(0, { gateway: '198.51.100.1' })] }), {
-      fstackVersion: '1.25',
-    });
+    const desired = desiredState(
+      makeConfig({ ports: [runbookPort(0, { gateway: '198.51.100.1' })] }),
+      {
+        fstackVersion: '1.25',
+      },
+    );
     const kernel = new FakeKernel(makeLive({ links: [makeLink('veth0')] }));
     const report = await converge(desired, kernel.access());
     expect(report.ok).toBe(false);

@@ -23,9 +23,17 @@ describe('desiredState', () => {
     expect(veth0.name).toBe('veth0');
     expect(veth0.carrier).toBe(false);
     expect(veth0.addresses).toEqual([
-      { family: 4, address: '192.0.2.79', prefixLength: 24, broadcast: '192.0.2.255', source: '[port0] addr, netmask, broadcast' },
+      {
+        family: 4,
+        address: '192.0.2.79',
+        prefixLength: 24,
+        broadcast: '192.0.2.255',
+        source: '[port0] addr, netmask, broadcast',
+      },
     ]);
-    expect(veth0.routes).toEqual([{ family: 4, gateway: '192.0.2.1', metric: 0, source: '[port0] gateway' }]);
+    expect(veth0.routes).toEqual([
+      { family: 4, gateway: '192.0.2.1', metric: 0, source: '[port0] gateway' },
+    ]);
   });
 
   it.each([
@@ -45,21 +53,29 @@ describe('desiredState', () => {
   });
 
   it('rejects KNI disabled', () => {
-    const error = errorOf(() => desiredState(makeConfig({ kni: { enable: false } }), { fstackVersion: '1.25' }));
+    const error = errorOf(() =>
+      desiredState(makeConfig({ kni: { enable: false } }), { fstackVersion: '1.25' }),
+    );
     expect(error.code).toBe('KNI_DISABLED');
     expect(error.message).toContain('enable=1');
   });
 
   it('adds IPv6 address and gateway6 with metric 1024', () => {
     const port = runbookPort(0, { addr6: '2001:DB8::79', prefixLen: 64, gateway6: '2001:db8::1' });
-    const veth0 = desiredState(makeConfig({ ports: [port] }), { fstackVersion: '1.25' }).interfaces[0]!;
+    const veth0 = desiredState(makeConfig({ ports: [port] }), { fstackVersion: '1.25' })
+      .interfaces[0]!;
     expect(veth0.addresses[1]).toEqual({
       family: 6,
       address: '2001:db8::79',
       prefixLength: 64,
       source: '[port0] addr6, prefix_len',
     });
-    expect(veth0.routes[1]).toEqual({ family: 6, gateway: '2001:db8::1', metric: 1024, source: '[port0] gateway6' });
+    expect(veth0.routes[1]).toEqual({
+      family: 6,
+      gateway: '2001:db8::1',
+      metric: 1024,
+      source: '[port0] gateway6',
+    });
   });
 
   it('notes addr6 without gateway6', () => {
@@ -72,10 +88,16 @@ describe('desiredState', () => {
 
   it('honours route metric and no default route', () => {
     const port = runbookPort(0, { addr6: '2001:db8::79', gateway6: '2001:db8::1' });
-    const metric = desiredState(makeConfig({ ports: [port] }), { fstackVersion: '1.25', routeMetric: 50 });
+    const metric = desiredState(makeConfig({ ports: [port] }), {
+      fstackVersion: '1.25',
+      routeMetric: 50,
+    });
     expect(metric.interfaces[0]!.routes.map((r) => r.metric)).toEqual([50, 50]);
 
-    const none = desiredState(makeConfig({ ports: [port] }), { fstackVersion: '1.25', defaultRoute: false });
+    const none = desiredState(makeConfig({ ports: [port] }), {
+      fstackVersion: '1.25',
+      defaultRoute: false,
+    });
     expect(none.interfaces[0]!.routes).toEqual([]);
   });
 
@@ -89,7 +111,10 @@ describe('desiredState', () => {
     const without = desiredState(makeConfig({ ports: [port] }), { fstackVersion: '1.25' });
     expect(without.interfaces[0]!.addresses).toHaveLength(2);
 
-    const withVips = desiredState(makeConfig({ ports: [port] }), { fstackVersion: '1.25', withVips: true });
+    const withVips = desiredState(makeConfig({ ports: [port] }), {
+      fstackVersion: '1.25',
+      withVips: true,
+    });
     const vips = withVips.interfaces[0]!.addresses.slice(2);
     expect(vips).toEqual([
       { family: 4, address: '192.0.2.80', prefixLength: 32, source: '[port0] vip_addr' },
@@ -100,9 +125,19 @@ describe('desiredState', () => {
 
   it('maps two ports and overridden names', () => {
     const config = makeConfig({
-      ports: [runbookPort(0), runbookPort(1, { addr: '198.51.100.9', broadcast: '198.51.100.255', gateway: '198.51.100.1' })],
+      ports: [
+        runbookPort(0),
+        runbookPort(1, {
+          addr: '198.51.100.9',
+          broadcast: '198.51.100.255',
+          gateway: '198.51.100.1',
+        }),
+      ],
     });
-    const state = desiredState(config, { fstackVersion: '1.25', interfaceNames: new Map([[1, 'ens1']]) });
+    const state = desiredState(config, {
+      fstackVersion: '1.25',
+      interfaceNames: new Map([[1, 'ens1']]),
+    });
     expect(state.interfaces.map((i) => i.name)).toEqual(['veth0', 'ens1']);
     expect(state.interfaces[1]!.addresses[0]!.address).toBe('198.51.100.9');
 
@@ -117,7 +152,9 @@ describe('desiredState', () => {
   });
 
   it('rejects a listed port without section', () => {
-    const error = errorOf(() => desiredState(makeConfig({ portList: [0, 1] }), { fstackVersion: '1.25' }));
+    const error = errorOf(() =>
+      desiredState(makeConfig({ portList: [0, 1] }), { fstackVersion: '1.25' }),
+    );
     expect(error.code).toBe('PORT_INVALID');
     expect(error.message).toContain('[port1]');
   });
@@ -130,18 +167,25 @@ describe('desiredState', () => {
     expect(duplicate.code).toBe('OPTION_INVALID');
 
     const long = errorOf(() =>
-      desiredState(config, { fstackVersion: '1.25', interfaceNames: new Map([[0, 'a-very-long-interface']]) }),
+      desiredState(config, {
+        fstackVersion: '1.25',
+        interfaceNames: new Map([[0, 'a-very-long-interface']]),
+      }),
     );
     expect(long.message).toContain('1-15 characters');
   });
 
   it('rejects a non-contiguous netmask', () => {
     const config = makeConfig({ ports: [runbookPort(0, { netmask: '255.0.255.0' })] });
-    expect(errorOf(() => desiredState(config, { fstackVersion: '1.25' })).message).toContain('non-contiguous');
+    expect(errorOf(() => desiredState(config, { fstackVersion: '1.25' })).message).toContain(
+      'non-contiguous',
+    );
   });
 
   it('notes an odd broadcast and an off-subnet gateway', () => {
-    const config = makeConfig({ ports: [runbookPort(0, { broadcast: '192.0.2.127', gateway: '198.51.100.1' })] });
+    const config = makeConfig({
+      ports: [runbookPort(0, { broadcast: '192.0.2.127', gateway: '198.51.100.1' })],
+    });
     const state = desiredState(config, { fstackVersion: '1.25' });
     expect(state.interfaces[0]!.addresses[0]!.broadcast).toBe('192.0.2.127');
     expect(state.notes.join('\n')).toContain('not the broadcast address');
@@ -163,12 +207,18 @@ describe('desiredState', () => {
     expect(vlanIface.addresses[0]!.address).toBe('203.0.113.5');
     expect(state.notes.join('\n')).toContain('[vlan10] gateway is not installed');
 
-    const noVlans = desiredState(makeConfig({ vlans: [vlan] }), { fstackVersion: '1.25', vlans: false });
+    const noVlans = desiredState(makeConfig({ vlans: [vlan] }), {
+      fstackVersion: '1.25',
+      vlans: false,
+    });
     expect(noVlans.interfaces).toHaveLength(1);
   });
 
   it('sets a given MAC and rejects both MAC and source', () => {
-    const state = desiredState(makeConfig(), { fstackVersion: '1.25', macs: new Map([[0, '02-AA-bb-cc-dd-ee']]) });
+    const state = desiredState(makeConfig(), {
+      fstackVersion: '1.25',
+      macs: new Map([[0, '02-AA-bb-cc-dd-ee']]),
+    });
     expect(state.interfaces[0]!.mac).toBe('02:aa:bb:cc:dd:ee');
 
     const both = errorOf(() =>

@@ -3,11 +3,12 @@
 // its IPv4 routes, and deleting a primary removes its secondaries. A tap nobody holds
 // rejects carrier changes. Each batch message is handled on its own, so a failure does not
 // stop the later ones.
-import { inSubnet, parseIp } from '../../src/net/ip.js';
+
 import type { OperationExecutor, OperationResult } from '../../src/kni/apply.js';
 import type { KernelAccess } from '../../src/kni/kernel.js';
 import type { LiveState } from '../../src/kni/live.js';
 import type { KernelOperation } from '../../src/kni/operations.js';
+import { inSubnet, parseIp } from '../../src/net/ip.js';
 import type { Address, Route } from '../../src/rtnl/types.js';
 
 const ERRNO: Record<string, number> = {
@@ -85,7 +86,9 @@ export class FakeKernel implements OperationExecutor {
         const link = this.link(operation.link);
         link.up = operation.up;
         if (!operation.up) {
-          this.state.routes = this.state.routes.filter((r) => r.index !== link.index || r.protocol === 'kernel');
+          this.state.routes = this.state.routes.filter(
+            (r) => r.index !== link.index || r.protocol === 'kernel',
+          );
         }
         return;
       }
@@ -100,9 +103,11 @@ export class FakeKernel implements OperationExecutor {
         this.link(operation.link).mac = operation.mac;
         return;
       case 'link-add-vlan': {
-        if (!(this.options.vlanSupported ?? true)) throw kernelError('EOPNOTSUPP', 'Unknown device type');
+        if (!(this.options.vlanSupported ?? true))
+          throw kernelError('EOPNOTSUPP', 'Unknown device type');
         const parent = this.link(operation.parent);
-        if (this.state.links.some((l) => l.name === operation.link)) throw kernelError('EEXIST', 'File exists');
+        if (this.state.links.some((l) => l.name === operation.link))
+          throw kernelError('EEXIST', 'File exists');
         this.state.links.push({
           index: this.nextIndex++,
           name: operation.link,
@@ -138,7 +143,13 @@ export class FakeKernel implements OperationExecutor {
         );
         if (exists && operation.type === 'address-replace') return;
         if (exists) throw kernelError('EEXIST', 'File exists');
-        const secondary = family === 4 && this.state.addresses.some((a) => this.sameSubnet(a, link.index, spec.address, spec.prefixLength) && (a.flags & 1) === 0);
+        const secondary =
+          family === 4 &&
+          this.state.addresses.some(
+            (a) =>
+              this.sameSubnet(a, link.index, spec.address, spec.prefixLength) &&
+              (a.flags & 1) === 0,
+          );
         const address: Address = {
           family,
           index: link.index,
@@ -166,20 +177,35 @@ export class FakeKernel implements OperationExecutor {
         const spec = operation.address;
         const link = this.link(spec.link);
         const found = this.state.addresses.find(
-          (a) => a.index === link.index && a.address === spec.address && a.prefixLength === spec.prefixLength,
+          (a) =>
+            a.index === link.index &&
+            a.address === spec.address &&
+            a.prefixLength === spec.prefixLength,
         );
-        if (found === undefined) throw kernelError('EADDRNOTAVAIL', 'Cannot assign requested address');
+        if (found === undefined)
+          throw kernelError('EADDRNOTAVAIL', 'Cannot assign requested address');
         // Without promote_secondaries, a primary IPv4 address takes its secondaries along.
         const primary = found.family === 4 && (found.flags & 1) === 0;
         this.state.addresses = this.state.addresses.filter(
-          (a) => a !== found && !(primary && (a.flags & 1) === 1 && this.sameSubnet(a, link.index, found.address, found.prefixLength)),
+          (a) =>
+            a !== found &&
+            !(
+              primary &&
+              (a.flags & 1) === 1 &&
+              this.sameSubnet(a, link.index, found.address, found.prefixLength)
+            ),
         );
         this.state.routes = this.state.routes.filter(
-          (r) => !(r.index === link.index && r.protocol === 'kernel' && r.destination === found.address),
+          (r) =>
+            !(r.index === link.index && r.protocol === 'kernel' && r.destination === found.address),
         );
-        const lastOfFamily = !this.state.addresses.some((a) => a.index === link.index && a.family === found.family);
+        const lastOfFamily = !this.state.addresses.some(
+          (a) => a.index === link.index && a.family === found.family,
+        );
         if (lastOfFamily && found.family === 4) {
-          this.state.routes = this.state.routes.filter((r) => !(r.index === link.index && r.family === 4));
+          this.state.routes = this.state.routes.filter(
+            (r) => !(r.index === link.index && r.family === 4),
+          );
         }
         return;
       }
@@ -198,15 +224,20 @@ export class FakeKernel implements OperationExecutor {
           (r.metric ?? 0) === (spec.metric ?? 0) &&
           r.table === (spec.table ?? 254);
         const existing = this.state.routes.find(key);
-        if (existing !== undefined && operation.type === 'route-add') throw kernelError('EEXIST', 'File exists');
-        if (existing !== undefined) this.state.routes = this.state.routes.filter((r) => r !== existing);
+        if (existing !== undefined && operation.type === 'route-add')
+          throw kernelError('EEXIST', 'File exists');
+        if (existing !== undefined)
+          this.state.routes = this.state.routes.filter((r) => r !== existing);
         this.state.routes.push({
           family,
-          destination: spec.destination === 'default' ? (family === 4 ? '0.0.0.0' : '::') : spec.destination,
+          destination:
+            spec.destination === 'default' ? (family === 4 ? '0.0.0.0' : '::') : spec.destination,
           prefixLength: spec.prefixLength ?? 0,
           ...(spec.gateway !== undefined ? { gateway: spec.gateway } : {}),
           index: link.index,
-          ...(spec.metric !== undefined && (spec.metric !== 0 || family === 6) ? { metric: spec.metric } : {}),
+          ...(spec.metric !== undefined && (spec.metric !== 0 || family === 6)
+            ? { metric: spec.metric }
+            : {}),
           table: spec.table ?? 254,
           scope: spec.scope ?? 'universe',
           protocol: spec.protocol ?? 'boot',
@@ -233,7 +264,12 @@ export class FakeKernel implements OperationExecutor {
     }
   }
 
-  private sameSubnet(address: Address, index: number, other: string, prefixLength: number): boolean {
+  private sameSubnet(
+    address: Address,
+    index: number,
+    other: string,
+    prefixLength: number,
+  ): boolean {
     const a = parseIp(address.address);
     const b = parseIp(other);
     return (
@@ -251,7 +287,9 @@ export class FakeKernel implements OperationExecutor {
     if (target === undefined) return false;
     return this.state.addresses.some((a) => {
       const own = parseIp(a.address);
-      return a.index === index && own !== undefined && inSubnet(target.bytes, own.bytes, a.prefixLength);
+      return (
+        a.index === index && own !== undefined && inSubnet(target.bytes, own.bytes, a.prefixLength)
+      );
     });
   }
 }

@@ -1,7 +1,7 @@
 // Plain-object builders for converge-engine unit tests: configs, links, addresses, routes.
 import type { FstackConfig, PortConfig, VlanConfig } from '../../src/config/model.js';
-import type { Address, Link, Route } from '../../src/rtnl/types.js';
 import type { LiveState } from '../../src/kni/live.js';
+import type { Address, Link, Route } from '../../src/rtnl/types.js';
 
 /** Builds the runbook's port: 192.0.2.79/24, broadcast .255, gateway .1. */
 export function runbookPort(id = 0, overrides: Partial<PortConfig> = {}): PortConfig {
@@ -74,7 +74,11 @@ export function makeAddress(link: Link, text: string, overrides: Partial<Address
 }
 
 /** Builds a default route via `gateway` out of `link`, as `ip route add` leaves it (proto boot). */
-export function makeDefaultRoute(link: Link, gateway: string, overrides: Partial<Route> = {}): Route {
+export function makeDefaultRoute(
+  link: Link,
+  gateway: string,
+  overrides: Partial<Route> = {},
+): Route {
   const family = gateway.includes(':') ? 6 : 4;
   return {
     family,

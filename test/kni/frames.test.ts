@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { TCP_ACK, TCP_SYN, arpRequest, parseArpReply, parseTcpFrame, tcpFrame } from '../../src/kni/frames.js';
+import {
+  arpRequest,
+  parseArpReply,
+  parseTcpFrame,
+  TCP_ACK,
+  TCP_SYN,
+  tcpFrame,
+} from '../../src/kni/frames.js';
 
 /** One's-complement sum of 16-bit words, folded; 0xffff for data that carries its checksum. */
 function sum16(data: Uint8Array): number {
   let sum = 0;
-  for (let i = 0; i + 1 < data.length; i += 2) sum += ((data[i] as number) << 8) | (data[i + 1] as number);
+  for (let i = 0; i + 1 < data.length; i += 2)
+    sum += ((data[i] as number) << 8) | (data[i + 1] as number);
   if (data.length % 2 === 1) sum += (data[data.length - 1] as number) << 8;
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   return sum;
@@ -23,7 +31,11 @@ describe('frames', () => {
   it('parses an ARP reply', () => {
     const frame = arpRequest('02:00:5e:00:02:4f', '192.0.2.79', '192.0.2.10');
     frame.writeUInt16BE(2, 20);
-    expect(parseArpReply(frame)).toEqual({ senderMac: '02:00:5e:00:02:4f', senderIp: '192.0.2.79', targetIp: '192.0.2.10' });
+    expect(parseArpReply(frame)).toEqual({
+      senderMac: '02:00:5e:00:02:4f',
+      senderIp: '192.0.2.79',
+      targetIp: '192.0.2.10',
+    });
   });
 
   it('builds TCP with valid checksums and parses it back', () => {
@@ -42,7 +54,11 @@ describe('frames', () => {
     });
 
     expect(sum16(frame.subarray(14, 34))).toBe(0xffff);
-    const pseudo = Buffer.concat([frame.subarray(26, 34), Buffer.from([0, 6]), Buffer.from([0, 20 + payload.length])]);
+    const pseudo = Buffer.concat([
+      frame.subarray(26, 34),
+      Buffer.from([0, 6]),
+      Buffer.from([0, 20 + payload.length]),
+    ]);
     expect(sum16(Buffer.concat([pseudo, frame.subarray(34)]))).toBe(0xffff);
 
     expect(parseTcpFrame(frame)).toEqual({

@@ -50,7 +50,10 @@ describe('planChanges', () => {
 
   it('sets the carrier after up for rte_kni', () => {
     const desired = desiredState(makeConfig(), { fstackVersion: '1.23' });
-    const fresh = planChanges(desired, makeLive({ links: [makeLink('veth0', { kind: undefined })] }));
+    const fresh = planChanges(
+      desired,
+      makeLive({ links: [makeLink('veth0', { kind: undefined })] }),
+    );
     expect(commands(fresh).slice(0, 2)).toEqual([
       'ip link set veth0 up',
       'echo 1 > /sys/class/net/veth0/carrier',
@@ -58,7 +61,9 @@ describe('planChanges', () => {
     expect(fresh.notes.join('\n')).toContain('primary process');
 
     const upNoCarrier = convergedRunbook({ carrier: false });
-    expect(commands(planChanges(desired, upNoCarrier.live))).toEqual(['echo 1 > /sys/class/net/veth0/carrier']);
+    expect(commands(planChanges(desired, upNoCarrier.live))).toEqual([
+      'echo 1 > /sys/class/net/veth0/carrier',
+    ]);
 
     expect(planChanges(desired, convergedRunbook().live).changes).toEqual([]);
   });
@@ -78,15 +83,30 @@ describe('planChanges', () => {
       'ip address add 192.0.2.79/24 broadcast 192.0.2.255 dev veth0',
       'ip route replace default via 192.0.2.1 dev veth0 metric 0',
     ]);
-    expect(plan.changes[0]!.description).toContain('its broadcast 192.0.2.127 differs from 192.0.2.255');
+    expect(plan.changes[0]!.description).toContain(
+      'its broadcast 192.0.2.127 differs from 192.0.2.255',
+    );
     expect(plan.changes[2]!.reason).toBe('reinstall');
 
     // Undoing the delete puts back the old address and the route the kernel removes with it.
     expect(plan.changes[0]!.undo).toEqual([
-      { type: 'address-add', address: { link: 'veth0', address: '192.0.2.79', prefixLength: 24, broadcast: '192.0.2.127' } },
+      {
+        type: 'address-add',
+        address: {
+          link: 'veth0',
+          address: '192.0.2.79',
+          prefixLength: 24,
+          broadcast: '192.0.2.127',
+        },
+      },
       {
         type: 'route-replace',
-        route: expect.objectContaining({ destination: 'default', gateway: '192.0.2.1', link: 'veth0', metric: 0 }),
+        route: expect.objectContaining({
+          destination: 'default',
+          gateway: '192.0.2.1',
+          link: 'veth0',
+          metric: 0,
+        }),
       },
     ]);
   });
@@ -96,7 +116,11 @@ describe('planChanges', () => {
     live.addresses = [makeAddress(link, '192.0.2.79/16', { broadcast: '192.0.255.255' })];
     const plan = planChanges(runbook, live);
     expect(plan.changes[0]!.description).toContain('prefix length /16 differs from /24');
-    expect(plan.changes.map((c) => c.kind)).toEqual(['delete-address', 'add-address', 'replace-route']);
+    expect(plan.changes.map((c) => c.kind)).toEqual([
+      'delete-address',
+      'add-address',
+      'replace-route',
+    ]);
   });
 
   it('reports a stale old IP as drift', () => {
@@ -104,7 +128,9 @@ describe('planChanges', () => {
     live.addresses = [makeAddress(link, '192.0.2.50/24', { broadcast: '192.0.2.255' })];
     const plan = planChanges(runbook, live);
 
-    expect(commands(plan)).toEqual(['ip address add 192.0.2.79/24 broadcast 192.0.2.255 dev veth0']);
+    expect(commands(plan)).toEqual([
+      'ip address add 192.0.2.79/24 broadcast 192.0.2.255 dev veth0',
+    ]);
     expect(plan.drift).toEqual([
       {
         kind: 'address',
@@ -123,7 +149,10 @@ describe('planChanges', () => {
     });
     const desired = desiredState(config, { fstackVersion: '1.25' });
     const { link, live } = convergedRunbook();
-    live.addresses.push(makeAddress(link, '198.51.100.20/32'), makeAddress(link, '2001:db8::20/64'));
+    live.addresses.push(
+      makeAddress(link, '198.51.100.20/32'),
+      makeAddress(link, '2001:db8::20/64'),
+    );
 
     for (const prune of [false, true]) {
       const plan = planChanges(desired, live, { prune });
@@ -142,7 +171,10 @@ describe('planChanges', () => {
     const config = makeConfig({ ports: [runbookPort(0, { vipAddr: ['198.51.100.20'] })] });
     const desired = desiredState(config, { fstackVersion: '1.25' });
     const { link, live } = convergedRunbook();
-    live.addresses.push(makeAddress(link, '198.51.100.20/32'), makeAddress(link, '198.51.100.21/32'));
+    live.addresses.push(
+      makeAddress(link, '198.51.100.20/32'),
+      makeAddress(link, '198.51.100.21/32'),
+    );
 
     const plan = planChanges(desired, live, { prune: true });
     const deletes = plan.changes.filter((c) => c.kind === 'delete-address').map((c) => c.command);
@@ -180,7 +212,9 @@ describe('planChanges', () => {
     ]);
 
     const pruned = planChanges(runbook, live, { prune: true });
-    expect(commands(pruned)).toEqual(['ip route del 198.51.100.0/24 via 192.0.2.254 dev veth0 proto static metric 5']);
+    expect(commands(pruned)).toEqual([
+      'ip route del 198.51.100.0/24 via 192.0.2.254 dev veth0 proto static metric 5',
+    ]);
     expect(pruned.changes[0]!.undo[0]!.type).toBe('route-replace');
   });
 
@@ -188,7 +222,12 @@ describe('planChanges', () => {
     const { link, live } = convergedRunbook();
     live.addresses.push(makeAddress(link, 'fe80::1/64', { scope: 'link' }));
     live.routes.push(makeSubnetRoute(link, 'fe80::', 64));
-    live.routes.push({ ...makeSubnetRoute(link, '192.0.2.79', 32), table: 255, type: 'local', scope: 'host' });
+    live.routes.push({
+      ...makeSubnetRoute(link, '192.0.2.79', 32),
+      table: 255,
+      type: 'local',
+      scope: 'host',
+    });
 
     const plan = planChanges(runbook, live, { prune: true });
     expect(plan.changes).toEqual([]);
@@ -204,7 +243,10 @@ describe('planChanges', () => {
     expect(plan.changes[0]!.reason).toBe('mismatch');
     expect(plan.changes[0]!.current).toBe('default via 192.0.2.254 metric 0');
     expect(plan.changes[0]!.undo).toEqual([
-      { type: 'route-replace', route: expect.objectContaining({ gateway: '192.0.2.254', link: 'veth0' }) },
+      {
+        type: 'route-replace',
+        route: expect.objectContaining({ gateway: '192.0.2.254', link: 'veth0' }),
+      },
     ]);
   });
 
@@ -226,9 +268,14 @@ describe('planChanges', () => {
     const plan = planChanges(runbook, live);
     expect(plan.blockers).toHaveLength(1);
     expect(plan.blockers[0]!.code).toBe('route-conflict');
-    expect(plan.blockers[0]!.message).toContain('eth0 already has the IPv4 default route default via 198.51.100.1');
+    expect(plan.blockers[0]!.message).toContain(
+      'eth0 already has the IPv4 default route default via 198.51.100.1',
+    );
 
-    const other = planChanges(desiredState(makeConfig(), { fstackVersion: '1.25', routeMetric: 10 }), live);
+    const other = planChanges(
+      desiredState(makeConfig(), { fstackVersion: '1.25', routeMetric: 10 }),
+      live,
+    );
     expect(other.blockers).toEqual([]);
     expect(commands(other)).toEqual(['ip route add default via 192.0.2.1 dev veth0 metric 10']);
   });
@@ -240,7 +287,8 @@ describe('planChanges', () => {
       {
         code: 'interface-missing',
         interface: 'veth0',
-        message: 'veth0 does not exist: F-Stack creates it only while its primary process runs with KNI enabled',
+        message:
+          'veth0 does not exist: F-Stack creates it only while its primary process runs with KNI enabled',
       },
     ]);
   });
@@ -269,12 +317,22 @@ describe('planChanges', () => {
     live.addresses.push(makeAddress(link, '2001:db8::79/48'));
 
     const plan = planChanges(desired, live);
-    expect(commands(plan)).toEqual(['ip address del 2001:db8::79/48 dev veth0', 'ip address add 2001:db8::79/64 dev veth0']);
+    expect(commands(plan)).toEqual([
+      'ip address del 2001:db8::79/48 dev veth0',
+      'ip address add 2001:db8::79/64 dev veth0',
+    ]);
   });
 
   it('plans two ports', () => {
     const config = makeConfig({
-      ports: [runbookPort(0), runbookPort(1, { addr: '198.51.100.9', broadcast: '198.51.100.255', gateway: '198.51.100.1' })],
+      ports: [
+        runbookPort(0),
+        runbookPort(1, {
+          addr: '198.51.100.9',
+          broadcast: '198.51.100.255',
+          gateway: '198.51.100.1',
+        }),
+      ],
     });
     const desired = desiredState(config, { fstackVersion: '1.25', routeMetric: 0 });
     const plan = planChanges(desired, makeLive({ links: [makeLink('veth0'), makeLink('veth1')] }));
@@ -291,7 +349,13 @@ describe('planChanges', () => {
   });
 
   it('creates a VLAN interface first', () => {
-    const vlan = { vlanId: 10, portId: 0, addr: '203.0.113.5', netmask: '255.255.255.0', broadcast: '203.0.113.255' };
+    const vlan = {
+      vlanId: 10,
+      portId: 0,
+      addr: '203.0.113.5',
+      netmask: '255.255.255.0',
+      broadcast: '203.0.113.255',
+    };
     const desired = desiredState(makeConfig({ vlans: [vlan] }), { fstackVersion: '1.25' });
     const { live } = convergedRunbook();
     const plan = planChanges(desired, live);
@@ -305,12 +369,30 @@ describe('planChanges', () => {
   });
 
   it('accepts an existing VLAN and blocks an impostor', () => {
-    const vlan = { vlanId: 10, portId: 0, addr: '203.0.113.5', netmask: '255.255.255.0', broadcast: '203.0.113.255' };
+    const vlan = {
+      vlanId: 10,
+      portId: 0,
+      addr: '203.0.113.5',
+      netmask: '255.255.255.0',
+      broadcast: '203.0.113.255',
+    };
     const desired = desiredState(makeConfig({ vlans: [vlan] }), { fstackVersion: '1.25' });
     const { link, live } = convergedRunbook();
 
-    const good = makeLink('veth0.10', { kind: 'vlan', vlanId: 10, parentIndex: link.index, up: true });
-    const withVlan = { ...live, links: [...live.links, good], addresses: [...live.addresses, makeAddress(good, '203.0.113.5/24', { broadcast: '203.0.113.255' })] };
+    const good = makeLink('veth0.10', {
+      kind: 'vlan',
+      vlanId: 10,
+      parentIndex: link.index,
+      up: true,
+    });
+    const withVlan = {
+      ...live,
+      links: [...live.links, good],
+      addresses: [
+        ...live.addresses,
+        makeAddress(good, '203.0.113.5/24', { broadcast: '203.0.113.255' }),
+      ],
+    };
     expect(planChanges(desired, withVlan).changes).toEqual([]);
 
     const impostor = makeLink('veth0.10', { kind: 'dummy', up: true });
@@ -319,7 +401,13 @@ describe('planChanges', () => {
   });
 
   it('skips VLANs of a missing port', () => {
-    const vlan = { vlanId: 10, portId: 0, addr: '203.0.113.5', netmask: '255.255.255.0', broadcast: '203.0.113.255' };
+    const vlan = {
+      vlanId: 10,
+      portId: 0,
+      addr: '203.0.113.5',
+      netmask: '255.255.255.0',
+      broadcast: '203.0.113.255',
+    };
     const desired = desiredState(makeConfig({ vlans: [vlan] }), { fstackVersion: '1.25' });
     const plan = planChanges(desired, makeLive());
     expect(plan.blockers.map((b) => b.interface)).toEqual(['veth0']);
@@ -327,19 +415,32 @@ describe('planChanges', () => {
   });
 
   it('sets a MAC before up, with undo', () => {
-    const desired = desiredState(makeConfig(), { fstackVersion: '1.25', macs: new Map([[0, '02:aa:bb:cc:dd:ee']]) });
+    const desired = desiredState(makeConfig(), {
+      fstackVersion: '1.25',
+      macs: new Map([[0, '02:aa:bb:cc:dd:ee']]),
+    });
     const veth0 = makeLink('veth0', { mac: '02:00:00:00:00:01' });
     const plan = planChanges(desired, makeLive({ links: [veth0] }));
 
-    expect(commands(plan).slice(0, 2)).toEqual(['ip link set veth0 address 02:aa:bb:cc:dd:ee', 'ip link set veth0 up']);
-    expect(plan.changes[0]!.undo).toEqual([{ type: 'link-set-mac', link: 'veth0', mac: '02:00:00:00:00:01' }]);
+    expect(commands(plan).slice(0, 2)).toEqual([
+      'ip link set veth0 address 02:aa:bb:cc:dd:ee',
+      'ip link set veth0 up',
+    ]);
+    expect(plan.changes[0]!.undo).toEqual([
+      { type: 'link-set-mac', link: 'veth0', mac: '02:00:00:00:00:01' },
+    ]);
   });
 
   it('copies a MAC from a visible NIC or blocks', () => {
-    const desired = desiredState(makeConfig(), { fstackVersion: '1.25', macSources: new Map([[0, 'ens1']]) });
+    const desired = desiredState(makeConfig(), {
+      fstackVersion: '1.25',
+      macSources: new Map([[0, 'ens1']]),
+    });
     const ens1 = makeLink('ens1', { mac: '02:11:22:33:44:55', kind: undefined });
     const plan = planChanges(desired, makeLive({ links: [makeLink('veth0'), ens1] }));
-    expect(plan.changes[0]!.description).toBe('set MAC 02:11:22:33:44:55, copied from ens1 (was 02:00:00:00:00:01)');
+    expect(plan.changes[0]!.description).toBe(
+      'set MAC 02:11:22:33:44:55, copied from ens1 (was 02:00:00:00:00:01)',
+    );
 
     const missing = planChanges(desired, makeLive({ links: [makeLink('veth0')] }));
     expect(missing.blockers.map((b) => b.code)).toEqual(['mac-source-missing']);
@@ -350,11 +451,17 @@ describe('planChanges', () => {
     const { link, live } = convergedRunbook();
     live.addresses.push(makeAddress(link, '192.0.2.80/32'));
 
-    const without = planChanges(desiredState(makeConfig({ ports: [port] }), { fstackVersion: '1.25' }), live);
+    const without = planChanges(
+      desiredState(makeConfig({ ports: [port] }), { fstackVersion: '1.25' }),
+      live,
+    );
     expect(without.changes).toEqual([]);
     expect(without.drift).toEqual([]);
 
-    const withVips = desiredState(makeConfig({ ports: [port] }), { fstackVersion: '1.25', withVips: true });
+    const withVips = desiredState(makeConfig({ ports: [port] }), {
+      fstackVersion: '1.25',
+      withVips: true,
+    });
     expect(planChanges(withVips, live).changes).toEqual([]);
     expect(planChanges(withVips, live).drift).toEqual([]);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type StatusInput, diagnose } from '../../src/kni/status.js';
+import { diagnose, type StatusInput } from '../../src/kni/status.js';
 import {
   convergedRunbook,
   makeAddress,
@@ -42,8 +42,18 @@ describe('diagnose', () => {
 
   it('repeats the given options in fixes', () => {
     const config = makeConfig({ ports: [runbookPort(0, { vipAddr: ['198.51.100.20'] })] });
-    const applyArguments = ['--config', '/tmp/my conf', '--netns', 'lab', '--port', '0', '--with-vips'];
-    const report = diagnose(input({ config, options: { fstackVersion: '1.25', withVips: true }, applyArguments }));
+    const applyArguments = [
+      '--config',
+      '/tmp/my conf',
+      '--netns',
+      'lab',
+      '--port',
+      '0',
+      '--with-vips',
+    ];
+    const report = diagnose(
+      input({ config, options: { fstackVersion: '1.25', withVips: true }, applyArguments }),
+    );
 
     expect(codes(report)).toEqual(['address-missing']);
     expect(report.problems[0]!.fix).toBe(
@@ -57,7 +67,11 @@ describe('diagnose', () => {
     live.links.push(other);
     live.routes.push(makeDefaultRoute(other, '192.0.2.254'));
     const report = diagnose(
-      input({ live, options: { fstackVersion: '1.25', routeMetric: 5 }, applyArguments: ['--route-metric', '5'] }),
+      input({
+        live,
+        options: { fstackVersion: '1.25', routeMetric: 5 },
+        applyArguments: ['--route-metric', '5'],
+      }),
     );
 
     const conflict = report.problems.find((p) => p.code === 'default-route-conflict');
@@ -77,7 +91,10 @@ describe('diagnose', () => {
       carrier: true,
       addresses: ['192.0.2.79/24 broadcast 192.0.2.255'],
       routes: ['default via 192.0.2.1 metric 0'],
-      expected: { addresses: ['192.0.2.79/24 broadcast 192.0.2.255'], routes: ['default via 192.0.2.1 metric 0'] },
+      expected: {
+        addresses: ['192.0.2.79/24 broadcast 192.0.2.255'],
+        routes: ['default via 192.0.2.1 metric 0'],
+      },
     });
   });
 
@@ -95,7 +112,9 @@ describe('diagnose', () => {
 
   it('explains a missing tap on 1.25', () => {
     const missing = (path: string) => path !== '/dev/vhost-net';
-    const report = diagnose(input({ live: makeLive({ links: [makeLink('lo')] }), environment: { exists: missing } }));
+    const report = diagnose(
+      input({ live: makeLive({ links: [makeLink('lo')] }), environment: { exists: missing } }),
+    );
     expect(codes(report)).toEqual(['interface-missing']);
     const problem = report.problems[0]!;
     expect(problem.cause).toContain('/dev/vhost-net is missing');
@@ -150,7 +169,12 @@ describe('diagnose', () => {
     expect(codes(tap)).toEqual(['no-carrier']);
     expect(tap.problems[0]!.cause).toContain('no process holds the tap open');
 
-    const kni = diagnose(input({ options: { fstackVersion: '1.23' }, live: convergedRunbook({ carrier: false }).live }));
+    const kni = diagnose(
+      input({
+        options: { fstackVersion: '1.23' },
+        live: convergedRunbook({ carrier: false }).live,
+      }),
+    );
     expect(codes(kni)).toEqual(['no-carrier']);
     expect(kni.problems[0]!.cause).toContain('carrier=on');
     expect(kni.problems[0]!.fix).toContain('sets the carrier');
@@ -169,12 +193,17 @@ describe('diagnose', () => {
 
     const lower = diagnose(input({ live, options: { fstackVersion: '1.25', routeMetric: 100 } }));
     expect(codes(lower)).toContain('default-route-conflict');
-    expect(lower.problems.find((p) => p.code === 'default-route-conflict')!.message).toContain('wins over veth0');
+    expect(lower.problems.find((p) => p.code === 'default-route-conflict')!.message).toContain(
+      'wins over veth0',
+    );
   });
 
   it('reports a gateway change and extra route', () => {
     const { link, live } = convergedRunbook();
-    live.routes = [makeDefaultRoute(link, '192.0.2.254'), { ...makeDefaultRoute(link, '192.0.2.1'), destination: '203.0.113.0', prefixLength: 24 }];
+    live.routes = [
+      makeDefaultRoute(link, '192.0.2.254'),
+      { ...makeDefaultRoute(link, '192.0.2.1'), destination: '203.0.113.0', prefixLength: 24 },
+    ];
     const report = diagnose(input({ live }));
     expect(codes(report)).toEqual(['route-gateway-differs', 'unexpected-route']);
     expect(report.problems[0]!.message).toBe(
@@ -184,9 +213,18 @@ describe('diagnose', () => {
 
   it('reports two ports independently', () => {
     const config = makeConfig({
-      ports: [runbookPort(0), runbookPort(1, { addr: '198.51.100.9', broadcast: '198.51.100.255', gateway: '198.51.100.1' })],
+      ports: [
+        runbookPort(0),
+        runbookPort(1, {
+          addr: '198.51.100.9',
+          broadcast: '198.51.100.255',
+          gateway: '198.51.100.1',
+        }),
+      ],
     });
-    const report = diagnose(input({ config, options: { fstackVersion: '1.25', routeMetric: 0, ports: [0, 1] } }));
+    const report = diagnose(
+      input({ config, options: { fstackVersion: '1.25', routeMetric: 0, ports: [0, 1] } }),
+    );
     expect(report.interfaces.map((i) => [i.name, i.present])).toEqual([
       ['veth0', true],
       ['veth1', false],

@@ -1,6 +1,11 @@
 // NetlinkError and DumpInterruptedError: fields and the wording of their messages.
 import { describe, expect, it } from 'vitest';
-import { DumpInterruptedError, NetlinkError, describeErrno, hasNetAdminCapability } from '../../src/netlink/errors.js';
+import {
+  DumpInterruptedError,
+  describeErrno,
+  hasNetAdminCapability,
+  NetlinkError,
+} from '../../src/netlink/errors.js';
 
 describe('NetlinkError', () => {
   it('kernel error reads operation, errno and extack', () => {
@@ -15,7 +20,9 @@ describe('NetlinkError', () => {
 
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe('NetlinkError');
-    expect(error.message).toBe('add address 192.0.2.79/24 on veth0: File exists (EEXIST): ipv4: Address already assigned');
+    expect(error.message).toBe(
+      'add address 192.0.2.79/24 on veth0: File exists (EEXIST): ipv4: Address already assigned',
+    );
     expect(error.code).toBe('EEXIST');
     expect(error.errno).toBe(17);
     expect(error.kind).toBe('kernel');
@@ -38,9 +45,16 @@ describe('NetlinkError', () => {
       [1, 'EPERM'],
       [13, 'EACCES'],
     ] as const) {
-      const error = new NetlinkError({ kind: 'kernel', errno, operation: 'add route', object: 'default via 192.0.2.1' });
+      const error = new NetlinkError({
+        kind: 'kernel',
+        errno,
+        operation: 'add route',
+        object: 'default via 192.0.2.1',
+      });
       expect(error.code).toBe(code);
-      expect(error.message).toMatch(new RegExp(`^add route default via 192.0.2.1: .* \\(${code}\\)`));
+      expect(error.message).toMatch(
+        new RegExp(`^add route default via 192.0.2.1: .* \\(${code}\\)`),
+      );
       if (capable === true) expect(error.message).not.toContain('CAP_NET_ADMIN');
       else expect(error.message).toContain('the process may lack CAP_NET_ADMIN');
     }
@@ -57,16 +71,30 @@ describe('NetlinkError', () => {
   it('closed socket error', () => {
     const error = new NetlinkError({ kind: 'closed', errno: 125, operation: 'list links' });
     expect(error.code).toBe('ECANCELED');
-    expect(error.message).toBe('list links: the netlink socket was closed before the reply arrived (ECANCELED)');
+    expect(error.message).toBe(
+      'list links: the netlink socket was closed before the reply arrived (ECANCELED)',
+    );
   });
 
   it('socket error names the system call', () => {
-    const sent = new NetlinkError({ kind: 'socket', errno: 90, operation: 'add address', syscall: 'sendmsg' });
+    const sent = new NetlinkError({
+      kind: 'socket',
+      errno: 90,
+      operation: 'add address',
+      syscall: 'sendmsg',
+    });
     expect(sent.message).toBe('add address: sendmsg failed: Message too long (EMSGSIZE)');
     expect(sent.syscall).toBe('sendmsg');
 
-    const lost = new NetlinkError({ kind: 'socket', errno: 105, operation: 'get link', syscall: 'recvmsg' });
-    expect(lost.message).toMatch(/^get link: recvmsg failed: No buffer space available \(ENOBUFS\): .*receiveBuffer$/);
+    const lost = new NetlinkError({
+      kind: 'socket',
+      errno: 105,
+      operation: 'get link',
+      syscall: 'recvmsg',
+    });
+    expect(lost.message).toMatch(
+      /^get link: recvmsg failed: No buffer space available \(ENOBUFS\): .*receiveBuffer$/,
+    );
   });
 
   it('DumpInterruptedError keeps EINTR', () => {
@@ -88,7 +116,10 @@ describe('NetlinkError', () => {
 describe('describeErrno', () => {
   it('names known numbers', () => {
     expect(describeErrno(2)).toEqual({ code: 'ENOENT', description: 'No such file or directory' });
-    expect(describeErrno(95)).toEqual({ code: 'EOPNOTSUPP', description: 'Operation not supported' });
+    expect(describeErrno(95)).toEqual({
+      code: 'EOPNOTSUPP',
+      description: 'Operation not supported',
+    });
   });
 
   it('survives unknown numbers', () => {

@@ -15,7 +15,10 @@ const RTNLGRP_IPV4_MCADDR = 37;
 class EventLog {
   readonly messages: raw.RawMessage[] = [];
   overflows = 0;
-  private waiters: Array<{ match: (m: raw.RawMessage) => boolean; resolve: (m: raw.RawMessage) => void }> = [];
+  private waiters: Array<{
+    match: (m: raw.RawMessage) => boolean;
+    resolve: (m: raw.RawMessage) => void;
+  }> = [];
   private overflowWaiters: Array<() => void> = [];
 
   readonly onEvent = (buffer: Buffer): void => {
@@ -39,12 +42,15 @@ class EventLog {
   }
 
   overflow(): Promise<void> {
-    return this.overflows > 0 ? Promise.resolve() : new Promise((resolve) => this.overflowWaiters.push(resolve));
+    return this.overflows > 0
+      ? Promise.resolve()
+      : new Promise((resolve) => this.overflowWaiters.push(resolve));
   }
 }
 
 function isAddressEvent(type: number, address: string) {
-  return (m: raw.RawMessage) => m.type === type && raw.addressOf(m)?.startsWith(`${address}/`) === true;
+  return (m: raw.RawMessage) =>
+    m.type === type && raw.addressOf(m)?.startsWith(`${address}/`) === true;
 }
 
 function hostAddresses(prefix: string, count: number): string[] {
@@ -67,7 +73,11 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket events', () => {
 
   it('address changes arrive as events', async () => {
     const log = new EventLog();
-    const events = NetlinkSocket.open({ netns: { name: netns }, groups: [raw.RTNLGRP_IPV4_IFADDR], onEvent: log.onEvent });
+    const events = NetlinkSocket.open({
+      netns: { name: netns },
+      groups: [raw.RTNLGRP_IPV4_IFADDR],
+      onEvent: log.onEvent,
+    });
     try {
       expect(events.hasRef()).toBe(true);
 
@@ -89,7 +99,11 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket events', () => {
 
   it('own change is an event, not a reply', async () => {
     const log = new EventLog();
-    const socket = NetlinkSocket.open({ netns: { name: netns }, groups: [raw.RTNLGRP_IPV4_IFADDR], onEvent: log.onEvent });
+    const socket = NetlinkSocket.open({
+      netns: { name: netns },
+      groups: [raw.RTNLGRP_IPV4_IFADDR],
+      onEvent: log.onEvent,
+    });
     try {
       const message = raw.addAddress(LO, '192.0.2.31', 24);
       const event = log.next(isAddressEvent(raw.RTM_NEWADDR, '192.0.2.31'));
@@ -106,7 +120,11 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket events', () => {
 
   it('echoed change is a reply, not an event', async () => {
     const log = new EventLog();
-    const socket = NetlinkSocket.open({ netns: { name: netns }, groups: [raw.RTNLGRP_IPV4_IFADDR], onEvent: log.onEvent });
+    const socket = NetlinkSocket.open({
+      netns: { name: netns },
+      groups: [raw.RTNLGRP_IPV4_IFADDR],
+      onEvent: log.onEvent,
+    });
     try {
       const reply = await socket.request(raw.addAddress(LO, '192.0.2.32', 24, raw.NLM_F_ECHO));
       expect(raw.addresses(reply as Buffer)).toEqual(['192.0.2.32/24']);
@@ -125,7 +143,11 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket events', () => {
     const log = new EventLog();
     let events: NetlinkSocket;
     try {
-      events = NetlinkSocket.open({ netns: { name: netns }, groups: [RTNLGRP_IPV4_MCADDR], onEvent: log.onEvent });
+      events = NetlinkSocket.open({
+        netns: { name: netns },
+        groups: [RTNLGRP_IPV4_MCADDR],
+        onEvent: log.onEvent,
+      });
     } catch (error) {
       // RTNLGRP_IPV4_MCADDR exists since Linux 6.13.
       if ((error as NodeJS.ErrnoException).code === 'EINVAL') return context.skip();
@@ -177,7 +199,9 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket events', () => {
     // A link reply and its ack exceed this receive buffer, so the kernel drops replies.
     const small = NetlinkSocket.open({ netns: { name: netns }, receiveBuffer: 1024 });
     try {
-      const results = await small.batch(Array.from({ length: 40 }, () => ({ message: raw.getLink(LO) })));
+      const results = await small.batch(
+        Array.from({ length: 40 }, () => ({ message: raw.getLink(LO) })),
+      );
 
       const failures = results.filter((r) => !r.ok);
       expect(failures.length).toBeGreaterThan(0);
@@ -201,7 +225,9 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket events', () => {
 
     beforeAll(async () => {
       // Enough addresses that an address dump takes several datagrams.
-      const results = await requests.batch(hosts.map((host) => ({ message: raw.addAddress(LO, host, 32) })));
+      const results = await requests.batch(
+        hosts.map((host) => ({ message: raw.addAddress(LO, host, 32) })),
+      );
       expect(results.every((r) => r.ok)).toBe(true);
     });
 
@@ -254,7 +280,11 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket events', () => {
 
     it('dump and events on one socket stay apart', async () => {
       const log = new EventLog();
-      const socket = NetlinkSocket.open({ netns: { name: netns }, groups: [raw.RTNLGRP_IPV4_IFADDR], onEvent: log.onEvent });
+      const socket = NetlinkSocket.open({
+        netns: { name: netns },
+        groups: [raw.RTNLGRP_IPV4_IFADDR],
+        onEvent: log.onEvent,
+      });
       try {
         const message = raw.getAddressesDump();
         const event = log.next(isAddressEvent(raw.RTM_NEWADDR, '192.0.2.42'));

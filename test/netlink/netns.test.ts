@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  NETNS_DIRECTORY,
   checkNetnsName,
   createNetns,
   deleteNetns,
+  NETNS_DIRECTORY,
   netnsPath,
   openNetns,
 } from '../../src/netlink/netns.js';
@@ -74,7 +74,9 @@ describe.skipIf(kernelSkipReason !== undefined)('netns in the kernel', () => {
 
     expect(namespaces()).toContain(netns);
     expect(isMountPoint(`${NETNS_DIRECTORY}/${netns}`)).toBe(true);
-    expect(ipJson<Array<{ ifname: string }>>(netns, 'link', 'show').map((l) => l.ifname)).toEqual(['lo']);
+    expect(ipJson<Array<{ ifname: string }>>(netns, 'link', 'show').map((l) => l.ifname)).toEqual([
+      'lo',
+    ]);
 
     deleteNetns(netns);
     expect(namespaces()).not.toContain(netns);
@@ -124,7 +126,13 @@ describe.skipIf(kernelSkipReason !== undefined)('netns in the kernel', () => {
       const socket = NetlinkSocket.open({ netns: { fd: handle.fd } });
       await socket.request(raw.addAddress(1, '192.0.2.50', 24));
       socket.close();
-      const addresses = ipJson<Array<{ addr_info: Array<{ local: string }> }>>(netns, 'address', 'show', 'dev', 'lo');
+      const addresses = ipJson<Array<{ addr_info: Array<{ local: string }> }>>(
+        netns,
+        'address',
+        'show',
+        'dev',
+        'lo',
+      );
       expect(addresses[0]?.addr_info.map((a) => a.local)).toContain('192.0.2.50');
     } finally {
       handle.close();

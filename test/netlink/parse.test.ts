@@ -47,11 +47,19 @@ function withHeader(message: Buffer, sequence: number, portId: number): Buffer {
 const request = withHeader(raw.addAddress(1, '192.0.2.79', 24), 7, 99);
 
 /** Builds an NLMSG_ERROR the way the kernel does (net/netlink/af_netlink.c, netlink_ack). */
-function errorMessage(options: { error: number; capped: boolean; tlvs?: Buffer[]; sequence?: number }): Buffer {
+function errorMessage(options: {
+  error: number;
+  capped: boolean;
+  tlvs?: Buffer[];
+  sequence?: number;
+}): Buffer {
   const echoed = options.capped ? request.subarray(0, 16) : request;
   const flags = (options.capped ? raw.NLM_F_CAPPED : 0) | (options.tlvs ? raw.NLM_F_ACK_TLVS : 0);
   const payload = Buffer.concat([int32(options.error), echoed]);
-  const padded = Buffer.concat([payload, Buffer.alloc(((payload.length + 3) & ~3) - payload.length)]);
+  const padded = Buffer.concat([
+    payload,
+    Buffer.alloc(((payload.length + 3) & ~3) - payload.length),
+  ]);
   const message = raw.message(raw.NLMSG_ERROR, flags, padded, ...(options.tlvs ?? []));
   return withHeader(message, options.sequence ?? 7, 99);
 }
@@ -68,7 +76,10 @@ function dataMessage(host: number, flags = 0): Buffer {
   return withHeader(message, 7, 99);
 }
 
-const extackText = raw.attribute(NLMSGERR_ATTR_MSG, Buffer.from('ipv4: Address already assigned\0'));
+const extackText = raw.attribute(
+  NLMSGERR_ATTR_MSG,
+  Buffer.from('ipv4: Address already assigned\0'),
+);
 const extackOffset = raw.attribute(NLMSGERR_ATTR_OFFS, u32(24));
 
 describe.skipIf(!hasCompiler())('nl_parse on byte fixtures', () => {
@@ -135,14 +146,16 @@ describe.skipIf(!hasCompiler())('nl_parse on byte fixtures', () => {
     );
     expect(short).toEqual({ messages: [], malformed: true });
     expect(long).toEqual({ messages: [], malformed: true });
-    expect((unpadded?.messages as unknown[]).length).toBe(2);
+    expect(unpadded?.messages).toHaveLength(2);
     expect(unpadded?.malformed).toBe(false);
     expect(empty).toEqual({ messages: [], malformed: false });
     expect(header).toEqual({ messages: [], malformed: true });
   });
 
   it('capped error with extended ack', () => {
-    const [result] = run(`error ${errorMessage({ error: -17, capped: true, tlvs: [extackText, extackOffset] }).toString('hex')}`);
+    const [result] = run(
+      `error ${errorMessage({ error: -17, capped: true, tlvs: [extackText, extackOffset] }).toString('hex')}`,
+    );
     expect(result).toEqual({
       framed: true,
       ok: true,
@@ -153,20 +166,37 @@ describe.skipIf(!hasCompiler())('nl_parse on byte fixtures', () => {
   });
 
   it('uncapped error skips the echoed request', () => {
-    const [result] = run(`error ${errorMessage({ error: -22, capped: false, tlvs: [extackOffset, extackText] }).toString('hex')}`);
-    expect(result).toMatchObject({ ok: true, error: 22, extackMessage: 'ipv4: Address already assigned', extackOffset: 24 });
+    const [result] = run(
+      `error ${errorMessage({ error: -22, capped: false, tlvs: [extackOffset, extackText] }).toString('hex')}`,
+    );
+    expect(result).toMatchObject({
+      ok: true,
+      error: 22,
+      extackMessage: 'ipv4: Address already assigned',
+      extackOffset: 24,
+    });
   });
 
   it('plain ack has no extended ack', () => {
     const [result] = run(`error ${errorMessage({ error: 0, capped: true }).toString('hex')}`);
-    expect(result).toEqual({ framed: true, ok: true, error: 0, extackMessage: '', extackOffset: -1 });
+    expect(result).toEqual({
+      framed: true,
+      ok: true,
+      error: 0,
+      extackMessage: '',
+      extackOffset: -1,
+    });
   });
 
   it('impossible error codes are rejected', () => {
     const short = raw.message(raw.NLMSG_ERROR, 0, Buffer.from([0xff, 0xff]));
     const positive = errorMessage({ error: 5, capped: true });
     const minimum = errorMessage({ error: -(2 ** 31), capped: true });
-    const results = run(`error ${short.toString('hex')}`, `error ${positive.toString('hex')}`, `error ${minimum.toString('hex')}`);
+    const results = run(
+      `error ${short.toString('hex')}`,
+      `error ${positive.toString('hex')}`,
+      `error ${minimum.toString('hex')}`,
+    );
     for (const result of results) expect(result).toMatchObject({ framed: true, ok: false });
   });
 
@@ -185,7 +215,13 @@ describe.skipIf(!hasCompiler())('nl_parse on byte fixtures', () => {
       `error ${errorMessage({ error: -22, capped: true, tlvs: [unterminated] }).toString('hex')}`,
       `error ${bogusEcho.toString('hex')}`,
     );
-    expect(damaged).toEqual({ framed: true, ok: true, error: 22, extackMessage: '', extackOffset: -1 });
+    expect(damaged).toEqual({
+      framed: true,
+      ok: true,
+      error: 22,
+      extackMessage: '',
+      extackOffset: -1,
+    });
     expect(noNul).toMatchObject({ ok: true, extackMessage: 'abc' });
     expect(echo).toMatchObject({ ok: true, error: 22, extackMessage: '' });
   });
@@ -195,7 +231,13 @@ describe.skipIf(!hasCompiler())('nl_parse on byte fixtures', () => {
       `done ${doneMessage(-22, 0, [raw.attribute(NLMSGERR_ATTR_MSG, Buffer.from('bad filter\0'))]).toString('hex')}`,
       `done ${raw.message(raw.NLMSG_DONE, raw.NLM_F_MULTI).toString('hex')}`,
     );
-    expect(withError).toEqual({ framed: true, ok: true, error: 22, extackMessage: 'bad filter', extackOffset: -1 });
+    expect(withError).toEqual({
+      framed: true,
+      ok: true,
+      error: 22,
+      extackMessage: 'bad filter',
+      extackOffset: -1,
+    });
     expect(bare).toEqual({ framed: true, ok: true, error: 0, extackMessage: '', extackOffset: -1 });
   });
 
@@ -210,7 +252,11 @@ describe.skipIf(!hasCompiler())('nl_parse on byte fixtures', () => {
       interrupted: true,
       extackMessage: '',
       extackOffset: -1,
-      payload: Buffer.concat([dataMessage(1), dataMessage(2), dataMessage(3, raw.NLM_F_DUMP_INTR)]).toString('hex'),
+      payload: Buffer.concat([
+        dataMessage(1),
+        dataMessage(2),
+        dataMessage(3, raw.NLM_F_DUMP_INTR),
+      ]).toString('hex'),
     });
   });
 
@@ -220,7 +266,11 @@ describe.skipIf(!hasCompiler())('nl_parse on byte fixtures', () => {
       `collect dump ${dataMessage(1).toString('hex')} ${ended.toString('hex')}`,
       `collect dump ${Buffer.concat([dataMessage(1), doneMessage(-16)]).toString('hex')}`,
     );
-    expect(byError).toMatchObject({ completedAt: 1, error: 22, extackMessage: 'ipv4: Address already assigned' });
+    expect(byError).toMatchObject({
+      completedAt: 1,
+      error: 22,
+      extackMessage: 'ipv4: Address already assigned',
+    });
     expect(byDone).toMatchObject({ completedAt: 0, error: 16 });
   });
 
@@ -230,13 +280,24 @@ describe.skipIf(!hasCompiler())('nl_parse on byte fixtures', () => {
       `collect plain ${reply.toString('hex')} ${doneMessage(0).toString('hex')} ${errorMessage({ error: 0, capped: true }).toString('hex')}`,
       `collect plain ${reply.toString('hex')} ${doneMessage(0).toString('hex')}`,
     );
-    expect(result).toMatchObject({ completedAt: 2, error: 0, interrupted: false, payload: reply.toString('hex') });
+    expect(result).toMatchObject({
+      completedAt: 2,
+      error: 0,
+      interrupted: false,
+      payload: reply.toString('hex'),
+    });
     expect(unfinished).toMatchObject({ completedAt: -1 });
   });
 
   it('payload is padded to 4 bytes', () => {
-    const odd = withHeader(raw.message(raw.RTM_NEWLINK, raw.NLM_F_MULTI, Buffer.from([1, 2, 3])), 7, 99);
-    const [result] = run(`collect dump ${Buffer.concat([odd, Buffer.alloc(1), doneMessage(0)]).toString('hex')}`);
+    const odd = withHeader(
+      raw.message(raw.RTM_NEWLINK, raw.NLM_F_MULTI, Buffer.from([1, 2, 3])),
+      7,
+      99,
+    );
+    const [result] = run(
+      `collect dump ${Buffer.concat([odd, Buffer.alloc(1), doneMessage(0)]).toString('hex')}`,
+    );
     expect(result?.payload).toBe(Buffer.concat([odd, Buffer.alloc(1)]).toString('hex'));
   });
 
@@ -246,7 +307,11 @@ describe.skipIf(!hasCompiler())('nl_parse on byte fixtures', () => {
       errorMessage({ error: -22, capped: false, tlvs: [extackText] }),
       Buffer.concat([dataMessage(1, raw.NLM_F_DUMP_INTR), doneMessage(-22, 0, [extackText])]),
     ];
-    const results = run(...seeds.map((seed) => `seed ${seed.toString('hex')}`), 'garbage 20000 1', 'garbage 20000 2');
+    const results = run(
+      ...seeds.map((seed) => `seed ${seed.toString('hex')}`),
+      'garbage 20000 1',
+      'garbage 20000 2',
+    );
     expect(results).toEqual([{ runs: 20000 }, { runs: 20000 }]);
   });
 

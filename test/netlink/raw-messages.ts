@@ -102,7 +102,12 @@ export function getAddressesDump(): Buffer {
 }
 
 /** RTM_NEWADDR: `ip address add ADDRESS/PREFIX dev INDEX` (fails with EEXIST if present). */
-export function addAddress(index: number, address: string, prefixLength: number, extraFlags = 0): Buffer {
+export function addAddress(
+  index: number,
+  address: string,
+  prefixLength: number,
+  extraFlags = 0,
+): Buffer {
   return message(
     RTM_NEWADDR,
     NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | extraFlags,
@@ -129,7 +134,8 @@ export function parseMessages(buffer: Buffer): RawMessage[] {
   let offset = 0;
   while (offset + 16 <= buffer.length) {
     const length = buffer.readUInt32LE(offset);
-    if (length < 16 || offset + length > buffer.length) throw new Error(`malformed message at offset ${offset}`);
+    if (length < 16 || offset + length > buffer.length)
+      throw new Error(`malformed message at offset ${offset}`);
     messages.push({
       length,
       type: buffer.readUInt16LE(offset + 4),
@@ -150,7 +156,10 @@ export function parseAttributes(payload: Buffer, headerSize: number): Map<number
   while (offset + 4 <= payload.length) {
     const length = payload.readUInt16LE(offset);
     if (length < 4 || offset + length > payload.length) break;
-    attributes.set(payload.readUInt16LE(offset + 2) & 0x3fff, payload.subarray(offset + 4, offset + length));
+    attributes.set(
+      payload.readUInt16LE(offset + 2) & 0x3fff,
+      payload.subarray(offset + 4, offset + length),
+    );
     offset += align(length);
   }
   return attributes;
@@ -168,7 +177,10 @@ export function linkNames(reply: Buffer): string[] {
 
 /** IPv4 address (IFA_LOCAL) with prefix length of an RTM_NEWADDR or RTM_DELADDR message. */
 export function addressOf(message: RawMessage): string | undefined {
-  if ((message.type !== RTM_NEWADDR && message.type !== RTM_DELADDR) || message.payload[0] !== AF_INET) {
+  if (
+    (message.type !== RTM_NEWADDR && message.type !== RTM_DELADDR) ||
+    message.payload[0] !== AF_INET
+  ) {
     return undefined;
   }
   const local = parseAttributes(message.payload, 8).get(IFA_LOCAL);

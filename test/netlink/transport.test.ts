@@ -38,7 +38,8 @@ async function rejection(promise: Promise<unknown>): Promise<NetlinkError> {
 }
 
 function errorOf(result: NetlinkBatchResult | undefined): NetlinkError {
-  if (result === undefined || result.ok) throw new Error(`expected a failed batch item, got ${JSON.stringify(result)}`);
+  if (result === undefined || result.ok)
+    throw new Error(`expected a failed batch item, got ${JSON.stringify(result)}`);
   return result.error;
 }
 
@@ -95,12 +96,16 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
 
     expect(message.readUInt32LE(8)).not.toBe(0);
     expect(message.readUInt32LE(12)).toBe(socket.portId);
-    expect(message.readUInt16LE(6) & (raw.NLM_F_REQUEST | raw.NLM_F_ACK)).toBe(raw.NLM_F_REQUEST | raw.NLM_F_ACK);
+    expect(message.readUInt16LE(6) & (raw.NLM_F_REQUEST | raw.NLM_F_ACK)).toBe(
+      raw.NLM_F_REQUEST | raw.NLM_F_ACK,
+    );
     await socket.request(raw.deleteAddress(LO, '192.0.2.1', 24));
   });
 
   it('add and delete address match ip', async () => {
-    const added = await socket.request(raw.addAddress(LO, '192.0.2.2', 24), { operation: 'add address' });
+    const added = await socket.request(raw.addAddress(LO, '192.0.2.2', 24), {
+      operation: 'add address',
+    });
     expect(added).toBeUndefined();
     expect(ipv4Addresses(netns)).toContain('192.0.2.2/24');
 
@@ -141,7 +146,9 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
   });
 
   it('missing device fails with ENODEV', async () => {
-    const error = await rejection(socket.request(raw.addAddress(4242, '192.0.2.3', 24), { operation: 'add address' }));
+    const error = await rejection(
+      socket.request(raw.addAddress(4242, '192.0.2.3', 24), { operation: 'add address' }),
+    );
     expect(error.code).toBe('ENODEV');
     expect(error.extackOffset).toBeUndefined();
   });
@@ -178,7 +185,10 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
   it('batch of 64 adds then 64 deletes', async () => {
     const hosts = Array.from({ length: 64 }, (_, i) => `203.0.113.${i + 10}`);
     const adds = await socket.batch(
-      hosts.map((host) => ({ message: raw.addAddress(LO, host, 24), op: { operation: 'add address', object: host } })),
+      hosts.map((host) => ({
+        message: raw.addAddress(LO, host, 24),
+        op: { operation: 'add address', object: host },
+      })),
     );
     expect(adds.map((r) => r.ok)).toEqual(hosts.map(() => true));
     expect(ipv4Addresses(netns).filter((a) => a.startsWith('203.0.113.'))).toHaveLength(64);
@@ -199,8 +209,14 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
       raw.attribute(raw.IFA_LOCAL, Buffer.from([1])),
     );
     const results = await socket.batch([
-      { message: raw.addAddress(LO, '192.0.2.20', 24), op: { operation: 'add address', object: 'first' } },
-      { message: raw.addAddress(LO, '192.0.2.20', 24), op: { operation: 'add address', object: 'duplicate' } },
+      {
+        message: raw.addAddress(LO, '192.0.2.20', 24),
+        op: { operation: 'add address', object: 'first' },
+      },
+      {
+        message: raw.addAddress(LO, '192.0.2.20', 24),
+        op: { operation: 'add address', object: 'duplicate' },
+      },
       { message: raw.addAddress(LO, '192.0.2.21', 24) },
       { message: badAttribute, op: { operation: 'add address', object: 'bad' } },
       { message: raw.getLink(LO) },
@@ -219,7 +235,11 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
 
   it('dump ended by NLMSG_ERROR rejects', async () => {
     // Strict checking rejects a prefix length in an address dump request.
-    const message = raw.message(raw.RTM_GETADDR, raw.NLM_F_REQUEST | raw.NLM_F_DUMP, raw.ifaddrmsg(raw.AF_INET, 1, 0));
+    const message = raw.message(
+      raw.RTM_GETADDR,
+      raw.NLM_F_REQUEST | raw.NLM_F_DUMP,
+      raw.ifaddrmsg(raw.AF_INET, 1, 0),
+    );
 
     const error = await rejection(socket.dump(message, { operation: 'list addresses' }));
     expect(error.kind).toBe('kernel');
@@ -248,7 +268,11 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
   });
 
   it('queued dump failing to send rejects', async () => {
-    const hugeDump = raw.message(raw.RTM_GETLINK, raw.NLM_F_REQUEST | raw.NLM_F_DUMP, Buffer.alloc(512 * 1024));
+    const hugeDump = raw.message(
+      raw.RTM_GETLINK,
+      raw.NLM_F_REQUEST | raw.NLM_F_DUMP,
+      Buffer.alloc(512 * 1024),
+    );
     const first = socket.dump(raw.getLinksDump());
     const second = socket.dump(hugeDump, { operation: 'list links' });
 
@@ -278,8 +302,12 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
   it('addon rejects wrong types itself', () => {
     const native = addon();
     expect(() => native.openRouteSocket({} as never)).toThrow(TypeError);
-    expect(() => native.openRouteSocket({ onReply: () => {}, groups: 'x' } as never)).toThrow(TypeError);
-    expect(() => native.openRouteSocket({ onReply: () => {}, netnsFd: -1 } as never)).toThrow(TypeError);
+    expect(() => native.openRouteSocket({ onReply: () => {}, groups: 'x' } as never)).toThrow(
+      TypeError,
+    );
+    expect(() => native.openRouteSocket({ onReply: () => {}, netnsFd: -1 } as never)).toThrow(
+      TypeError,
+    );
 
     const direct = native.openRouteSocket({ onReply: () => {} });
     try {
@@ -310,8 +338,12 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
   it('close rejects pending requests', async () => {
     const closing = NetlinkSocket.open({ netns: { name: netns } });
     const requests = [
-      ...Array.from({ length: 10 }, () => closing.request(raw.getLink(LO), { operation: 'get link' })),
-      ...Array.from({ length: 10 }, () => closing.dump(raw.getLinksDump(), { operation: 'list links' })),
+      ...Array.from({ length: 10 }, () =>
+        closing.request(raw.getLink(LO), { operation: 'get link' }),
+      ),
+      ...Array.from({ length: 10 }, () =>
+        closing.dump(raw.getLinksDump(), { operation: 'list links' }),
+      ),
     ];
     expect(closing.pending).toBe(20);
 
@@ -336,7 +368,9 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
 
   it('native close reports Closed synchronously', () => {
     const statuses: NativeStatus[] = [];
-    const direct = addon().openRouteSocket({ onReply: (_sequence, status) => statuses.push(status) });
+    const direct = addon().openRouteSocket({
+      onReply: (_sequence, status) => statuses.push(status),
+    });
     direct.request(raw.getLinksDump(), true);
     direct.request(raw.getLink(LO), false);
 
@@ -377,7 +411,10 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
       });
       socket.request(message, false);
     `;
-    const output = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    const output = execFileSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(output.trim()).toBe('reply 0');
   });
 
@@ -405,7 +442,10 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
         console.log('done');
       })();
     `;
-    const output = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    const output = execFileSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(output.trim().split('\n')).toEqual(['pending 1', 'pending 1', 'pending 1', 'done']);
   });
 
@@ -415,7 +455,9 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
     const before = socketFds();
 
     await (async () => {
-      const sockets = Array.from({ length: 20 }, () => NetlinkSocket.open({ netns: { name: netns } }));
+      const sockets = Array.from({ length: 20 }, () =>
+        NetlinkSocket.open({ netns: { name: netns } }),
+      );
       await Promise.all(sockets.map((s) => s.request(raw.getLink(LO))));
     })();
     const opened = [...socketFds()].filter((fd) => !before.has(fd));
@@ -436,7 +478,8 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
     const records: string[] = [];
     const traced = NetlinkSocket.open({
       netns: { name: netns },
-      trace: (record) => records.push(`${record.type}:${'sequence' in record ? record.sequence : ''}`),
+      trace: (record) =>
+        records.push(`${record.type}:${'sequence' in record ? record.sequence : ''}`),
     });
     try {
       const message = raw.getLink(LO);

@@ -40,7 +40,11 @@ describe.skipIf(kernelSkipReason !== undefined)('link dumps under link churn', (
     execFileSync('ip', ['-n', netns, '-batch', join(scratch, 'setup.batch')]);
 
     const churn: string[] = [];
-    for (let i = 0; i < CHURN_PAIRS; i++) churn.push(`link add ch${i % 20} type veth peer name chp${i % 20}`, `link delete ch${i % 20}`);
+    for (let i = 0; i < CHURN_PAIRS; i++)
+      churn.push(
+        `link add ch${i % 20} type veth peer name chp${i % 20}`,
+        `link delete ch${i % 20}`,
+      );
     writeFileSync(join(scratch, 'churn.batch'), `${churn.join('\n')}\n`);
   });
 
@@ -62,16 +66,20 @@ describe.skipIf(kernelSkipReason !== undefined)('link dumps under link churn', (
     const single: Tally = { complete: 0, interrupted: 0 };
     const retried: Tally = { complete: 0, interrupted: 0 };
 
-    const churn = spawn('ip', ['-n', netns, '-batch', join(scratch, 'churn.batch')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const churn = spawn('ip', ['-n', netns, '-batch', join(scratch, 'churn.batch')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let churnErrors = '';
     churn.stderr.on('data', (chunk: Buffer) => {
       churnErrors += chunk.toString();
     });
     let running = true;
-    const finished = new Promise<number | null>((resolve) => churn.on('exit', (code) => {
-      running = false;
-      resolve(code);
-    }));
+    const finished = new Promise<number | null>((resolve) =>
+      churn.on('exit', (code) => {
+        running = false;
+        resolve(code);
+      }),
+    );
 
     async function dumpLoop(tally: Tally, dump: () => Promise<Link[]>): Promise<void> {
       while (running) {
@@ -87,7 +95,9 @@ describe.skipIf(kernelSkipReason !== undefined)('link dumps under link churn', (
 
     try {
       await Promise.all([
-        dumpLoop(single, async () => decodeLinks(await once.dump(encodeLinkDump(), { operation: 'list links' }))),
+        dumpLoop(single, async () =>
+          decodeLinks(await once.dump(encodeLinkDump(), { operation: 'list links' })),
+        ),
         dumpLoop(retried, () => nl.links.list()),
       ]);
       expect(await finished).toBe(0);
@@ -97,7 +107,9 @@ describe.skipIf(kernelSkipReason !== undefined)('link dumps under link churn', (
       once.close();
       nl.close();
     }
-    console.log(`single attempt: ${JSON.stringify(single)}; with retries: ${JSON.stringify(retried)}`);
+    console.log(
+      `single attempt: ${JSON.stringify(single)}; with retries: ${JSON.stringify(retried)}`,
+    );
 
     // The churn did interrupt dumps, so the run tested what it claims to.
     expect(single.interrupted).toBeGreaterThan(0);
@@ -107,7 +119,9 @@ describe.skipIf(kernelSkipReason !== undefined)('link dumps under link churn', (
     const after = Rtnl.open({ netns: { name: netns } });
     try {
       const links = await after.links.list();
-      const oracle = ipJson<Array<{ ifname: string }>>(netns, 'link', 'show').map((link) => link.ifname).sort();
+      const oracle = ipJson<Array<{ ifname: string }>>(netns, 'link', 'show')
+        .map((link) => link.ifname)
+        .sort();
       expect(links.map((link) => link.name).sort()).toEqual(oracle);
     } finally {
       after.close();

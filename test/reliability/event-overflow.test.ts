@@ -10,7 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rtnl } from '../../src/rtnl/handle.js';
 import type { RtnlEvent } from '../../src/rtnl/index.js';
 import type { Address, Link } from '../../src/rtnl/types.js';
-import { createTestNetns, ip, ipJson, kernelSkipReason, removeTestNetns } from '../helpers/netns.js';
+import {
+  createTestNetns,
+  ip,
+  ipJson,
+  kernelSkipReason,
+  removeTestNetns,
+} from '../helpers/netns.js';
 
 const CHANGES = 1000;
 const RECEIVE_BUFFER = 4096;
@@ -56,7 +62,11 @@ class EventModel {
         this.links.clear();
         for (const link of event.links ?? []) this.links.set(link.index, link);
         this.addresses.clear();
-        for (const address of event.addresses ?? []) this.addresses.set(addressKey(address.index, address.address, address.prefixLength), address);
+        for (const address of event.addresses ?? [])
+          this.addresses.set(
+            addressKey(address.index, address.address, address.prefixLength),
+            address,
+          );
         break;
       case 'link':
         this.counts.link += 1;
@@ -90,10 +100,16 @@ function addressKey(index: number, address: string, prefixLength: number): strin
 }
 
 /** Reads every address of the namespace and every link's up flag and MTU with `ip -j address show`. */
-function oracle(netns: string): { addresses: string[]; up: Map<number, boolean>; mtu: Map<number, number> } {
+function oracle(netns: string): {
+  addresses: string[];
+  up: Map<number, boolean>;
+  mtu: Map<number, number>;
+} {
   const links = ipJson<IpAddressInfo[]>(netns, 'address', 'show');
   return {
-    addresses: links.flatMap((link) => link.addr_info.map((a) => addressKey(link.ifindex, a.local, a.prefixlen))).sort(),
+    addresses: links
+      .flatMap((link) => link.addr_info.map((a) => addressKey(link.ifindex, a.local, a.prefixlen)))
+      .sort(),
     up: new Map(links.map((link) => [link.ifindex, link.flags.includes('UP')])),
     mtu: new Map(links.map((link) => [link.ifindex, link.mtu])),
   };
@@ -127,14 +143,17 @@ describe.skipIf(kernelSkipReason !== undefined)('event socket overflow', () => {
 
   it('resyncs to the oracle after 1000 unread changes and keeps delivering', async () => {
     const model = new EventModel();
-    const subscription = nl.subscribe({ links: true, addresses: true }, model.listener, { receiveBuffer: RECEIVE_BUFFER });
+    const subscription = nl.subscribe({ links: true, addresses: true }, model.listener, {
+      receiveBuffer: RECEIVE_BUFFER,
+    });
     try {
       // Adds and deletes of addresses in both families and link changes, 1000 lines in all.
       const commands: string[] = ['link set veth0 up'];
       for (let i = 1; commands.length < CHANGES; i++) {
         commands.push(`address add 2001:db8:2::${i.toString(16)}/128 dev veth0 nodad`);
         commands.push(`address add ${ipv4(i)}/32 dev veth0`);
-        if (i % 3 === 0) commands.push(`address delete 2001:db8:2::${(i - 1).toString(16)}/128 dev veth0`);
+        if (i % 3 === 0)
+          commands.push(`address delete 2001:db8:2::${(i - 1).toString(16)}/128 dev veth0`);
         if (i % 3 === 0) commands.push(`address delete ${ipv4(i - 1)}/32 dev veth0`);
         // Setting the link down would flush its IPv6 addresses, so link events come from MTU changes.
         if (i % 50 === 0) commands.push(`link set veth0 mtu ${i % 100 === 0 ? 1400 : 1500}`);
@@ -145,10 +164,16 @@ describe.skipIf(kernelSkipReason !== undefined)('event socket overflow', () => {
       await model.until(() => model.counts.overflow > 0 && model.counts.resync > 0);
 
       // A second round while the subscription recovers, then a marker to wait for.
-      batch('after.batch', ['link set veth0 mtu 1300', 'address add 192.0.2.9/32 dev veth0', 'address delete 198.51.100.1/32 dev veth0']);
+      batch('after.batch', [
+        'link set veth0 mtu 1300',
+        'address add 192.0.2.9/32 dev veth0',
+        'address delete 198.51.100.1/32 dev veth0',
+      ]);
       const marker = '192.0.2.99';
       ip(netns, 'address', 'add', `${marker}/32`, 'dev', 'veth0');
-      await model.until(() => [...model.addresses.values()].some((address) => address.address === marker));
+      await model.until(() =>
+        [...model.addresses.values()].some((address) => address.address === marker),
+      );
 
       const expected = oracle(netns);
       expect([...model.addresses.keys()].sort()).toEqual(expected.addresses);
@@ -161,7 +186,9 @@ describe.skipIf(kernelSkipReason !== undefined)('event socket overflow', () => {
       // Still subscribed: a later change arrives as an event, not through a resync.
       const resyncs = model.counts.resync;
       ip(netns, 'address', 'delete', `${marker}/32`, 'dev', 'veth0');
-      await model.until(() => ![...model.addresses.values()].some((address) => address.address === marker));
+      await model.until(
+        () => ![...model.addresses.values()].some((address) => address.address === marker),
+      );
       expect(model.counts.resync).toBe(resyncs);
       console.log(`overflow: ${JSON.stringify(model.counts)}`);
     } finally {

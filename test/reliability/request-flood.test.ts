@@ -9,7 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetlinkError } from '../../src/netlink/errors.js';
 import { NetlinkSocket } from '../../src/netlink/socket.js';
 import { Rtnl } from '../../src/rtnl/handle.js';
-import { createTestNetns, ip, ipJson, kernelSkipReason, removeTestNetns } from '../helpers/netns.js';
+import {
+  createTestNetns,
+  ip,
+  ipJson,
+  kernelSkipReason,
+  removeTestNetns,
+} from '../helpers/netns.js';
 
 const REQUESTS = 1_000_000;
 const WARM_UP = 100_000;
@@ -31,7 +37,9 @@ function settledRss(): { rss: number; withoutYoungGeneration: number } {
   gc();
   gc();
   const rss = process.memoryUsage().rss;
-  const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0;
+  const young =
+    getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')
+      ?.physical_space_size ?? 0;
   return { rss, withoutYoungGeneration: rss - young };
 }
 
@@ -72,14 +80,17 @@ async function flood(nl: Rtnl): Promise<FloodResult> {
       } else {
         requests.push(
           nl.links.setUp(LO, true).then(
-            () => void (result.acknowledged += 1),
+            () => {
+              result.acknowledged += 1;
+            },
             (error: unknown) => void unexpected.push(`request ${i}: ${String(error)}`),
           ),
         );
       }
     }
     await Promise.all(requests);
-    if (unexpected.length > 0) throw new Error(`unexpected outcomes: ${unexpected.slice(0, 5).join('; ')}`);
+    if (unexpected.length > 0)
+      throw new Error(`unexpected outcomes: ${unexpected.slice(0, 5).join('; ')}`);
     if (start < WARM_UP && start + IN_FLIGHT >= WARM_UP) result.afterWarmUp = settledRss();
   }
   result.atEnd = settledRss();
@@ -117,21 +128,34 @@ describe.skipIf(kernelSkipReason !== undefined)('1,000,000 requests on one handl
         expect(result.acknowledged).toBe(REQUESTS - REQUESTS / 10);
         expect(result.exists).toBe(REQUESTS / 10);
         expect(socket.pending).toBe(0);
-        expect(atEnd.withoutYoungGeneration - afterWarmUp.withoutYoungGeneration).toBeLessThan(RSS_GROWTH_LIMIT);
+        expect(atEnd.withoutYoungGeneration - afterWarmUp.withoutYoungGeneration).toBeLessThan(
+          RSS_GROWTH_LIMIT,
+        );
 
         // Sequence numbers still pair requests and replies after the flood.
         const lo = await nl.links.get('lo');
         expect(lo?.index).toBe(LO);
-        await expect(nl.addresses.add(EXISTING)).rejects.toThrow(/^add address 192\.0\.2\.1\/24 on index 1: .*\(EEXIST\)/);
+        await expect(nl.addresses.add(EXISTING)).rejects.toThrow(
+          /^add address 192\.0\.2\.1\/24 on index 1: .*\(EEXIST\)/,
+        );
         const addresses = await nl.addresses.list({ link: LO, family: 4 });
-        expect(addresses.map((a) => `${a.address}/${a.prefixLength}`)).toEqual(['127.0.0.1/8', '192.0.2.1/24']);
+        expect(addresses.map((a) => `${a.address}/${a.prefixLength}`)).toEqual([
+          '127.0.0.1/8',
+          '192.0.2.1/24',
+        ]);
         expect(socket.pending).toBe(0);
       } finally {
         socket.close();
       }
 
       // The kernel saw the same thing: lo up, its addresses unchanged.
-      const [link] = ipJson<Array<{ flags: string[]; addr_info: Array<{ local: string }> }>>(netns, 'address', 'show', 'dev', 'lo');
+      const [link] = ipJson<Array<{ flags: string[]; addr_info: Array<{ local: string }> }>>(
+        netns,
+        'address',
+        'show',
+        'dev',
+        'lo',
+      );
       expect(link?.flags).toContain('UP');
       expect(link?.addr_info.map((a) => a.local)).toEqual(['127.0.0.1', '192.0.2.1', '::1']);
     }, 120_000);

@@ -7,13 +7,21 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rtnl } from '../../src/rtnl/handle.js';
 import type { RtnlEvent } from '../../src/rtnl/index.js';
-import { createTestNetns, ip, ipJson, kernelSkipReason, removeTestNetns } from '../helpers/netns.js';
+import {
+  createTestNetns,
+  ip,
+  ipJson,
+  kernelSkipReason,
+  removeTestNetns,
+} from '../helpers/netns.js';
 
 /** Records events and lets a test wait for the next one that matches, in arrival order. */
 class EventLog {
   readonly events: RtnlEvent[] = [];
   private cursor = 0;
-  private waiter: { predicate: (event: RtnlEvent) => boolean; resolve: (event: RtnlEvent) => void } | undefined;
+  private waiter:
+    | { predicate: (event: RtnlEvent) => boolean; resolve: (event: RtnlEvent) => void }
+    | undefined;
 
   readonly listener = (event: RtnlEvent): void => {
     this.events.push(event);
@@ -66,28 +74,48 @@ describe.skipIf(kernelSkipReason !== undefined)('events on the kernel', () => {
     const subscription = nl.subscribe({ links: true, addresses: true, routes: true }, log.listener);
     try {
       ip(netns, 'link', 'set', 'veth0', 'up');
-      const up = await log.next((event) => event.kind === 'link' && event.object.name === 'veth0' && event.object.up);
+      const up = await log.next(
+        (event) => event.kind === 'link' && event.object.name === 'veth0' && event.object.up,
+      );
       expect(up).toMatchObject({ kind: 'link', action: 'new' });
 
       await nl.addresses.add({ link: 'veth0', address: '192.0.2.79', prefixLength: 24 });
-      const added = await log.next((event) => event.kind === 'address' && event.object.address === '192.0.2.79');
+      const added = await log.next(
+        (event) => event.kind === 'address' && event.object.address === '192.0.2.79',
+      );
       expect(added).toMatchObject({ action: 'new', object: { family: 4, prefixLength: 24 } });
 
       ip(netns, 'route', 'add', '198.51.100.0/24', 'via', '192.0.2.1', 'dev', 'veth0');
-      const route = await log.next((event) => event.kind === 'route' && event.object.destination === '198.51.100.0');
-      expect(route).toMatchObject({ action: 'new', object: { prefixLength: 24, gateway: '192.0.2.1', table: 254 } });
+      const route = await log.next(
+        (event) => event.kind === 'route' && event.object.destination === '198.51.100.0',
+      );
+      expect(route).toMatchObject({
+        action: 'new',
+        object: { prefixLength: 24, gateway: '192.0.2.1', table: 254 },
+      });
 
-      await nl.routes.delete({ destination: '198.51.100.0/24', gateway: '192.0.2.1', link: 'veth0' });
-      const deletedRoute = await log.next((event) => event.kind === 'route' && event.object.destination === '198.51.100.0');
+      await nl.routes.delete({
+        destination: '198.51.100.0/24',
+        gateway: '192.0.2.1',
+        link: 'veth0',
+      });
+      const deletedRoute = await log.next(
+        (event) => event.kind === 'route' && event.object.destination === '198.51.100.0',
+      );
       expect(deletedRoute).toMatchObject({ action: 'delete' });
 
       await nl.addresses.delete({ link: 'veth0', address: '192.0.2.79', prefixLength: 24 });
-      const removed = await log.next((event) => event.kind === 'address' && event.object.address === '192.0.2.79');
+      const removed = await log.next(
+        (event) => event.kind === 'address' && event.object.address === '192.0.2.79',
+      );
       expect(removed).toMatchObject({ action: 'delete' });
 
       ip(netns, 'link', 'add', 'tmp0', 'type', 'bridge');
       ip(netns, 'link', 'delete', 'tmp0');
-      const deleted = await log.next((event) => event.kind === 'link' && event.object.name === 'tmp0' && event.action === 'delete');
+      const deleted = await log.next(
+        (event) =>
+          event.kind === 'link' && event.object.name === 'tmp0' && event.action === 'delete',
+      );
       expect(deleted).toMatchObject({ kind: 'link', object: { kind: 'bridge' } });
       expect(log.events.some((event) => event.kind === 'error')).toBe(false);
     } finally {
@@ -97,30 +125,91 @@ describe.skipIf(kernelSkipReason !== undefined)('events on the kernel', () => {
 
   it('reports overflow, resyncs to the converged state and keeps delivering', async () => {
     const log = new EventLog();
-    const subscription = nl.subscribe({ links: true, addresses: true, routes: true }, log.listener, { receiveBuffer: 4096 });
+    const subscription = nl.subscribe(
+      { links: true, addresses: true, routes: true },
+      log.listener,
+      { receiveBuffer: 4096 },
+    );
     try {
       // 1000 address changes while the event loop is blocked, so nothing reads the socket.
-      const commands = Array.from({ length: 1000 }, (_, i) => `address add 2001:db8:1::${(i + 1).toString(16)}/128 dev veth0 nodad`);
+      const commands = Array.from(
+        { length: 1000 },
+        (_, i) => `address add 2001:db8:1::${(i + 1).toString(16)}/128 dev veth0 nodad`,
+      );
       const file = join(scratch, 'burst.batch');
       writeFileSync(file, `${commands.join('\n')}\n`);
       execFileSync('ip', ['-n', netns, '-batch', file]);
 
-      const timer = setTimeout(() => console.log('DEBUG events', JSON.stringify(log.events.map((e) => e.kind === 'error' ? `error ${String(e.error)}` : e.kind === 'resync' ? 'resync' : `${e.kind}`).slice(-20))), 25000);
+      const timer = setTimeout(
+        () =>
+          console.log(
+            'DEBUG events',
+            JSON.stringify(
+              log.events
+                .map((e) =>
+                  e.kind === 'error'
+                    ? `error ${String(e.error)}`
+                    : e.kind === 'resync'
+                      ? 'resync'
+                      : `${e.kind}`,
+                )
+                .slice(-20),
+            ),
+          ),
+        25000,
+      );
       await log.next((event) => event.kind === 'overflow');
       console.log('DEBUG got overflow');
-      const resync = await log.next<RtnlEvent & { kind: 'resync' }>((event) => event.kind === 'resync');
+      const resync = await log.next<RtnlEvent & { kind: 'resync' }>(
+        (event) => event.kind === 'resync',
+      );
       clearTimeout(timer);
-      const burst = (resync.addresses ?? []).filter((address) => address.address.startsWith('2001:db8:1::'));
+      const burst = (resync.addresses ?? []).filter((address) =>
+        address.address.startsWith('2001:db8:1::'),
+      );
       expect(burst).toHaveLength(1000);
-      const oracle = ipJson<Array<{ addr_info: unknown[] }>>(netns, 'address', 'show', 'dev', 'veth0')[0]?.addr_info.length;
-      expect(resync.addresses?.filter((address) => address.index === burst[0]?.index)).toHaveLength(oracle as number);
-      expect(resync.links?.map((link) => link.name)).toEqual(expect.arrayContaining(['lo', 'veth0', 'veth1']));
+      const oracle = ipJson<Array<{ addr_info: unknown[] }>>(
+        netns,
+        'address',
+        'show',
+        'dev',
+        'veth0',
+      )[0]?.addr_info.length;
+      expect(resync.addresses?.filter((address) => address.index === burst[0]?.index)).toHaveLength(
+        oracle as number,
+      );
+      expect(resync.links?.map((link) => link.name)).toEqual(
+        expect.arrayContaining(['lo', 'veth0', 'veth1']),
+      );
       expect(resync.routes?.length).toBeGreaterThan(1000);
 
       ip(netns, 'address', 'add', '203.0.113.5/24', 'dev', 'veth0');
       console.log('DEBUG got resync');
-      const timer2 = setTimeout(() => console.log('DEBUG netlink', execFileSync('ip', ['netns', 'exec', netns, 'cat', '/proc/net/netlink'], { encoding: 'utf8' }), 'DEBUG after-resync events', JSON.stringify(log.events.slice(-10).map((e) => e.kind === 'address' ? `${e.action} ${e.object.address}` : e.kind === 'error' ? `error ${String(e.error)}` : e.kind))), 15000);
-      const after = await log.next((event) => event.kind === 'address' && event.object.address === '203.0.113.5');
+      const timer2 = setTimeout(
+        () =>
+          console.log(
+            'DEBUG netlink',
+            execFileSync('ip', ['netns', 'exec', netns, 'cat', '/proc/net/netlink'], {
+              encoding: 'utf8',
+            }),
+            'DEBUG after-resync events',
+            JSON.stringify(
+              log.events
+                .slice(-10)
+                .map((e) =>
+                  e.kind === 'address'
+                    ? `${e.action} ${e.object.address}`
+                    : e.kind === 'error'
+                      ? `error ${String(e.error)}`
+                      : e.kind,
+                ),
+            ),
+          ),
+        15000,
+      );
+      const after = await log.next(
+        (event) => event.kind === 'address' && event.object.address === '203.0.113.5',
+      );
       clearTimeout(timer2);
       expect(after).toMatchObject({ action: 'new' });
       expect(subscription.open).toBe(true);

@@ -12,8 +12,14 @@ import { rtnlKernel } from '../../src/kni/kernel.js';
 import { readLiveState, stateDifferences } from '../../src/kni/live.js';
 import { planChanges } from '../../src/kni/plan.js';
 import { Rtnl } from '../../src/rtnl/handle.js';
-import { createTestNetns, ip, ipJson, kernelSkipReason, removeTestNetns } from '../helpers/netns.js';
 import { ipAddresses, ipRoutes } from '../cli/kni-helpers.js';
+import {
+  createTestNetns,
+  ip,
+  ipJson,
+  kernelSkipReason,
+  removeTestNetns,
+} from '../helpers/netns.js';
 
 const TWO_PORTS = `[dpdk]
 lcore_mask=1
@@ -39,10 +45,18 @@ tcp_port=22
 
 /** Returns what `ip -j` shows of one link: flags, MTU, MAC, addresses and routes (not the qdisc). */
 function linkState(netns: string, name: string): string {
-  const link = ipJson<Array<{ ifname: string; flags: string[]; mtu: number; address: string }>>(netns, 'link', 'show').find(
-    (candidate) => candidate.ifname === name,
-  );
-  return JSON.stringify({ flags: link?.flags, mtu: link?.mtu, mac: link?.address, addresses: ipAddresses(netns, name), routes: ipRoutes(netns, name) });
+  const link = ipJson<Array<{ ifname: string; flags: string[]; mtu: number; address: string }>>(
+    netns,
+    'link',
+    'show',
+  ).find((candidate) => candidate.ifname === name);
+  return JSON.stringify({
+    flags: link?.flags,
+    mtu: link?.mtu,
+    mac: link?.address,
+    addresses: ipAddresses(netns, name),
+    routes: ipRoutes(netns, name),
+  });
 }
 
 describe.skipIf(kernelSkipReason !== undefined)('interface vanishing during apply', () => {
@@ -89,7 +103,9 @@ describe.skipIf(kernelSkipReason !== undefined)('interface vanishing during appl
     // veth0 is exactly as before the run; the only other difference is the deleted veth1.
     expect(linkState(netns, 'veth0')).toBe(veth0Before);
     const after = await readLiveState(kernel.source);
-    expect(stateDifferences(before, after, ['veth0', 'veth1'])).toEqual(['veth1 is gone but existed before']);
+    expect(stateDifferences(before, after, ['veth0', 'veth1'])).toEqual([
+      'veth1 is gone but existed before',
+    ]);
 
     // F-Stack starts again and creates veth1 anew: a new run converges both interfaces.
     ip(netns, 'tuntap', 'add', 'veth1', 'mode', 'tap');
@@ -125,7 +141,11 @@ describe.skipIf(kernelSkipReason !== undefined)('interface vanishing during appl
     const report = await converge(desired, { source, executor: kernel.executor }, { netns });
     expect(report.ok).toBe(false);
     expect(report.rolledBack).toBe(true);
-    expect(report.steps.filter((step) => step.status === 'failed').every((step) => step.change.interface === 'veth1')).toBe(true);
+    expect(
+      report.steps
+        .filter((step) => step.status === 'failed')
+        .every((step) => step.change.interface === 'veth1'),
+    ).toBe(true);
     expect(report.steps.some((step) => step.status === 'rollback-failed')).toBe(false);
     expect(report.remaining).toEqual(['veth1 is gone but existed before']);
     expect(linkState(netns, 'veth0')).toBe(veth0Before);

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import {
   AttributeIterator,
   AttributeWriter,
-  NetlinkDecodeError,
   align4,
+  NetlinkDecodeError,
   parseAttributes,
 } from '../../src/netlink/attributes.js';
 import { hex, toHex } from './hex.js';
@@ -78,7 +78,9 @@ describe.skipIf(!littleEndian)('AttributeWriter', () => {
     const at = writer.attributeStruct(6, 16);
     writer.setU32(at, 200);
     writer.setU32(at + 4, 300);
-    expect(toHex(written(writer))).toBe(toHex(hex('1400 0600', 'c8000000 2c010000 00000000 00000000')));
+    expect(toHex(written(writer))).toBe(
+      toHex(hex('1400 0600', 'c8000000 2c010000 00000000 00000000')),
+    );
   });
 
   it('grows past its initial capacity', () => {
@@ -171,7 +173,9 @@ describe.skipIf(!littleEndian)('AttributeIterator', () => {
   it('reports a truncated attribute', () => {
     const buffer = hex('0800 0100 01000000', '0c00 0200 0102'); // claims 12 bytes, 6 left
     expect(() => parseAttributes(buffer)).toThrow(NetlinkDecodeError);
-    expect(() => parseAttributes(buffer)).toThrow(/type 2 is truncated: length 12, 6 bytes left \(at byte 8\)/);
+    expect(() => parseAttributes(buffer)).toThrow(
+      /type 2 is truncated: length 12, 6 bytes left \(at byte 8\)/,
+    );
   });
 
   it('reports an attribute length below the header size', () => {
@@ -207,7 +211,10 @@ describe.skipIf(!littleEndian)('AttributeIterator', () => {
       const buffer = Buffer.alloc(random() % 64);
       for (let i = 0; i < buffer.length; i++) buffer[i] = random() & 0xff;
       try {
-        for (const attribute = new AttributeIterator(buffer, 0, buffer.length); attribute.next(); ) {
+        for (
+          const attribute = new AttributeIterator(buffer, 0, buffer.length);
+          attribute.next();
+        ) {
           // Read every payload as nested attributes too, whatever its flags say.
           try {
             parseAttributes(buffer, attribute.offset, attribute.offset + attribute.length);

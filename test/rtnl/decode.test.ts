@@ -65,7 +65,9 @@ describe.skipIf(endianness() !== 'LE')('decodeLink', () => {
 
   it('reports an ifinfomsg shorter than the struct', () => {
     const buffer = message(16, '00 00 0100 05000000');
-    expect(() => decodeLink(buffer, readMessageHeader(buffer))).toThrow(/ifinfomsg is truncated: 8 bytes, need 16/);
+    expect(() => decodeLink(buffer, readMessageHeader(buffer))).toThrow(
+      /ifinfomsg is truncated: 8 bytes, need 16/,
+    );
   });
 
   it('reports a truncated attribute', () => {
@@ -74,7 +76,12 @@ describe.skipIf(endianness() !== 'LE')('decodeLink', () => {
   });
 
   it('falls back to IFF_LOWER_UP without IFLA_CARRIER and names unknown operstates by number', () => {
-    const buffer = message(16, IFINFOMSG_UP, `0800 0300 ${paddedString('lo0')}`, '0500 1000 09 000000');
+    const buffer = message(
+      16,
+      IFINFOMSG_UP,
+      `0800 0300 ${paddedString('lo0')}`,
+      '0500 1000 09 000000',
+    );
     const link = decodeLink(buffer, readMessageHeader(buffer));
     expect(link.carrier).toBe(true);
     expect(link.operState).toBe('9');
@@ -98,10 +105,9 @@ describe.skipIf(endianness() !== 'LE')('decodeLink', () => {
     const done = hex('14000000 0300 0200 01000000 00000000 00000000');
     const address = message(20, '02 18 00 00 05000000', '0800 0200 c000024f');
     const link = message(16, IFINFOMSG_UP, ...VETH_VLAN_ATTRIBUTES);
-    expect(decodeLinks(Buffer.concat([link, address, link, done])).map((entry) => entry.name)).toEqual([
-      'veth0.100',
-      'veth0.100',
-    ]);
+    expect(
+      decodeLinks(Buffer.concat([link, address, link, done])).map((entry) => entry.name),
+    ).toEqual(['veth0.100', 'veth0.100']);
   });
 });
 
@@ -149,9 +155,20 @@ describe.skipIf(endianness() !== 'LE')('decodeAddress', () => {
   });
 
   it('decodes an IPv6 address from IFA_ADDRESS alone', () => {
-    const buffer = message(20, '0a 40 80 00 05000000', '1400 0100 20010db8000000000000000000000001');
+    const buffer = message(
+      20,
+      '0a 40 80 00 05000000',
+      '1400 0100 20010db8000000000000000000000001',
+    );
     expect(decodeAddresses(buffer)).toEqual([
-      { family: 6, index: 5, address: '2001:db8::1', prefixLength: 64, scope: 'universe', flags: 0x80 },
+      {
+        family: 6,
+        index: 5,
+        address: '2001:db8::1',
+        prefixLength: 64,
+        scope: 'universe',
+        flags: 0x80,
+      },
     ]);
   });
 
@@ -191,7 +208,12 @@ describe.skipIf(endianness() !== 'LE')('decodeRoute', () => {
   });
 
   it('decodes an rtmsg grown by 8 bytes when told its length', () => {
-    const buffer = message(24, '02 00 00 00 00 03 00 01 00000000', 'ffffffff ffffffff', ...ATTRIBUTES);
+    const buffer = message(
+      24,
+      '02 00 00 00 00 03 00 01 00000000',
+      'ffffffff ffffffff',
+      ...ATTRIBUTES,
+    );
     expect(decodeRoute(buffer, readMessageHeader(buffer), 20)).toEqual(expected);
   });
 
@@ -209,7 +231,12 @@ describe.skipIf(endianness() !== 'LE')('decodeRoute', () => {
   });
 
   it('decodes IPv6 routes from a dump', () => {
-    const buffer = message(24, '0a 40 00 00 fe 02 00 01 00000000', '1400 0100 20010db8000000000000000000000000', '0800 0600 00010000');
+    const buffer = message(
+      24,
+      '0a 40 00 00 fe 02 00 01 00000000',
+      '1400 0100 20010db8000000000000000000000000',
+      '0800 0600 00010000',
+    );
     expect(decodeRoutes(buffer)).toEqual([
       {
         family: 6,
@@ -252,7 +279,9 @@ describe.skipIf(endianness() !== 'LE')('decodeNeighbour', () => {
     const none = message(28, '02 00 0000 05000000 0000 00 01', '0800 0100 c0000202');
     expect(decodeNeighbour(none, readMessageHeader(none))?.state).toBe('none');
     const noarpPermanent = message(28, '02 00 0000 05000000 c000 00 01', '0800 0100 c0000202');
-    expect(decodeNeighbour(noarpPermanent, readMessageHeader(noarpPermanent))?.state).toBe('noarp,permanent');
+    expect(decodeNeighbour(noarpPermanent, readMessageHeader(noarpPermanent))?.state).toBe(
+      'noarp,permanent',
+    );
     const unknown = message(28, '02 00 0000 05000000 0001 00 01', '0800 0100 c0000202');
     expect(decodeNeighbour(unknown, readMessageHeader(unknown))?.state).toBe('256');
   });

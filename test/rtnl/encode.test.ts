@@ -14,7 +14,11 @@ import {
   encodeVethCreate,
   encodeVlanCreate,
 } from '../../src/rtnl/link.js';
-import { checkNeighbourSpec, encodeNeighbourDump, neighbourRequest } from '../../src/rtnl/neighbour.js';
+import {
+  checkNeighbourSpec,
+  encodeNeighbourDump,
+  neighbourRequest,
+} from '../../src/rtnl/neighbour.js';
 import { checkRouteSpec, encodeRouteDump, routeRequest } from '../../src/rtnl/route.js';
 import { hex, paddedString, toHex } from './hex.js';
 
@@ -61,13 +65,25 @@ describe.skipIf(endianness() !== 'LE')('link requests', () => {
 
   it('encodes a rename with the new name in IFLA_IFNAME', () => {
     expect(toHex(encodeLinkSet(4, checkLinkChange(4, { name: 'kni0' })))).toBe(
-      toHex(hex('2c000000 1000 0500 00000000 00000000', '00 00 0000 04000000 00000000 00000000', `0900 0300 ${paddedString('kni0')}`)),
+      toHex(
+        hex(
+          '2c000000 1000 0500 00000000 00000000',
+          '00 00 0000 04000000 00000000 00000000',
+          `0900 0300 ${paddedString('kni0')}`,
+        ),
+      ),
     );
   });
 
   it('encodes a move to a namespace with IFLA_NET_NS_FD', () => {
     expect(toHex(encodeLinkSet(4, {}, 9))).toBe(
-      toHex(hex('28000000 1000 0500 00000000 00000000', '00 00 0000 04000000 00000000 00000000', '0800 1c00 09000000')),
+      toHex(
+        hex(
+          '28000000 1000 0500 00000000 00000000',
+          '00 00 0000 04000000 00000000 00000000',
+          '0800 1c00 09000000',
+        ),
+      ),
     );
   });
 
@@ -86,7 +102,13 @@ describe.skipIf(endianness() !== 'LE')('link requests', () => {
 
   it('encodes get by index without a name', () => {
     expect(toHex(encodeLinkGet(12))).toBe(
-      toHex(hex('28000000 1200 0500 00000000 00000000', '00 00 0000 0c000000 00000000 00000000', '0800 1d00 08000000')),
+      toHex(
+        hex(
+          '28000000 1200 0500 00000000 00000000',
+          '00 00 0000 0c000000 00000000 00000000',
+          '0800 1d00 08000000',
+        ),
+      ),
     );
   });
 
@@ -98,7 +120,13 @@ describe.skipIf(endianness() !== 'LE')('link requests', () => {
 
   it('encodes delete by name', () => {
     expect(toHex(encodeLinkDelete('veth0'))).toBe(
-      toHex(hex('2c000000 1100 0500 00000000 00000000', IFINFOMSG_ZERO, `0a00 0300 ${paddedString('veth0')}`)),
+      toHex(
+        hex(
+          '2c000000 1100 0500 00000000 00000000',
+          IFINFOMSG_ZERO,
+          `0a00 0300 ${paddedString('veth0')}`,
+        ),
+      ),
     );
   });
 
@@ -192,9 +220,21 @@ describe.skipIf(endianness() !== 'LE')('address requests', () => {
   });
 
   it('encodes delete as bench/floor.c does', () => {
-    const address = checkAddressSpec({ link: 7, address: '192.0.2.10', prefixLength: 24, broadcast: '192.0.2.255' });
+    const address = checkAddressSpec({
+      link: 7,
+      address: '192.0.2.10',
+      prefixLength: 24,
+      broadcast: '192.0.2.255',
+    });
     expect(toHex(addressRequest('delete', address, 7).message)).toBe(
-      toHex(hex('28000000 1500 0500 00000000 00000000', '02 18 00 00 07000000', '0800 0200 c000020a', '0800 0100 c000020a')),
+      toHex(
+        hex(
+          '28000000 1500 0500 00000000 00000000',
+          '02 18 00 00 07000000',
+          '0800 0200 c000020a',
+          '0800 0100 c000020a',
+        ),
+      ),
     );
   });
 
@@ -227,7 +267,12 @@ describe.skipIf(endianness() !== 'LE')('address requests', () => {
   });
 
   it('encodes an IPv6 address and a peer', () => {
-    const address = checkAddressSpec({ link: 5, address: '2001:db8::1', prefixLength: 64, peer: '2001:db8::2' });
+    const address = checkAddressSpec({
+      link: 5,
+      address: '2001:db8::1',
+      prefixLength: 64,
+      peer: '2001:db8::2',
+    });
     expect(toHex(addressRequest('add', address, 5).message)).toBe(
       toHex(
         hex(
@@ -245,8 +290,12 @@ describe.skipIf(endianness() !== 'LE')('address requests', () => {
   });
 
   it('encodes the dump with the link index for strict filtering', () => {
-    expect(toHex(encodeAddressDump(4, 5))).toBe(toHex(hex('18000000 1600 0103 00000000 00000000', '02 00 00 00 05000000')));
-    expect(toHex(encodeAddressDump())).toBe(toHex(hex('18000000 1600 0103 00000000 00000000', '00 00 00 00 00000000')));
+    expect(toHex(encodeAddressDump(4, 5))).toBe(
+      toHex(hex('18000000 1600 0103 00000000 00000000', '02 00 00 00 05000000')),
+    );
+    expect(toHex(encodeAddressDump())).toBe(
+      toHex(hex('18000000 1600 0103 00000000 00000000', '00 00 00 00 00000000')),
+    );
   });
 });
 
@@ -267,7 +316,10 @@ describe.skipIf(endianness() !== 'LE')('route requests', () => {
   });
 
   it('encodes a default route via a gateway with universe scope', () => {
-    const route = checkRouteSpec({ destination: 'default', gateway: '192.0.2.1', link: 'veth0' }, 'add');
+    const route = checkRouteSpec(
+      { destination: 'default', gateway: '192.0.2.1', link: 'veth0' },
+      'add',
+    );
     expect(toHex(routeRequest('add', route, 5).message)).toBe(
       toHex(
         hex(
@@ -281,7 +333,10 @@ describe.skipIf(endianness() !== 'LE')('route requests', () => {
   });
 
   it('puts a table above 255 in RTA_TABLE', () => {
-    const route = checkRouteSpec({ destination: '203.0.113.0/24', type: 'blackhole', table: 1000 }, 'add');
+    const route = checkRouteSpec(
+      { destination: '203.0.113.0/24', type: 'blackhole', table: 1000 },
+      'add',
+    );
     expect(toHex(routeRequest('add', route, undefined).message)).toBe(
       toHex(
         hex(
@@ -295,7 +350,10 @@ describe.skipIf(endianness() !== 'LE')('route requests', () => {
   });
 
   it('encodes a local route in the local table with host scope and a preferred source', () => {
-    const route = checkRouteSpec({ destination: '192.0.2.79', type: 'local', link: 5, preferredSource: '192.0.2.79' }, 'add');
+    const route = checkRouteSpec(
+      { destination: '192.0.2.79', type: 'local', link: 5, preferredSource: '192.0.2.79' },
+      'add',
+    );
     expect(toHex(routeRequest('add', route, 5).message)).toBe(
       toHex(
         hex(
@@ -312,12 +370,21 @@ describe.skipIf(endianness() !== 'LE')('route requests', () => {
   it('encodes delete matching any protocol, scope and type', () => {
     const route = checkRouteSpec({ destination: '198.51.100.0/24', table: 100 }, 'delete');
     expect(toHex(routeRequest('delete', route, undefined).message)).toBe(
-      toHex(hex('24000000 1900 0500 00000000 00000000', '02 18 00 00 64 00 ff 00 00000000', '0800 0100 c6336400')),
+      toHex(
+        hex(
+          '24000000 1900 0500 00000000 00000000',
+          '02 18 00 00 64 00 ff 00 00000000',
+          '0800 0100 c6336400',
+        ),
+      ),
     );
   });
 
   it('encodes an IPv6 default route', () => {
-    const route = checkRouteSpec({ destination: 'default', gateway: '2001:db8::1', metric: 1024 }, 'add');
+    const route = checkRouteSpec(
+      { destination: 'default', gateway: '2001:db8::1', metric: 1024 },
+      'add',
+    );
     expect(toHex(routeRequest('add', route, undefined).message)).toBe(
       toHex(
         hex(
@@ -332,15 +399,28 @@ describe.skipIf(endianness() !== 'LE')('route requests', () => {
 
   it('encodes the dump with table and output link filters', () => {
     expect(toHex(encodeRouteDump(4, 100, 5))).toBe(
-      toHex(hex('2c000000 1a00 0103 00000000 00000000', '02 00 00 00 64 00 00 00 00000000', '0800 0f00 64000000', '0800 0400 05000000')),
+      toHex(
+        hex(
+          '2c000000 1a00 0103 00000000 00000000',
+          '02 00 00 00 64 00 00 00 00000000',
+          '0800 0f00 64000000',
+          '0800 0400 05000000',
+        ),
+      ),
     );
-    expect(toHex(encodeRouteDump())).toBe(toHex(hex('1c000000 1a00 0103 00000000 00000000', '00 00 00 00 00 00 00 00 00000000')));
+    expect(toHex(encodeRouteDump())).toBe(
+      toHex(hex('1c000000 1a00 0103 00000000 00000000', '00 00 00 00 00 00 00 00 00000000')),
+    );
   });
 });
 
 describe.skipIf(endianness() !== 'LE')('neighbour requests', () => {
   it('encodes replace as a permanent entry', () => {
-    const neighbour = checkNeighbourSpec({ link: 5, address: '192.0.2.2', mac: '02:00:00:00:00:02' });
+    const neighbour = checkNeighbourSpec({
+      link: 5,
+      address: '192.0.2.2',
+      mac: '02:00:00:00:00:02',
+    });
     expect(toHex(neighbourRequest('replace', neighbour, 5).message)).toBe(
       toHex(
         hex(
@@ -354,15 +434,31 @@ describe.skipIf(endianness() !== 'LE')('neighbour requests', () => {
   });
 
   it('encodes delete without the MAC', () => {
-    const neighbour = checkNeighbourSpec({ link: 5, address: '192.0.2.2', mac: '02:00:00:00:00:02' });
+    const neighbour = checkNeighbourSpec({
+      link: 5,
+      address: '192.0.2.2',
+      mac: '02:00:00:00:00:02',
+    });
     expect(toHex(neighbourRequest('delete', neighbour, 5).message)).toBe(
-      toHex(hex('24000000 1d00 0500 00000000 00000000', '02 00 0000 05000000 0000 00 00', '0800 0100 c0000202')),
+      toHex(
+        hex(
+          '24000000 1d00 0500 00000000 00000000',
+          '02 00 0000 05000000 0000 00 00',
+          '0800 0100 c0000202',
+        ),
+      ),
     );
   });
 
   it('encodes the dump with NDA_IFINDEX', () => {
     expect(toHex(encodeNeighbourDump(6, 5))).toBe(
-      toHex(hex('24000000 1e00 0103 00000000 00000000', '0a 00 0000 00000000 0000 00 00', '0800 0800 05000000')),
+      toHex(
+        hex(
+          '24000000 1e00 0103 00000000 00000000',
+          '0a 00 0000 00000000 0000 00 00',
+          '0800 0800 05000000',
+        ),
+      ),
     );
   });
 });

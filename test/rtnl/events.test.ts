@@ -1,6 +1,10 @@
 // Subscription logic over a fake event socket: decoding, overflow, resync and held events.
 import { describe, expect, it } from 'vitest';
-import { RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK } from '../../src/netlink/constants.js';
+import {
+  RTNLGRP_IPV4_IFADDR,
+  RTNLGRP_IPV6_IFADDR,
+  RTNLGRP_LINK,
+} from '../../src/netlink/constants.js';
 import { decodeEvents } from '../../src/rtnl/events.js';
 import { Rtnl } from '../../src/rtnl/handle.js';
 import type { RtnlEvent } from '../../src/rtnl/index.js';
@@ -39,7 +43,11 @@ function setup() {
     },
   });
   const nl = Rtnl.fromTransport(gated, (options) => {
-    const socket: FakeEventSocket = { ...options, receiveBuffer: options.receiveBuffer, closed: false };
+    const socket: FakeEventSocket = {
+      ...options,
+      receiveBuffer: options.receiveBuffer,
+      closed: false,
+    };
     sockets.push(socket);
     return {
       close: () => {
@@ -71,7 +79,9 @@ describe('decodeEvents', () => {
   it('turns a malformed notification into an error event and keeps the rest', () => {
     const broken = linkEvent(16, 7, 'veth2');
     broken.writeUInt16LE(200, 32); // IFLA_IFNAME claims more bytes than the message has
-    const events = decodeEvents(Buffer.concat([broken, linkEvent(16, 5, 'veth0')]), { links: true });
+    const events = decodeEvents(Buffer.concat([broken, linkEvent(16, 5, 'veth0')]), {
+      links: true,
+    });
     expect(events[0]?.kind).toBe('error');
     expect(events[1]?.kind).toBe('link');
   });
@@ -88,7 +98,9 @@ describe('Subscription', () => {
   it('rejects a subscription without kinds', () => {
     const { nl } = setup();
     expect(() => nl.subscribe({}, () => {})).toThrow(TypeError);
-    expect(() => nl.subscribe({ links: 1 as never }, () => {})).toThrow(/subscribe links must be true or false/);
+    expect(() => nl.subscribe({ links: 1 as never }, () => {})).toThrow(
+      /subscribe links must be true or false/,
+    );
   });
 
   it('delivers overflow, then resync, then the events held meanwhile', async () => {

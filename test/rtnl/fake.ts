@@ -34,7 +34,9 @@ export class FakeTransport implements RtnlTransport {
     return reply ?? Buffer.alloc(0);
   }
 
-  async batch(requests: ReadonlyArray<{ message: Buffer; op: Operation }>): Promise<BatchOutcome[]> {
+  async batch(
+    requests: ReadonlyArray<{ message: Buffer; op: Operation }>,
+  ): Promise<BatchOutcome[]> {
     this.batches++;
     return requests.map(({ message, op }) => {
       const reply = this.record('batch', message, op);
@@ -56,7 +58,10 @@ export class FakeTransport implements RtnlTransport {
 
 /** A kernel-style error with errno and code, as the transport raises them. */
 export function kernelError(code: 'ENODEV' | 'EEXIST' | 'ENOENT', op: Operation): Error {
-  const error = new Error(`${op.operation} ${op.object}: ${code}`) as Error & { errno: number; code: string };
+  const error = new Error(`${op.operation} ${op.object}: ${code}`) as Error & {
+    errno: number;
+    code: string;
+  };
   error.errno = constants.errno[code];
   error.code = code;
   return error;

@@ -3,7 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetlinkError } from '../../src/netlink/errors.js';
 import { Rtnl } from '../../src/rtnl/handle.js';
 import type { Address } from '../../src/rtnl/types.js';
-import { createTestNetns, ip, ipJson, kernelSkipReason, removeTestNetns } from '../helpers/netns.js';
+import {
+  createTestNetns,
+  ip,
+  ipJson,
+  kernelSkipReason,
+  removeTestNetns,
+} from '../helpers/netns.js';
 
 interface IpAddressInfo {
   family: 'inet' | 'inet6';
@@ -35,7 +41,8 @@ describe.skipIf(kernelSkipReason !== undefined)('addresses on the kernel', () =>
   const ipAddresses = (name: string, ...options: string[]): IpAddressInfo[] =>
     ipJson<IpAddressLink[]>(netns, ...options, 'address', 'show', 'dev', name)[0]?.addr_info ?? [];
 
-  const find = (list: Address[], address: string) => list.find((entry) => entry.address === address);
+  const find = (list: Address[], address: string) =>
+    list.find((entry) => entry.address === address);
 
   beforeAll(async () => {
     netns = createTestNetns('rtnl-addr');
@@ -53,9 +60,21 @@ describe.skipIf(kernelSkipReason !== undefined)('addresses on the kernel', () =>
   });
 
   it('adds an IPv4 address with broadcast and label', async () => {
-    await nl.addresses.add({ link: 'veth0', address: '192.0.2.79', prefixLength: 24, broadcast: '192.0.2.255', label: 'veth0:kni' });
+    await nl.addresses.add({
+      link: 'veth0',
+      address: '192.0.2.79',
+      prefixLength: 24,
+      broadcast: '192.0.2.255',
+      label: 'veth0:kni',
+    });
     expect(ipAddresses('veth0', '-4')).toEqual([
-      expect.objectContaining({ local: '192.0.2.79', prefixlen: 24, broadcast: '192.0.2.255', label: 'veth0:kni', scope: 'global' }),
+      expect.objectContaining({
+        local: '192.0.2.79',
+        prefixlen: 24,
+        broadcast: '192.0.2.255',
+        label: 'veth0:kni',
+        scope: 'global',
+      }),
     ]);
     expect(find(await nl.addresses.list({ link: 'veth0' }), '192.0.2.79')).toMatchObject({
       family: 4,
@@ -70,21 +89,40 @@ describe.skipIf(kernelSkipReason !== undefined)('addresses on the kernel', () =>
   });
 
   it('adds an IPv6 address without duplicate address detection', async () => {
-    await nl.addresses.add({ link: veth0, address: '2001:db8::79', prefixLength: 64, flags: IFA_F_NODAD });
-    expect(ipAddresses('veth0', '-6').find((entry) => entry.local === '2001:db8::79')).toMatchObject({ prefixlen: 64, scope: 'global' });
+    await nl.addresses.add({
+      link: veth0,
+      address: '2001:db8::79',
+      prefixLength: 64,
+      flags: IFA_F_NODAD,
+    });
+    expect(
+      ipAddresses('veth0', '-6').find((entry) => entry.local === '2001:db8::79'),
+    ).toMatchObject({ prefixlen: 64, scope: 'global' });
     const address = find(await nl.addresses.list({ link: veth0, family: 6 }), '2001:db8::79');
     expect(address?.prefixLength).toBe(64);
     expect((address?.flags ?? 0) & IFA_F_NODAD).toBe(IFA_F_NODAD);
   });
 
   it('adds an address with link scope', async () => {
-    await nl.addresses.add({ link: 'veth0', address: '198.51.100.9', prefixLength: 32, scope: 'link' });
-    expect(ipAddresses('veth0', '-4').find((entry) => entry.local === '198.51.100.9')?.scope).toBe('link');
+    await nl.addresses.add({
+      link: 'veth0',
+      address: '198.51.100.9',
+      prefixLength: 32,
+      scope: 'link',
+    });
+    expect(ipAddresses('veth0', '-4').find((entry) => entry.local === '198.51.100.9')?.scope).toBe(
+      'link',
+    );
     expect(find(await nl.addresses.list({ link: 'veth0' }), '198.51.100.9')?.scope).toBe('link');
   });
 
   it('replaces lifetimes and back to forever', async () => {
-    const spec = { link: 'veth0', address: '198.51.100.9', prefixLength: 32, scope: 'link' as const };
+    const spec = {
+      link: 'veth0',
+      address: '198.51.100.9',
+      prefixLength: 32,
+      scope: 'link' as const,
+    };
     await nl.addresses.replace({ ...spec, validLifetime: 300, preferredLifetime: 200 });
     const oracle = ipAddresses('veth0', '-4').find((entry) => entry.local === '198.51.100.9');
     // Lifetimes count down from the values set, so only the upper bound is fixed.
@@ -95,33 +133,59 @@ describe.skipIf(kernelSkipReason !== undefined)('addresses on the kernel', () =>
     expect(address?.preferredLifetime).toBeLessThanOrEqual(200);
 
     await nl.addresses.replace(spec);
-    expect(ipAddresses('veth0', '-4').find((entry) => entry.local === '198.51.100.9')?.valid_life_time).toBe(FOREVER);
-    expect(find(await nl.addresses.list({ link: 'veth0' }), '198.51.100.9')?.validLifetime).toBe(FOREVER);
+    expect(
+      ipAddresses('veth0', '-4').find((entry) => entry.local === '198.51.100.9')?.valid_life_time,
+    ).toBe(FOREVER);
+    expect(find(await nl.addresses.list({ link: 'veth0' }), '198.51.100.9')?.validLifetime).toBe(
+      FOREVER,
+    );
   });
 
   it('adds a point-to-point peer address', async () => {
-    await nl.addresses.add({ link: 'veth1', address: '203.0.113.1', prefixLength: 32, peer: '203.0.113.2' });
-    expect(find(await nl.addresses.list({ link: 'veth1' }), '203.0.113.1')?.peer).toBe('203.0.113.2');
+    await nl.addresses.add({
+      link: 'veth1',
+      address: '203.0.113.1',
+      prefixLength: 32,
+      peer: '203.0.113.2',
+    });
+    expect(find(await nl.addresses.list({ link: 'veth1' }), '203.0.113.1')?.peer).toBe(
+      '203.0.113.2',
+    );
   });
 
   it('filters listings by link and family', async () => {
-    await nl.addresses.add({ link: 'veth1', address: '2001:db8:1::1', prefixLength: 64, flags: IFA_F_NODAD });
+    await nl.addresses.add({
+      link: 'veth1',
+      address: '2001:db8:1::1',
+      prefixLength: 64,
+      flags: IFA_F_NODAD,
+    });
 
     const onVeth1 = await nl.addresses.list({ link: 'veth1' });
     expect(onVeth1.length).toBeGreaterThan(0);
     expect(onVeth1.every((address) => address.index === veth1)).toBe(true);
-    expect(onVeth1.map((address) => address.address).sort()).toEqual(ipAddresses('veth1').map((entry) => entry.local).sort());
+    expect(onVeth1.map((address) => address.address).sort()).toEqual(
+      ipAddresses('veth1')
+        .map((entry) => entry.local)
+        .sort(),
+    );
 
     const v6 = await nl.addresses.list({ family: 6 });
     expect(v6.every((address) => address.family === 6)).toBe(true);
     expect(find(v6, '2001:db8:1::1')).toBeDefined();
 
     const v4OnVeth0 = await nl.addresses.list({ link: veth0, family: 4 });
-    expect(v4OnVeth0.map((address) => address.address).sort()).toEqual(ipAddresses('veth0', '-4').map((entry) => entry.local).sort());
+    expect(v4OnVeth0.map((address) => address.address).sort()).toEqual(
+      ipAddresses('veth0', '-4')
+        .map((entry) => entry.local)
+        .sort(),
+    );
 
     const all = await nl.addresses.list();
     expect(find(all, '127.0.0.1')?.scope).toBe('host');
-    expect(all.length).toBe(ipJson<IpAddressLink[]>(netns, 'address', 'show').flatMap((link) => link.addr_info).length);
+    expect(all.length).toBe(
+      ipJson<IpAddressLink[]>(netns, 'address', 'show').flatMap((link) => link.addr_info).length,
+    );
   });
 
   it('reports EEXIST on a duplicate add with operation, object and extended ack', async () => {
@@ -129,7 +193,12 @@ describe.skipIf(kernelSkipReason !== undefined)('addresses on the kernel', () =>
       .add({ link: 'veth0', address: '192.0.2.79', prefixLength: 24 })
       .catch((caught: unknown) => caught)) as NetlinkError;
     expect(error).toBeInstanceOf(NetlinkError);
-    expect(error).toMatchObject({ errno: 17, code: 'EEXIST', operation: 'add', object: 'address 192.0.2.79/24 on veth0' });
+    expect(error).toMatchObject({
+      errno: 17,
+      code: 'EEXIST',
+      operation: 'add',
+      object: 'address 192.0.2.79/24 on veth0',
+    });
     expect(error.message).toMatch(/^add address 192\.0\.2\.79\/24 on veth0: .*\(EEXIST\)/);
     if (error.extackMessage !== undefined) expect(error.message).toContain(error.extackMessage);
   });
@@ -145,13 +214,21 @@ describe.skipIf(kernelSkipReason !== undefined)('addresses on the kernel', () =>
   });
 
   it('reports a missing address on delete', async () => {
-    const error = await nl.addresses.delete({ link: 'veth0', address: '192.0.2.200', prefixLength: 24 }).catch((caught: unknown) => caught);
+    const error = await nl.addresses
+      .delete({ link: 'veth0', address: '192.0.2.200', prefixLength: 24 })
+      .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'EADDRNOTAVAIL', operation: 'delete' });
   });
 
   it('reports a missing link by name', async () => {
-    const error = await nl.addresses.add({ link: 'missing0', address: '192.0.2.5', prefixLength: 24 }).catch((caught: unknown) => caught);
-    expect(error).toMatchObject({ code: 'ENODEV', operation: 'add', object: 'address 192.0.2.5/24 on missing0' });
+    const error = await nl.addresses
+      .add({ link: 'missing0', address: '192.0.2.5', prefixLength: 24 })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      code: 'ENODEV',
+      operation: 'add',
+      object: 'address 192.0.2.5/24 on missing0',
+    });
   });
 
   it('applies a batch in one send with one result per request', async () => {
@@ -166,13 +243,19 @@ describe.skipIf(kernelSkipReason !== undefined)('addresses on the kernel', () =>
     expect(results[2]).toMatchObject({ ok: false, error: { code: 'EEXIST' } });
     const locals = ipAddresses('veth0', '-4').map((entry) => entry.local);
     expect(locals).toEqual(expect.arrayContaining(['192.0.2.10', '192.0.2.11']));
-    expect(ipJson<Array<{ mtu: number }>>(netns, 'link', 'show', 'dev', 'veth0')[0]?.mtu).toBe(1420);
+    expect(ipJson<Array<{ mtu: number }>>(netns, 'link', 'show', 'dev', 'veth0')[0]?.mtu).toBe(
+      1420,
+    );
   });
 
   it('sends nothing for invalid input', async () => {
     const before = ip(netns, 'address', 'show');
-    await expect(nl.addresses.add({ link: 'veth0', address: '192.0.2.1', prefixLength: 33 })).rejects.toThrow(RangeError);
-    await expect(nl.addresses.add({ link: 'veth0', address: 'not-an-ip', prefixLength: 24 })).rejects.toThrow(TypeError);
+    await expect(
+      nl.addresses.add({ link: 'veth0', address: '192.0.2.1', prefixLength: 33 }),
+    ).rejects.toThrow(RangeError);
+    await expect(
+      nl.addresses.add({ link: 'veth0', address: 'not-an-ip', prefixLength: 24 }),
+    ).rejects.toThrow(TypeError);
     expect(ip(netns, 'address', 'show')).toBe(before);
   });
 });

@@ -3,7 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetlinkError } from '../../src/netlink/errors.js';
 import { Rtnl } from '../../src/rtnl/handle.js';
 import { createTun } from '../../src/rtnl/tun.js';
-import { createTestNetns, ip, ipJson, kernelSkipReason, removeTestNetns } from '../helpers/netns.js';
+import {
+  createTestNetns,
+  ip,
+  ipJson,
+  kernelSkipReason,
+  removeTestNetns,
+} from '../helpers/netns.js';
 
 interface IpLink {
   ifindex: number;
@@ -40,7 +46,10 @@ describe.skipIf(kernelSkipReason !== undefined)('links on the kernel', () => {
   it('creates a veth pair and lists links like ip', async () => {
     await nl.links.createVeth({ name: 'veth0', peerName: 'veth1' });
     const links = await nl.links.list();
-    const expected = ipJson<IpLink[]>(netns, 'link', 'show').map((link) => [link.ifindex, link.ifname]);
+    const expected = ipJson<IpLink[]>(netns, 'link', 'show').map((link) => [
+      link.ifindex,
+      link.ifname,
+    ]);
     expect(links.map((link) => [link.index, link.name])).toEqual(expected);
     expect(links.find((link) => link.name === 'veth0')?.kind).toBe('veth');
   });
@@ -48,7 +57,13 @@ describe.skipIf(kernelSkipReason !== undefined)('links on the kernel', () => {
   it('gets a link by name and by index', async () => {
     const oracle = ipLink('veth0') as IpLink;
     const byName = await nl.links.get('veth0');
-    expect(byName).toMatchObject({ index: oracle.ifindex, name: 'veth0', mtu: oracle.mtu, mac: oracle.address, kind: 'veth' });
+    expect(byName).toMatchObject({
+      index: oracle.ifindex,
+      name: 'veth0',
+      mtu: oracle.mtu,
+      mac: oracle.address,
+      kind: 'veth',
+    });
     expect(byName?.parentIndex).toBe(ipLink('veth1')?.ifindex);
     expect(await nl.links.get(oracle.ifindex)).toEqual(byName);
     expect(await nl.links.index('veth0')).toBe(oracle.ifindex);
@@ -108,7 +123,11 @@ describe.skipIf(kernelSkipReason !== undefined)('links on the kernel', () => {
 
     const error = await nl.links.setCarrier('car0', false).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(NetlinkError);
-    expect(error).toMatchObject({ code: 'EOPNOTSUPP', operation: 'set', object: 'link car0 carrier off' });
+    expect(error).toMatchObject({
+      code: 'EOPNOTSUPP',
+      operation: 'set',
+      object: 'link car0 carrier off',
+    });
   });
 
   it('sets carrier on a tap device held open', async () => {
@@ -155,13 +174,22 @@ describe.skipIf(kernelSkipReason !== undefined)('links on the kernel', () => {
   });
 
   it('creates a vlan where the kernel has the vlan kind', async (context) => {
-    const error = await nl.links.createVlan({ name: 'veth0.100', parent: 'veth0', vlanId: 100 }).catch((caught: unknown) => caught);
-    if (error instanceof NetlinkError && (error.code === 'EOPNOTSUPP' || /Unknown device type/.test(error.message))) {
+    const error = await nl.links
+      .createVlan({ name: 'veth0.100', parent: 'veth0', vlanId: 100 })
+      .catch((caught: unknown) => caught);
+    if (
+      error instanceof NetlinkError &&
+      (error.code === 'EOPNOTSUPP' || /Unknown device type/.test(error.message))
+    ) {
       context.skip(`this kernel lacks the vlan link kind: ${error.message}`);
     }
     expect(error).toBeUndefined();
     expect(ipLink('veth0.100')?.linkinfo?.info_data?.id).toBe(100);
-    expect(await nl.links.get('veth0.100')).toMatchObject({ kind: 'vlan', vlanId: 100, parentIndex: ipLink('veth0')?.ifindex });
+    expect(await nl.links.get('veth0.100')).toMatchObject({
+      kind: 'vlan',
+      vlanId: 100,
+      parentIndex: ipLink('veth0')?.ifindex,
+    });
   });
 
   it('moves a link to another namespace by name and by path', async () => {
@@ -189,20 +217,33 @@ describe.skipIf(kernelSkipReason !== undefined)('links on the kernel', () => {
       .createBridge({ name: 'bat0' })
       .send();
     expect(results.map((result) => result.ok)).toEqual([true, true, true, false]);
-    expect(results[3]).toMatchObject({ ok: false, op: { operation: 'create', object: 'bridge bat0' }, error: { code: 'EEXIST' } });
+    expect(results[3]).toMatchObject({
+      ok: false,
+      op: { operation: 'create', object: 'bridge bat0' },
+      error: { code: 'EEXIST' },
+    });
     expect(ipLink('bat0')).toMatchObject({ mtu: 1300 });
     expect(ipLink('bat0')?.flags).toContain('LOWER_UP');
   });
 
   it('reports EEXIST with operation and object', async () => {
-    const error = await nl.links.createVeth({ name: 'veth0', peerName: 'dup1' }).catch((caught: unknown) => caught);
+    const error = await nl.links
+      .createVeth({ name: 'veth0', peerName: 'dup1' })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(NetlinkError);
-    expect(error).toMatchObject({ errno: 17, code: 'EEXIST', operation: 'create', object: 'veth veth0 with peer dup1' });
+    expect(error).toMatchObject({
+      errno: 17,
+      code: 'EEXIST',
+      operation: 'create',
+      object: 'veth veth0 with peer dup1',
+    });
     expect((error as Error).message).toMatch(/^create veth veth0 with peer dup1: .*\(EEXIST\)/);
   });
 
   it('reports the kernel extended ack text', async () => {
-    const error = (await nl.links.setMtu('veth0', 70_000).catch((caught: unknown) => caught)) as NetlinkError;
+    const error = (await nl.links
+      .setMtu('veth0', 70_000)
+      .catch((caught: unknown) => caught)) as NetlinkError;
     expect(error).toBeInstanceOf(NetlinkError);
     expect(error.code).toBe('EINVAL');
     expect(error.extackMessage).toMatch(/mtu greater than device maximum/i);
@@ -211,7 +252,9 @@ describe.skipIf(kernelSkipReason !== undefined)('links on the kernel', () => {
 
   it('sends nothing for invalid input', async () => {
     const before = ip(netns, 'link', 'show');
-    await expect(nl.links.createVeth({ name: 'bad/name', peerName: 'x' })).rejects.toThrow(TypeError);
+    await expect(nl.links.createVeth({ name: 'bad/name', peerName: 'x' })).rejects.toThrow(
+      TypeError,
+    );
     await expect(nl.links.setMtu('veth0', -5)).rejects.toThrow(RangeError);
     expect(ip(netns, 'link', 'show')).toBe(before);
   });

@@ -3,7 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetlinkError } from '../../src/netlink/errors.js';
 import { Rtnl } from '../../src/rtnl/handle.js';
 import type { Route } from '../../src/rtnl/types.js';
-import { createTestNetns, ip, ipJson, kernelSkipReason, removeTestNetns } from '../helpers/netns.js';
+import {
+  createTestNetns,
+  ip,
+  ipJson,
+  kernelSkipReason,
+  removeTestNetns,
+} from '../helpers/netns.js';
 
 interface IpRoute {
   type?: string;
@@ -33,7 +39,12 @@ describe.skipIf(kernelSkipReason !== undefined)('routes and neighbours on the ke
   const ipRoutes = (...args: string[]): IpRoute[] => ipJson<IpRoute[]>(netns, ...args);
 
   const find = (routes: Route[], destination: string, prefixLength: number, table = 254) =>
-    routes.filter((route) => route.destination === destination && route.prefixLength === prefixLength && route.table === table);
+    routes.filter(
+      (route) =>
+        route.destination === destination &&
+        route.prefixLength === prefixLength &&
+        route.table === table,
+    );
 
   beforeAll(async () => {
     netns = createTestNetns('rtnl-route');
@@ -54,10 +65,22 @@ describe.skipIf(kernelSkipReason !== undefined)('routes and neighbours on the ke
   it('adds a default route via a gateway', async () => {
     await nl.routes.add({ destination: 'default', gateway: '192.0.2.1', link: 'veth0' });
     expect(ipRoutes('-d', '-4', 'route', 'show', 'default')).toEqual([
-      expect.objectContaining({ dst: 'default', gateway: '192.0.2.1', dev: 'veth0', protocol: 'boot' }),
+      expect.objectContaining({
+        dst: 'default',
+        gateway: '192.0.2.1',
+        dev: 'veth0',
+        protocol: 'boot',
+      }),
     ]);
     expect(find(await nl.routes.list({ family: 4 }), 'default', 0)).toEqual([
-      expect.objectContaining({ family: 4, gateway: '192.0.2.1', index: veth0, protocol: 'boot', scope: 'universe', type: 'unicast' }),
+      expect.objectContaining({
+        family: 4,
+        gateway: '192.0.2.1',
+        index: veth0,
+        protocol: 'boot',
+        scope: 'universe',
+        type: 'unicast',
+      }),
     ]);
   });
 
@@ -74,13 +97,21 @@ describe.skipIf(kernelSkipReason !== undefined)('routes and neighbours on the ke
   it('adds routes in table 100 and table 1000', async () => {
     await nl.routes.add({ destination: '203.0.113.0/24', gateway: '192.0.2.1', table: 100 });
     await nl.routes.add({ destination: '203.0.113.0/25', link: veth0, table: 1000 });
-    expect(ipRoutes('route', 'show', 'table', '100')).toEqual([expect.objectContaining({ dst: '203.0.113.0/24', gateway: '192.0.2.1' })]);
-    expect(ipRoutes('route', 'show', 'table', '1000')).toEqual([expect.objectContaining({ dst: '203.0.113.0/25', dev: 'veth0' })]);
+    expect(ipRoutes('route', 'show', 'table', '100')).toEqual([
+      expect.objectContaining({ dst: '203.0.113.0/24', gateway: '192.0.2.1' }),
+    ]);
+    expect(ipRoutes('route', 'show', 'table', '1000')).toEqual([
+      expect.objectContaining({ dst: '203.0.113.0/25', dev: 'veth0' }),
+    ]);
 
     const table100 = await nl.routes.list({ table: 100 });
-    expect(table100.map((route) => [route.destination, route.prefixLength, route.table])).toEqual([['203.0.113.0', 24, 100]]);
+    expect(table100.map((route) => [route.destination, route.prefixLength, route.table])).toEqual([
+      ['203.0.113.0', 24, 100],
+    ]);
     const table1000 = await nl.routes.list({ table: 1000 });
-    expect(table1000.map((route) => [route.destination, route.prefixLength, route.table])).toEqual([['203.0.113.0', 25, 1000]]);
+    expect(table1000.map((route) => [route.destination, route.prefixLength, route.table])).toEqual([
+      ['203.0.113.0', 25, 1000],
+    ]);
   });
 
   it('adds blackhole, unreachable and prohibit routes', async () => {
@@ -101,24 +132,45 @@ describe.skipIf(kernelSkipReason !== undefined)('routes and neighbours on the ke
 
   it('adds a local route to the local table', async () => {
     await nl.routes.add({ destination: '198.51.100.77', type: 'local', link: 'veth0' });
-    expect(ipRoutes('route', 'show', 'table', 'local').find((route) => route.dst === '198.51.100.77')).toMatchObject({
+    expect(
+      ipRoutes('route', 'show', 'table', 'local').find((route) => route.dst === '198.51.100.77'),
+    ).toMatchObject({
       type: 'local',
       dev: 'veth0',
       scope: 'host',
     });
-    expect(find(await nl.routes.list({ table: 255 }), '198.51.100.77', 32, 255)[0]).toMatchObject({ type: 'local', scope: 'host' });
+    expect(find(await nl.routes.list({ table: 255 }), '198.51.100.77', 32, 255)[0]).toMatchObject({
+      type: 'local',
+      scope: 'host',
+    });
   });
 
   it('adds a route with a preferred source', async () => {
-    await nl.routes.add({ destination: '198.51.100.128/25', link: 'veth0', preferredSource: '192.0.2.79' });
+    await nl.routes.add({
+      destination: '198.51.100.128/25',
+      link: 'veth0',
+      preferredSource: '192.0.2.79',
+    });
     expect(ipRoutes('route', 'show', '198.51.100.128/25')[0]?.prefsrc).toBe('192.0.2.79');
-    expect(find(await nl.routes.list(), '198.51.100.128', 25)[0]?.preferredSource).toBe('192.0.2.79');
+    expect(find(await nl.routes.list(), '198.51.100.128', 25)[0]?.preferredSource).toBe(
+      '192.0.2.79',
+    );
   });
 
   it('adds an IPv6 default route', async () => {
-    await nl.routes.add({ destination: 'default', gateway: '2001:db8::1', link: 'veth0', metric: 1024 });
+    await nl.routes.add({
+      destination: 'default',
+      gateway: '2001:db8::1',
+      link: 'veth0',
+      metric: 1024,
+    });
     expect(ipRoutes('-6', 'route', 'show', 'default')).toEqual([
-      expect.objectContaining({ dst: 'default', gateway: '2001:db8::1', dev: 'veth0', metric: 1024 }),
+      expect.objectContaining({
+        dst: 'default',
+        gateway: '2001:db8::1',
+        dev: 'veth0',
+        metric: 1024,
+      }),
     ]);
     expect(find(await nl.routes.list({ family: 6 }), 'default', 0)).toEqual([
       expect.objectContaining({ family: 6, gateway: '2001:db8::1', metric: 1024, index: veth0 }),
@@ -126,9 +178,18 @@ describe.skipIf(kernelSkipReason !== undefined)('routes and neighbours on the ke
   });
 
   it('replaces a route', async () => {
-    await nl.routes.replace({ destination: '198.51.100.0/24', gateway: '192.0.2.2', link: 'veth0', metric: 50 });
-    expect(ipRoutes('route', 'show', '198.51.100.0/24')).toEqual([expect.objectContaining({ gateway: '192.0.2.2', metric: 50 })]);
-    expect(find(await nl.routes.list(), '198.51.100.0', 24)).toEqual([expect.objectContaining({ gateway: '192.0.2.2' })]);
+    await nl.routes.replace({
+      destination: '198.51.100.0/24',
+      gateway: '192.0.2.2',
+      link: 'veth0',
+      metric: 50,
+    });
+    expect(ipRoutes('route', 'show', '198.51.100.0/24')).toEqual([
+      expect.objectContaining({ gateway: '192.0.2.2', metric: 50 }),
+    ]);
+    expect(find(await nl.routes.list(), '198.51.100.0', 24)).toEqual([
+      expect.objectContaining({ gateway: '192.0.2.2' }),
+    ]);
   });
 
   it('filters listings by family, table and link', async () => {
@@ -154,7 +215,12 @@ describe.skipIf(kernelSkipReason !== undefined)('routes and neighbours on the ke
       .add({ destination: '198.51.100.0/24', gateway: '192.0.2.2', link: 'veth0', metric: 50 })
       .catch((caught: unknown) => caught)) as NetlinkError;
     expect(error).toBeInstanceOf(NetlinkError);
-    expect(error).toMatchObject({ errno: 17, code: 'EEXIST', operation: 'add', object: 'route 198.51.100.0/24 via 192.0.2.2 dev veth0 metric 50' });
+    expect(error).toMatchObject({
+      errno: 17,
+      code: 'EEXIST',
+      operation: 'add',
+      object: 'route 198.51.100.0/24 via 192.0.2.2 dev veth0 metric 50',
+    });
   });
 
   it('deletes routes', async () => {
@@ -172,36 +238,65 @@ describe.skipIf(kernelSkipReason !== undefined)('routes and neighbours on the ke
   });
 
   it('reports ESRCH when deleting a route that is not there', async () => {
-    const error = await nl.routes.delete({ destination: '198.51.100.0/24', link: 'veth0' }).catch((caught: unknown) => caught);
+    const error = await nl.routes
+      .delete({ destination: '198.51.100.0/24', link: 'veth0' })
+      .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'ESRCH', operation: 'delete' });
   });
 
   it('replaces, lists and deletes neighbours', async () => {
     await nl.neighbours.replace({ link: 'veth0', address: '192.0.2.2', mac: '02:00:00:00:00:02' });
-    await nl.neighbours.replace({ link: veth0, address: '2001:db8::2', mac: '02:00:00:00:00:03', state: 'reachable' });
+    await nl.neighbours.replace({
+      link: veth0,
+      address: '2001:db8::2',
+      mac: '02:00:00:00:00:03',
+      state: 'reachable',
+    });
 
     const oracle = ipJson<IpNeighbour[]>(netns, 'neighbour', 'show', 'dev', 'veth0');
-    expect(oracle.find((entry) => entry.dst === '192.0.2.2')).toMatchObject({ lladdr: '02:00:00:00:00:02', state: ['PERMANENT'] });
+    expect(oracle.find((entry) => entry.dst === '192.0.2.2')).toMatchObject({
+      lladdr: '02:00:00:00:00:02',
+      state: ['PERMANENT'],
+    });
 
     const all = await nl.neighbours.list({ link: 'veth0' });
-    expect(all.find((entry) => entry.address === '192.0.2.2')).toMatchObject({ family: 4, index: veth0, mac: '02:00:00:00:00:02', state: 'permanent' });
+    expect(all.find((entry) => entry.address === '192.0.2.2')).toMatchObject({
+      family: 4,
+      index: veth0,
+      mac: '02:00:00:00:00:02',
+      state: 'permanent',
+    });
     expect(all.find((entry) => entry.address === '2001:db8::2')?.mac).toBe('02:00:00:00:00:03');
     const v6 = await nl.neighbours.list({ family: 6 });
     expect(v6.every((entry) => entry.family === 6)).toBe(true);
     expect(v6.find((entry) => entry.address === '192.0.2.2')).toBeUndefined();
 
     await nl.neighbours.replace({ link: 'veth0', address: '192.0.2.2', mac: '02:00:00:00:00:22' });
-    expect((await nl.neighbours.list({ link: 'veth0', family: 4 })).find((entry) => entry.address === '192.0.2.2')?.mac).toBe('02:00:00:00:00:22');
+    expect(
+      (await nl.neighbours.list({ link: 'veth0', family: 4 })).find(
+        (entry) => entry.address === '192.0.2.2',
+      )?.mac,
+    ).toBe('02:00:00:00:00:22');
 
     await nl.neighbours.delete({ link: 'veth0', address: '192.0.2.2' });
-    expect(ipJson<IpNeighbour[]>(netns, 'neighbour', 'show', 'dev', 'veth0').find((entry) => entry.dst === '192.0.2.2')).toBeUndefined();
-    expect((await nl.neighbours.list({ link: 'veth0' })).find((entry) => entry.address === '192.0.2.2')).toBeUndefined();
+    expect(
+      ipJson<IpNeighbour[]>(netns, 'neighbour', 'show', 'dev', 'veth0').find(
+        (entry) => entry.dst === '192.0.2.2',
+      ),
+    ).toBeUndefined();
+    expect(
+      (await nl.neighbours.list({ link: 'veth0' })).find((entry) => entry.address === '192.0.2.2'),
+    ).toBeUndefined();
   });
 
   it('sends nothing for invalid input', async () => {
     const before = ip(netns, 'route', 'show', 'table', 'all');
-    await expect(nl.routes.add({ destination: 'default', gateway: '2001:db8::1', family: 4 })).rejects.toThrow(RangeError);
-    await expect(nl.routes.add({ destination: '198.51.100.1/24', link: 'veth0' })).rejects.toThrow(RangeError);
+    await expect(
+      nl.routes.add({ destination: 'default', gateway: '2001:db8::1', family: 4 }),
+    ).rejects.toThrow(RangeError);
+    await expect(nl.routes.add({ destination: '198.51.100.1/24', link: 'veth0' })).rejects.toThrow(
+      RangeError,
+    );
     expect(ip(netns, 'route', 'show', 'table', 'all')).toBe(before);
   });
 });

@@ -2,7 +2,12 @@ import { endianness } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { NetlinkDecodeError } from '../../src/netlink/attributes.js';
 import { NLM_F_ACK, RTM_NEWLINK } from '../../src/netlink/constants.js';
-import { MessageBuilder, parseMessages, readMessageHeader, writeIfinfomsg } from '../../src/netlink/message.js';
+import {
+  MessageBuilder,
+  parseMessages,
+  readMessageHeader,
+  writeIfinfomsg,
+} from '../../src/netlink/message.js';
 import { hex, toHex } from './hex.js';
 
 describe.skipIf(endianness() !== 'LE')('MessageBuilder', () => {
@@ -46,7 +51,9 @@ describe.skipIf(endianness() !== 'LE')('parseMessages', () => {
   it('reports a message that runs past the buffer', () => {
     const truncated = two.subarray(0, 36);
     expect(() => parseMessages(truncated)).toThrow(NetlinkDecodeError);
-    expect(() => parseMessages(truncated)).toThrow(/message length 21 is invalid, 16 bytes left \(at byte 20\)/);
+    expect(() => parseMessages(truncated)).toThrow(
+      /message length 21 is invalid, 16 bytes left \(at byte 20\)/,
+    );
   });
 
   it('reports a truncated header after a whole message', () => {
@@ -58,11 +65,15 @@ describe.skipIf(endianness() !== 'LE')('parseMessages', () => {
   });
 
   it('reports a message length below the header size', () => {
-    expect(() => readMessageHeader(hex('08000000 1000 0000 00000000 00000000'))).toThrow(/length 8 is invalid/);
+    expect(() => readMessageHeader(hex('08000000 1000 0000 00000000 00000000'))).toThrow(
+      /length 8 is invalid/,
+    );
   });
 
   it('reports a truncated header', () => {
-    expect(() => readMessageHeader(hex('14000000 1000'))).toThrow(/header is truncated: 6 bytes left/);
+    expect(() => readMessageHeader(hex('14000000 1000'))).toThrow(
+      /header is truncated: 6 bytes left/,
+    );
   });
 
   it('returns nothing for an empty buffer', () => {

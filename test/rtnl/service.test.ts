@@ -33,42 +33,208 @@ const GOOD_ADDRESS: AddressSpec = { link: 'veth0', address: '192.0.2.79', prefix
 
 describe('misuse', () => {
   const cases: Array<[string, (nl: Rtnl) => Promise<unknown>, ErrorConstructor, RegExp]> = [
-    ['link name too long', (nl) => nl.links.get('a234567890123456'), RangeError, /"a234567890123456" must have 1-15 bytes, has 16/],
+    [
+      'link name too long',
+      (nl) => nl.links.get('a234567890123456'),
+      RangeError,
+      /"a234567890123456" must have 1-15 bytes, has 16/,
+    ],
     ['link name with slash', (nl) => nl.links.setUp('a/b', true), TypeError, /"a\/b" is invalid/],
     ['link name with space', (nl) => nl.links.delete('veth 0'), TypeError, /"veth 0" is invalid/],
-    ['link of wrong type', (nl) => nl.links.get({} as never), TypeError, /link must be an interface index or name, got an object/],
+    [
+      'link of wrong type',
+      (nl) => nl.links.get({} as never),
+      TypeError,
+      /link must be an interface index or name, got an object/,
+    ],
     ['link index zero', (nl) => nl.links.get(0), RangeError, /link index 0 is invalid/],
-    ['up not boolean', (nl) => nl.links.setUp('veth0', 'yes' as never), TypeError, /up must be true or false, got "yes"/],
+    [
+      'up not boolean',
+      (nl) => nl.links.setUp('veth0', 'yes' as never),
+      TypeError,
+      /up must be true or false, got "yes"/,
+    ],
     ['MTU zero', (nl) => nl.links.setMtu('veth0', 0), RangeError, /MTU 0 is out of range/],
-    ['MAC of 5 bytes', (nl) => nl.links.setMac('veth0', '02:00:00:00:01'), RangeError, /has 5 bytes, an Ethernet MAC has 6/],
-    ['MAC not hex', (nl) => nl.links.setMac('veth0', '02:00:00:00:00:zz'), TypeError, /"02:00:00:00:00:zz" is not hex bytes/],
-    ['rename to invalid name', (nl) => nl.links.rename('veth0', 'x:y'), TypeError, /new link name "x:y" is invalid/],
-    ['rename by name in set', (nl) => nl.links.set('veth0', { name: 'kni0' }), TypeError, /must be given by index to be renamed/],
-    ['vlan id 4095', (nl) => nl.links.createVlan({ name: 'v', parent: 'veth0', vlanId: 4095 }), RangeError, /VLAN id 4095 is out of range/],
-    ['macvlan mode unknown', (nl) => nl.links.createMacvlan({ name: 'm', parent: 'veth0', mode: 'hub' as never }), TypeError, /macvlan mode "hub" is unknown/],
-    ['netns without target', (nl) => nl.links.moveToNetns('veth0', {} as never), TypeError, /must have exactly one of name, path or fd/],
-    ['netns name with slash', (nl) => nl.links.moveToNetns('veth0', { name: '../x' }), RangeError, /invalid network namespace name "..\/x"/],
-    ['address text', (nl) => nl.addresses.add({ ...GOOD_ADDRESS, address: '192.0.2.300' }), TypeError, /address "192.0.2.300" is not a valid/],
-    ['address prefix 33', (nl) => nl.addresses.add({ ...GOOD_ADDRESS, prefixLength: 33 }), RangeError, /prefix length for IPv4 33 is out of range/],
-    ['address prefix missing', (nl) => nl.addresses.add({ ...GOOD_ADDRESS, prefixLength: undefined as never }), TypeError, /prefix length for IPv4 must be a number/],
-    ['broadcast on IPv6', (nl) => nl.addresses.add({ link: 5, address: '2001:db8::1', prefixLength: 64, broadcast: '2001:db8::ff' }), RangeError, /only valid for an IPv4 address/],
-    ['broadcast family', (nl) => nl.addresses.add({ ...GOOD_ADDRESS, broadcast: '2001:db8::ff' }), RangeError, /broadcast 2001:db8::ff is IPv6, but IPv4 is required/],
-    ['label too long', (nl) => nl.addresses.add({ ...GOOD_ADDRESS, label: 'veth0:abcdefghij' }), RangeError, /label "veth0:abcdefghij" must have 1-15 bytes/],
-    ['preferred over valid', (nl) => nl.addresses.add({ ...GOOD_ADDRESS, validLifetime: 10, preferredLifetime: 20 }), RangeError, /preferred lifetime 20 of 192.0.2.79\/24 exceeds its valid lifetime 10/],
-    ['scope unknown', (nl) => nl.addresses.add({ ...GOOD_ADDRESS, scope: 'galaxy' as never }), TypeError, /scope "galaxy" is unknown/],
-    ['address filter family', (nl) => nl.addresses.list({ family: 5 as never }), RangeError, /family number 5 is invalid/],
-    ['route gateway family', (nl) => nl.routes.add({ destination: 'default', gateway: '2001:db8::1', family: 4 }), RangeError, /gateway 2001:db8::1 is IPv6, but the route is IPv4/],
-    ['route destination family', (nl) => nl.routes.add({ destination: '198.51.100.0/24', gateway: '2001:db8::1' }), RangeError, /gateway 2001:db8::1 is IPv6, but the route is IPv4/],
-    ['route host bits', (nl) => nl.routes.add({ destination: '198.51.100.7/24', link: 5 }), RangeError, /host bits set; use 198.51.100.0\/24/],
-    ['route prefix contradiction', (nl) => nl.routes.add({ destination: '198.51.100.0/24', prefixLength: 25 }), RangeError, /contradicts prefixLength 25/],
-    ['route prefix text', (nl) => nl.routes.add({ destination: '198.51.100.0/x' }), TypeError, /has an invalid prefix length/],
-    ['route default with prefix', (nl) => nl.routes.add({ destination: 'default', prefixLength: 8 }), RangeError, /cannot have prefix length 8/],
-    ['route table 0', (nl) => nl.routes.add({ destination: 'default', gateway: '192.0.2.1', table: 0 }), RangeError, /route table 0 is out of range/],
-    ['route type unknown', (nl) => nl.routes.add({ destination: 'default', type: 'nat64' as never }), TypeError, /route type "nat64" is unknown/],
-    ['route metric negative', (nl) => nl.routes.add({ destination: 'default', gateway: '192.0.2.1', metric: -1 }), RangeError, /route metric -1 is out of range/],
-    ['neighbour state unknown', (nl) => nl.neighbours.replace({ link: 5, address: '192.0.2.2', state: 'busy' }), TypeError, /neighbour state "busy" is unknown/],
-    ['neighbour MAC', (nl) => nl.neighbours.replace({ link: 5, address: '192.0.2.2', mac: '02:00' }), RangeError, /has 2 bytes/],
-    ['spec not an object', (nl) => nl.routes.add(null as never), TypeError, /route spec must be an object, got null/],
+    [
+      'MAC of 5 bytes',
+      (nl) => nl.links.setMac('veth0', '02:00:00:00:01'),
+      RangeError,
+      /has 5 bytes, an Ethernet MAC has 6/,
+    ],
+    [
+      'MAC not hex',
+      (nl) => nl.links.setMac('veth0', '02:00:00:00:00:zz'),
+      TypeError,
+      /"02:00:00:00:00:zz" is not hex bytes/,
+    ],
+    [
+      'rename to invalid name',
+      (nl) => nl.links.rename('veth0', 'x:y'),
+      TypeError,
+      /new link name "x:y" is invalid/,
+    ],
+    [
+      'rename by name in set',
+      (nl) => nl.links.set('veth0', { name: 'kni0' }),
+      TypeError,
+      /must be given by index to be renamed/,
+    ],
+    [
+      'vlan id 4095',
+      (nl) => nl.links.createVlan({ name: 'v', parent: 'veth0', vlanId: 4095 }),
+      RangeError,
+      /VLAN id 4095 is out of range/,
+    ],
+    [
+      'macvlan mode unknown',
+      (nl) => nl.links.createMacvlan({ name: 'm', parent: 'veth0', mode: 'hub' as never }),
+      TypeError,
+      /macvlan mode "hub" is unknown/,
+    ],
+    [
+      'netns without target',
+      (nl) => nl.links.moveToNetns('veth0', {} as never),
+      TypeError,
+      /must have exactly one of name, path or fd/,
+    ],
+    [
+      'netns name with slash',
+      (nl) => nl.links.moveToNetns('veth0', { name: '../x' }),
+      RangeError,
+      /invalid network namespace name "..\/x"/,
+    ],
+    [
+      'address text',
+      (nl) => nl.addresses.add({ ...GOOD_ADDRESS, address: '192.0.2.300' }),
+      TypeError,
+      /address "192.0.2.300" is not a valid/,
+    ],
+    [
+      'address prefix 33',
+      (nl) => nl.addresses.add({ ...GOOD_ADDRESS, prefixLength: 33 }),
+      RangeError,
+      /prefix length for IPv4 33 is out of range/,
+    ],
+    [
+      'address prefix missing',
+      (nl) => nl.addresses.add({ ...GOOD_ADDRESS, prefixLength: undefined as never }),
+      TypeError,
+      /prefix length for IPv4 must be a number/,
+    ],
+    [
+      'broadcast on IPv6',
+      (nl) =>
+        nl.addresses.add({
+          link: 5,
+          address: '2001:db8::1',
+          prefixLength: 64,
+          broadcast: '2001:db8::ff',
+        }),
+      RangeError,
+      /only valid for an IPv4 address/,
+    ],
+    [
+      'broadcast family',
+      (nl) => nl.addresses.add({ ...GOOD_ADDRESS, broadcast: '2001:db8::ff' }),
+      RangeError,
+      /broadcast 2001:db8::ff is IPv6, but IPv4 is required/,
+    ],
+    [
+      'label too long',
+      (nl) => nl.addresses.add({ ...GOOD_ADDRESS, label: 'veth0:abcdefghij' }),
+      RangeError,
+      /label "veth0:abcdefghij" must have 1-15 bytes/,
+    ],
+    [
+      'preferred over valid',
+      (nl) => nl.addresses.add({ ...GOOD_ADDRESS, validLifetime: 10, preferredLifetime: 20 }),
+      RangeError,
+      /preferred lifetime 20 of 192.0.2.79\/24 exceeds its valid lifetime 10/,
+    ],
+    [
+      'scope unknown',
+      (nl) => nl.addresses.add({ ...GOOD_ADDRESS, scope: 'galaxy' as never }),
+      TypeError,
+      /scope "galaxy" is unknown/,
+    ],
+    [
+      'address filter family',
+      (nl) => nl.addresses.list({ family: 5 as never }),
+      RangeError,
+      /family number 5 is invalid/,
+    ],
+    [
+      'route gateway family',
+      (nl) => nl.routes.add({ destination: 'default', gateway: '2001:db8::1', family: 4 }),
+      RangeError,
+      /gateway 2001:db8::1 is IPv6, but the route is IPv4/,
+    ],
+    [
+      'route destination family',
+      (nl) => nl.routes.add({ destination: '198.51.100.0/24', gateway: '2001:db8::1' }),
+      RangeError,
+      /gateway 2001:db8::1 is IPv6, but the route is IPv4/,
+    ],
+    [
+      'route host bits',
+      (nl) => nl.routes.add({ destination: '198.51.100.7/24', link: 5 }),
+      RangeError,
+      /host bits set; use 198.51.100.0\/24/,
+    ],
+    [
+      'route prefix contradiction',
+      (nl) => nl.routes.add({ destination: '198.51.100.0/24', prefixLength: 25 }),
+      RangeError,
+      /contradicts prefixLength 25/,
+    ],
+    [
+      'route prefix text',
+      (nl) => nl.routes.add({ destination: '198.51.100.0/x' }),
+      TypeError,
+      /has an invalid prefix length/,
+    ],
+    [
+      'route default with prefix',
+      (nl) => nl.routes.add({ destination: 'default', prefixLength: 8 }),
+      RangeError,
+      /cannot have prefix length 8/,
+    ],
+    [
+      'route table 0',
+      (nl) => nl.routes.add({ destination: 'default', gateway: '192.0.2.1', table: 0 }),
+      RangeError,
+      /route table 0 is out of range/,
+    ],
+    [
+      'route type unknown',
+      (nl) => nl.routes.add({ destination: 'default', type: 'nat64' as never }),
+      TypeError,
+      /route type "nat64" is unknown/,
+    ],
+    [
+      'route metric negative',
+      (nl) => nl.routes.add({ destination: 'default', gateway: '192.0.2.1', metric: -1 }),
+      RangeError,
+      /route metric -1 is out of range/,
+    ],
+    [
+      'neighbour state unknown',
+      (nl) => nl.neighbours.replace({ link: 5, address: '192.0.2.2', state: 'busy' }),
+      TypeError,
+      /neighbour state "busy" is unknown/,
+    ],
+    [
+      'neighbour MAC',
+      (nl) => nl.neighbours.replace({ link: 5, address: '192.0.2.2', mac: '02:00' }),
+      RangeError,
+      /has 2 bytes/,
+    ],
+    [
+      'spec not an object',
+      (nl) => nl.routes.add(null as never),
+      TypeError,
+      /route spec must be an object, got null/,
+    ],
   ];
 
   it.each(cases)('rejects %s before sending', async (_name, call, type, message) => {
@@ -85,7 +251,9 @@ describe('misuse', () => {
     const batch = Rtnl.fromTransport(transport).batch();
     expect(() => batch.addAddress({ ...GOOD_ADDRESS, prefixLength: 40 })).toThrow(RangeError);
     expect(() => batch.setLinkMac(5, 'nope')).toThrow(TypeError);
-    expect(() => batch.createVeth({ name: 'a', peerName: 'b', peerNetns: { name: 'x' } } as never)).toThrow(/not supported in a batch/);
+    expect(() =>
+      batch.createVeth({ name: 'a', peerName: 'b', peerNetns: { name: 'x' } } as never),
+    ).toThrow(/not supported in a batch/);
     expect(batch.size).toBe(0);
   });
 });
@@ -95,7 +263,9 @@ describe('requests sent', () => {
     const transport = kernel();
     const link = await Rtnl.fromTransport(transport).links.get('veth0');
     expect(link?.index).toBe(5);
-    expect(transport.sent.map((sent) => [sent.kind, sent.type])).toEqual([['request', RTM_GETLINK]]);
+    expect(transport.sent.map((sent) => [sent.kind, sent.type])).toEqual([
+      ['request', RTM_GETLINK],
+    ]);
   });
 
   it('returns undefined for a missing link', async () => {
@@ -116,21 +286,35 @@ describe('requests sent', () => {
     const transport = kernel();
     await Rtnl.fromTransport(transport).addresses.add(GOOD_ADDRESS);
     expect(transport.sent.map((sent) => sent.type)).toEqual([RTM_GETLINK, RTM_NEWADDR]);
-    expect(transport.sent[1]?.op).toEqual({ operation: 'add', object: 'address 192.0.2.79/24 on veth0' });
+    expect(transport.sent[1]?.op).toEqual({
+      operation: 'add',
+      object: 'address 192.0.2.79/24 on veth0',
+    });
     expect(transport.sent[1]?.message.readUInt32LE(20)).toBe(5);
   });
 
   it('sends an index without a lookup', async () => {
     const transport = kernel();
-    await Rtnl.fromTransport(transport).routes.replace({ destination: '198.51.100.0/24', link: 5, metric: 7, table: 100 });
+    await Rtnl.fromTransport(transport).routes.replace({
+      destination: '198.51.100.0/24',
+      link: 5,
+      metric: 7,
+      table: 100,
+    });
     expect(transport.sent.map((sent) => sent.type)).toEqual([RTM_NEWROUTE]);
-    expect(transport.sent[0]?.op).toEqual({ operation: 'replace', object: 'route 198.51.100.0/24 dev index 5 table 100 metric 7' });
+    expect(transport.sent[0]?.op).toEqual({
+      operation: 'replace',
+      object: 'route 198.51.100.0/24 dev index 5 table 100 metric 7',
+    });
   });
 
   it('rejects with ENODEV under the caller operation when a name is missing', async () => {
     const transport = kernel();
     const result = Rtnl.fromTransport(transport).addresses.add({ ...GOOD_ADDRESS, link: 'nope0' });
-    await expect(result).rejects.toMatchObject({ code: 'ENODEV', message: expect.stringMatching(/^add address 192.0.2.79\/24 on nope0/) });
+    await expect(result).rejects.toMatchObject({
+      code: 'ENODEV',
+      message: expect.stringMatching(/^add address 192.0.2.79\/24 on nope0/),
+    });
     expect(transport.sent.map((sent) => sent.type)).toEqual([RTM_GETLINK]);
   });
 
@@ -145,7 +329,9 @@ describe('requests sent', () => {
   it('lists routes of a table that does not exist as empty', async () => {
     const transport = new FakeTransport((_message, op) => kernelError('ENOENT', op));
     expect(await Rtnl.fromTransport(transport).routes.list({ table: 4242, family: 4 })).toEqual([]);
-    await expect(Rtnl.fromTransport(transport).routes.list({ family: 4 })).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(Rtnl.fromTransport(transport).routes.list({ family: 4 })).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
   });
 
   it('closes the transport once', () => {
@@ -169,7 +355,10 @@ describe('Batch', () => {
       .send();
     expect(transport.batches).toBe(1);
     expect(results.map((result) => result.ok)).toEqual([true, true, true]);
-    expect(results[1]?.op).toEqual({ operation: 'add', object: 'address 192.0.2.79/24 on index 5' });
+    expect(results[1]?.op).toEqual({
+      operation: 'add',
+      object: 'address 192.0.2.79/24 on index 5',
+    });
   });
 
   it('resolves names in one extra batch and sends link requests by name', async () => {
@@ -181,7 +370,12 @@ describe('Batch', () => {
       .deleteAddress({ ...GOOD_ADDRESS, address: '192.0.2.80' })
       .send();
     expect(transport.batches).toBe(2);
-    expect(transport.sent.map((sent) => sent.type)).toEqual([RTM_GETLINK, RTM_NEWLINK, RTM_NEWADDR, RTM_DELADDR]);
+    expect(transport.sent.map((sent) => sent.type)).toEqual([
+      RTM_GETLINK,
+      RTM_NEWLINK,
+      RTM_NEWADDR,
+      RTM_DELADDR,
+    ]);
     expect(results.every((result) => result.ok)).toBe(true);
   });
 
@@ -199,9 +393,14 @@ describe('Batch', () => {
 
   it('restates a failed lookup under the request that needed it', async () => {
     const transport = new FakeTransport((message, op) =>
-      message.readUInt16LE(4) === RTM_GETLINK ? new NetlinkError({ kind: 'kernel', errno: 19, ...op }) : undefined,
+      message.readUInt16LE(4) === RTM_GETLINK
+        ? new NetlinkError({ kind: 'kernel', errno: 19, ...op })
+        : undefined,
     );
-    const results = await Rtnl.fromTransport(transport).batch().addAddress({ ...GOOD_ADDRESS, link: 'nope0' }).send();
+    const results = await Rtnl.fromTransport(transport)
+      .batch()
+      .addAddress({ ...GOOD_ADDRESS, link: 'nope0' })
+      .send();
     const error = (results[0] as { error: NetlinkError }).error;
     expect(error).toBeInstanceOf(NetlinkError);
     expect(error.errno).toBe(19);
@@ -210,14 +409,20 @@ describe('Batch', () => {
   });
 
   it('reports kernel errors per request', async () => {
-    const transport = new FakeTransport((message, op) => (message.readUInt16LE(4) === RTM_NEWADDR ? kernelError('EEXIST', op) : undefined));
+    const transport = new FakeTransport((message, op) =>
+      message.readUInt16LE(4) === RTM_NEWADDR ? kernelError('EEXIST', op) : undefined,
+    );
     const results = await Rtnl.fromTransport(transport)
       .batch()
       .setLinkUp(5, true)
       .addAddress({ ...GOOD_ADDRESS, link: 5 })
       .send();
     expect(results[0]?.ok).toBe(true);
-    expect(results[1]).toMatchObject({ ok: false, op: { operation: 'add' }, error: { code: 'EEXIST' } });
+    expect(results[1]).toMatchObject({
+      ok: false,
+      op: { operation: 'add' },
+      error: { code: 'EEXIST' },
+    });
   });
 
   it('sends nothing for an empty batch', async () => {

@@ -9,7 +9,12 @@ import { EditError, parseKeyPath } from '../../src/config/edit.js';
 import { checkInterfaceName as checkDesiredName } from '../../src/kni/desired.js';
 import { KniError } from '../../src/kni/errors.js';
 import { desiredOptionsFrom } from '../../src/kni/options.js';
-import { NETNS_DIRECTORY, checkNetnsName, netnsPath, resolveNetnsTarget } from '../../src/netlink/netns.js';
+import {
+  checkNetnsName,
+  NETNS_DIRECTORY,
+  netnsPath,
+  resolveNetnsTarget,
+} from '../../src/netlink/netns.js';
 import { checkLinkName } from '../../src/rtnl/arguments.js';
 import { checkInterfaceName as checkTunName } from '../../src/rtnl/tun.js';
 import { SystemdError } from '../../src/service/errors.js';
@@ -47,7 +52,10 @@ const NAME_CHECKERS: ReadonlyArray<readonly [string, (name: string) => boolean]>
   ['checkLinkName (rtnetlink requests)', (name) => accepts(() => checkLinkName(name))],
   ['checkInterfaceName (tun devices)', (name) => accepts(() => checkTunName(name))],
   ['checkInterfaceName (desired state)', (name) => accepts(() => checkDesiredName(name, 'port 0'))],
-  ['--interface option', (name) => accepts(() => desiredOptionsFrom({ interface: [`0=${name}`] }, '1.25'))],
+  [
+    '--interface option',
+    (name) => accepts(() => desiredOptionsFrom({ interface: [`0=${name}`] }, '1.25')),
+  ],
 ];
 
 function accepts(check: () => unknown): boolean {
@@ -55,7 +63,8 @@ function accepts(check: () => unknown): boolean {
     check();
     return true;
   } catch (error) {
-    if (error instanceof TypeError || error instanceof RangeError || error instanceof KniError) return false;
+    if (error instanceof TypeError || error instanceof RangeError || error instanceof KniError)
+      return false;
     throw error;
   }
 }
@@ -70,7 +79,9 @@ describe('interface name validators', () => {
 
   it('--interface raises OPTION_INVALID naming the value', () => {
     expect(() => desiredOptionsFrom({ interface: ['0=a/b'] }, '1.25')).toThrow(KniError);
-    expect(() => desiredOptionsFrom({ interface: ['0=a/b'] }, '1.25')).toThrow('interface name "a/b" for port 0 is invalid');
+    expect(() => desiredOptionsFrom({ interface: ['0=a/b'] }, '1.25')).toThrow(
+      'interface name "a/b" for port 0 is invalid',
+    );
   });
 });
 
@@ -90,23 +101,41 @@ describe.skipIf(kernelSkipReason !== undefined)('interface names against the ker
   const kernelCases = INTERFACE_NAMES.filter(([name]) => name !== '' && !/[/\s\0]/.test(name));
 
   it.each(kernelCases)('the kernel agrees on %j', (name, valid) => {
-    const created = spawnSync('ip', ['-n', netns, 'link', 'add', 'name', name, 'type', 'veth', 'peer', 'name', 'fkpeer0']);
+    const created = spawnSync('ip', [
+      '-n',
+      netns,
+      'link',
+      'add',
+      'name',
+      name,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'fkpeer0',
+    ]);
     if (created.status === 0) spawnSync('ip', ['-n', netns, 'link', 'delete', 'fkpeer0']);
     expect(created.status === 0).toBe(valid);
   });
 });
 
 describe('network namespace names', () => {
-  it.each(['fk-ns', 'a', 'x'.repeat(255), 'ns.with.dots', '...'])('accepts %j inside the netns directory', (name) => {
-    expect(checkNetnsName(name)).toBe(name);
-    expect(dirname(netnsPath(name))).toBe(NETNS_DIRECTORY);
-  });
+  it.each(['fk-ns', 'a', 'x'.repeat(255), 'ns.with.dots', '...'])(
+    'accepts %j inside the netns directory',
+    (name) => {
+      expect(checkNetnsName(name)).toBe(name);
+      expect(dirname(netnsPath(name))).toBe(NETNS_DIRECTORY);
+    },
+  );
 
-  it.each(['', '.', '..', '../etc', 'a/b', '/abs', 'a\0b', 'x'.repeat(256)])('rejects %j', (name) => {
-    expect(() => checkNetnsName(name)).toThrow(RangeError);
-    expect(() => netnsPath(name)).toThrow(RangeError);
-    expect(() => resolveNetnsTarget({ name })).toThrow(RangeError);
-  });
+  it.each(['', '.', '..', '../etc', 'a/b', '/abs', 'a\0b', 'x'.repeat(256)])(
+    'rejects %j',
+    (name) => {
+      expect(() => checkNetnsName(name)).toThrow(RangeError);
+      expect(() => netnsPath(name)).toThrow(RangeError);
+      expect(() => resolveNetnsTarget({ name })).toThrow(RangeError);
+    },
+  );
 
   it('rejects a name that is not a string', () => {
     expect(() => checkNetnsName(7)).toThrow(TypeError);
@@ -117,19 +146,25 @@ describe('network namespace names', () => {
     expect(() => resolveNetnsTarget({ path: '/run/netns/a\0b' })).toThrow(TypeError);
     expect(() => resolveNetnsTarget({ fd: -1 })).toThrow(RangeError);
     expect(() => resolveNetnsTarget({ fd: 1.5 })).toThrow(RangeError);
-    expect(() => resolveNetnsTarget({ name: 'a', path: '/run/netns/a' } as never)).toThrow(TypeError);
+    expect(() => resolveNetnsTarget({ name: 'a', path: '/run/netns/a' } as never)).toThrow(
+      TypeError,
+    );
     expect(() => resolveNetnsTarget(null as never)).toThrow(TypeError);
   });
 });
 
 describe('systemd unit names', () => {
-  it.each(['fstack_ha.service', 'fstack-kni-watch.service', 'getty@tty1.service', 'a:b\\x2d.service', 'foo.socket', 'x.timer'])(
-    'accepts %j',
-    (name) => {
-      expect(unitNameProblem(name)).toBeUndefined();
-      expect(() => assertUnitName(name)).not.toThrow();
-    },
-  );
+  it.each([
+    'fstack_ha.service',
+    'fstack-kni-watch.service',
+    'getty@tty1.service',
+    'a:b\\x2d.service',
+    'foo.socket',
+    'x.timer',
+  ])('accepts %j', (name) => {
+    expect(unitNameProblem(name)).toBeUndefined();
+    expect(() => assertUnitName(name)).not.toThrow();
+  });
 
   it.each([
     ['', 'is empty'],

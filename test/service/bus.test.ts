@@ -2,7 +2,7 @@
 // stay silent, or belong to another user. None of them speaks D-Bus.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { type Server, createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,7 +14,10 @@ const PEER_PATH = '/org/freedesktop/systemd1';
 const PEER_INTERFACE = 'org.freedesktop.DBus.Peer';
 
 /** Starts a unix socket server at a fresh path; `onConnection` decides what it does. */
-async function listen(directory: string, onConnection: Parameters<typeof createServer>[1]): Promise<{
+async function listen(
+  directory: string,
+  onConnection: Parameters<typeof createServer>[1],
+): Promise<{
   server: Server;
   address: string;
 }> {
@@ -46,7 +49,9 @@ describe.skipIf(!addon().busLibrary().available)('DBusConnection', () => {
   afterEach(async () => {
     connection?.close();
     connection = undefined;
-    await new Promise((resolve) => (server === undefined ? resolve(undefined) : server.close(resolve)));
+    await new Promise((resolve) =>
+      server === undefined ? resolve(undefined) : server.close(resolve),
+    );
     server = undefined;
     rmSync(directory, { recursive: true, force: true });
   });
@@ -57,7 +62,9 @@ describe.skipIf(!addon().busLibrary().available)('DBusConnection', () => {
     connection = DBusConnection.open({ address, direct: true });
     const lost = new Promise<SystemdError>((resolve) => connection?.onDisconnect(resolve));
 
-    const error = await rejectionOf(connection.call(PEER_PATH, PEER_INTERFACE, 'Ping', '', [], { timeoutMs: 10_000 }));
+    const error = await rejectionOf(
+      connection.call(PEER_PATH, PEER_INTERFACE, 'Ping', '', [], { timeoutMs: 10_000 }),
+    );
     expect(error.code).toBe('EDISCONNECTED');
     expect(error.dbusError).toBe('org.freedesktop.DBus.Error.Disconnected');
     expect(error.message).toContain(address);
@@ -65,17 +72,25 @@ describe.skipIf(!addon().busLibrary().available)('DBusConnection', () => {
     const disconnect = await lost;
     expect(disconnect.code).toBe('EDISCONNECTED');
     expect(connection.lost).toBe(disconnect);
-    const later = await rejectionOf(connection.call(PEER_PATH, PEER_INTERFACE, 'Ping', '', [], { timeoutMs: 1000 }));
+    const later = await rejectionOf(
+      connection.call(PEER_PATH, PEER_INTERFACE, 'Ping', '', [], { timeoutMs: 1000 }),
+    );
     expect(later.code).toBe('EDISCONNECTED');
   });
 
   it('times out a silent peer', async () => {
     // sd-bus would wait for the authentication handshake far longer than the call's limit.
     ({ server } = await listen(directory, (socket) => socket.resume()));
-    connection = DBusConnection.open({ address: `unix:path=${join(directory, 'peer.sock')}`, direct: true });
+    connection = DBusConnection.open({
+      address: `unix:path=${join(directory, 'peer.sock')}`,
+      direct: true,
+    });
 
     const error = await rejectionOf(
-      connection.call(PEER_PATH, PEER_INTERFACE, 'Ping', '', [], { timeoutMs: 200, unit: 'fstack_ha.service' }),
+      connection.call(PEER_PATH, PEER_INTERFACE, 'Ping', '', [], {
+        timeoutMs: 200,
+        unit: 'fstack_ha.service',
+      }),
     );
 
     expect(error.code).toBe('ETIMEDOUT');
@@ -87,9 +102,14 @@ describe.skipIf(!addon().busLibrary().available)('DBusConnection', () => {
 
   it('rejects arguments not fitting signature', async () => {
     ({ server } = await listen(directory, (socket) => socket.resume()));
-    connection = DBusConnection.open({ address: `unix:path=${join(directory, 'peer.sock')}`, direct: true });
+    connection = DBusConnection.open({
+      address: `unix:path=${join(directory, 'peer.sock')}`,
+      direct: true,
+    });
     const call = (signature: string, args: unknown[]) =>
-      connection?.call(PEER_PATH, PEER_INTERFACE, 'Ping', signature, args as never, { timeoutMs: 1000 });
+      connection?.call(PEER_PATH, PEER_INTERFACE, 'Ping', signature, args as never, {
+        timeoutMs: 1000,
+      });
 
     await expect(call('s', [1])).rejects.toThrow(TypeError);
     await expect(call('u', [-1])).rejects.toThrow(RangeError);
@@ -116,44 +136,49 @@ describe.skipIf(!addon().busLibrary().available)('DBusConnection', () => {
   });
 });
 
-describe.skipIf(!addon().busLibrary().available || process.getuid?.() !== 0)('DBusConnection peer check', () => {
-  let directory: string;
-  let child: ChildProcess | undefined;
+describe.skipIf(!addon().busLibrary().available || process.getuid?.() !== 0)(
+  'DBusConnection peer check',
+  () => {
+    let directory: string;
+    let child: ChildProcess | undefined;
 
-  afterEach(async () => {
-    if (child?.exitCode === null) {
-      const exited = new Promise((resolve) => child?.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(directory, { recursive: true, force: true });
-  });
+    afterEach(async () => {
+      if (child?.exitCode === null) {
+        const exited = new Promise((resolve) => child?.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(directory, { recursive: true, force: true });
+    });
 
-  it('rejects a foreign direct peer', async () => {
-    directory = mkdtempSync(join(tmpdir(), 'fstack-kni-peer-'));
-    chmodSync(directory, 0o777);
-    const path = join(directory, 'peer.sock');
+    it('rejects a foreign direct peer', async () => {
+      directory = mkdtempSync(join(tmpdir(), 'fstack-kni-peer-'));
+      chmodSync(directory, 0o777);
+      const path = join(directory, 'peer.sock');
 
-    // A socket server run by user nobody (uid 65534) stands in for a foreign private socket.
-    child = spawn(
-      process.execPath,
-      ['-e', `require('net').createServer((s) => s.resume()).listen(${JSON.stringify(path)})`],
-      { uid: 65534, gid: 65534, stdio: 'ignore' },
-    );
-    for (let attempt = 0; attempt < 200 && !existsSync(path); attempt += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+      // A socket server run by user nobody (uid 65534) stands in for a foreign private socket.
+      child = spawn(
+        process.execPath,
+        ['-e', `require('net').createServer((s) => s.resume()).listen(${JSON.stringify(path)})`],
+        { uid: 65534, gid: 65534, stdio: 'ignore' },
+      );
+      for (let attempt = 0; attempt < 200 && !existsSync(path); attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
 
-    let caught: unknown;
-    try {
-      DBusConnection.open({ address: `unix:path=${path}`, direct: true }).close();
-    } catch (error) {
-      caught = error;
-    }
+      let caught: unknown;
+      try {
+        DBusConnection.open({ address: `unix:path=${path}`, direct: true }).close();
+      } catch (error) {
+        caught = error;
+      }
 
-    expect(caught).toBeInstanceOf(SystemdError);
-    expect((caught as SystemdError).code).toBe('ECONNECT');
-    expect((caught as SystemdError).errno).toBe(1);
-    expect((caught as SystemdError).message).toContain('the peer runs as uid 65534, neither root nor this user');
-  });
-});
+      expect(caught).toBeInstanceOf(SystemdError);
+      expect((caught as SystemdError).code).toBe('ECONNECT');
+      expect((caught as SystemdError).errno).toBe(1);
+      expect((caught as SystemdError).message).toContain(
+        'the peer runs as uid 65534, neither root nor this user',
+      );
+    });
+  },
+);

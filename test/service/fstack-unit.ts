@@ -50,7 +50,10 @@ ExecStart=${process.execPath} ${script} ${iface}
 }
 
 /** Returns the runbook's f-stack.conf: port 0 at `addr`/24 with gateway .1, KNI accept with tcp_port=22. */
-export function runbookConfig(addr = '192.0.2.79', kni = 'enable=1\nmethod=accept\ntcp_port=22\n'): string {
+export function runbookConfig(
+  addr = '192.0.2.79',
+  kni = 'enable=1\nmethod=accept\ntcp_port=22\n',
+): string {
   const prefix = addr.slice(0, addr.lastIndexOf('.'));
   return `[dpdk]
 lcore_mask=1
@@ -70,7 +73,13 @@ interface IpLinkJson {
   ifindex: number;
   ifname: string;
   flags: string[];
-  addr_info?: Array<{ family: string; local: string; prefixlen: number; broadcast?: string; scope?: string }>;
+  addr_info?: Array<{
+    family: string;
+    local: string;
+    prefixlen: number;
+    broadcast?: string;
+    scope?: string;
+  }>;
 }
 
 /** ifindex of the interface in the netns, from `ip -j link show`; undefined when absent. */
@@ -79,16 +88,30 @@ export function ifindexOf(netns: string, name: string): number | undefined {
 }
 
 /** `ip -j` view of one interface: ifindex, UP, addresses with broadcast, main-table routes. */
-export function interfaceState(netns: string, name: string): { index?: number; up: boolean; addresses: string[]; routes: string[] } {
-  const link = ipJson<IpLinkJson[]>(netns, 'address', 'show').find((candidate) => candidate.ifname === name);
-  const routes = ipJson<Array<{ dst: string; gateway?: string; dev?: string; protocol?: string }>>(netns, '-4', 'route', 'show');
+export function interfaceState(
+  netns: string,
+  name: string,
+): { index?: number; up: boolean; addresses: string[]; routes: string[] } {
+  const link = ipJson<IpLinkJson[]>(netns, 'address', 'show').find(
+    (candidate) => candidate.ifname === name,
+  );
+  const routes = ipJson<Array<{ dst: string; gateway?: string; dev?: string; protocol?: string }>>(
+    netns,
+    '-4',
+    'route',
+    'show',
+  );
   return {
     ...(link === undefined ? {} : { index: link.ifindex }),
     up: link?.flags.includes('UP') ?? false,
     addresses: (link?.addr_info ?? [])
       .filter((a) => a.scope !== 'link')
-      .map((a) => `${a.local}/${a.prefixlen}${a.broadcast === undefined ? '' : ` brd ${a.broadcast}`}`),
-    routes: routes.filter((r) => r.dev === name && r.protocol !== 'kernel').map((r) => `${r.dst}${r.gateway === undefined ? '' : ` via ${r.gateway}`}`),
+      .map(
+        (a) => `${a.local}/${a.prefixlen}${a.broadcast === undefined ? '' : ` brd ${a.broadcast}`}`,
+      ),
+    routes: routes
+      .filter((r) => r.dev === name && r.protocol !== 'kernel')
+      .map((r) => `${r.dst}${r.gateway === undefined ? '' : ` via ${r.gateway}`}`),
   };
 }
 
@@ -110,10 +133,16 @@ export interface CliProcess {
 }
 
 /** Starts `node dist/cli/main.js ARGS` (optionally through a wrapper such as `ip netns exec NS`). */
-export function spawnCli(args: string[], options: { prefix?: string[]; timeoutMs?: number } = {}): CliProcess {
+export function spawnCli(
+  args: string[],
+  options: { prefix?: string[]; timeoutMs?: number } = {},
+): CliProcess {
   const prefix = options.prefix ?? [];
   const [command, ...rest] = [...prefix, process.execPath, cliPath, ...args];
-  const child = spawn(command as string, rest, { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command as string, rest, {
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -123,7 +152,11 @@ export function spawnCli(args: string[], options: { prefix?: string[]; timeoutMs
   const done = new Promise<CliRun>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`fstack-kni ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+      reject(
+        new Error(
+          `fstack-kni ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}\n${stderr}`,
+        ),
+      );
     }, timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -141,7 +174,10 @@ export function spawnCli(args: string[], options: { prefix?: string[]; timeoutMs
 }
 
 /** Runs the CLI to its end; see spawnCli. */
-export function runCliAsync(args: string[], options: { prefix?: string[]; timeoutMs?: number } = {}): Promise<CliRun> {
+export function runCliAsync(
+  args: string[],
+  options: { prefix?: string[]; timeoutMs?: number } = {},
+): Promise<CliRun> {
   return spawnCli(args, options).done;
 }
 
@@ -161,7 +197,9 @@ export class WatchProcess {
   readonly stderrLines: string[] = [];
   readonly #exited: Promise<number | null>;
   #cursor = 0;
-  #waiter: { predicate: (record: WatchRecord) => boolean; resolve: (record: WatchRecord) => void } | undefined;
+  #waiter:
+    | { predicate: (record: WatchRecord) => boolean; resolve: (record: WatchRecord) => void }
+    | undefined;
 
   constructor(args: string[]) {
     this.child = spawn(process.execPath, [cliPath, 'watch', '--json-log', ...args], {
@@ -177,7 +215,9 @@ export class WatchProcess {
       }
       this.#match();
     });
-    createInterface({ input: this.child.stderr as NodeJS.ReadableStream }).on('line', (line) => this.stderrLines.push(line));
+    createInterface({ input: this.child.stderr as NodeJS.ReadableStream }).on('line', (line) =>
+      this.stderrLines.push(line),
+    );
   }
 
   get pid(): number {
@@ -192,13 +232,21 @@ export class WatchProcess {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiter = undefined;
-        reject(new Error(`no matching watch record within ${timeoutMs} ms; last records:\n${this.#tail()}`));
+        reject(
+          new Error(
+            `no matching watch record within ${timeoutMs} ms; last records:\n${this.#tail()}`,
+          ),
+        );
       }, timeoutMs);
       void this.#exited.then((code) => {
         if (this.#waiter === undefined) return;
         clearTimeout(timer);
         this.#waiter = undefined;
-        reject(new Error(`watch exited with ${code} before a matching record; last records:\n${this.#tail()}`));
+        reject(
+          new Error(
+            `watch exited with ${code} before a matching record; last records:\n${this.#tail()}`,
+          ),
+        );
       });
       this.#waiter = {
         predicate,
@@ -224,7 +272,9 @@ export class WatchProcess {
   /** Resolves with the exit code; kills the process with SIGKILL after `timeoutMs`. */
   async exit(timeoutMs = 10_000): Promise<number | null> {
     let timer: NodeJS.Timeout | undefined;
-    const killed = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const killed = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)),
+    );
     const result = await Promise.race([this.#exited, killed]);
     clearTimeout(timer);
     if (result === 'timeout') {
@@ -260,6 +310,9 @@ export class WatchProcess {
   }
 
   #tail(): string {
-    return [...this.records.slice(-15).map((record) => JSON.stringify(record)), ...this.stderrLines.slice(-5)].join('\n');
+    return [
+      ...this.records.slice(-15).map((record) => JSON.stringify(record)),
+      ...this.stderrLines.slice(-5),
+    ].join('\n');
   }
 }

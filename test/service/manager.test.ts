@@ -100,7 +100,9 @@ describe.skipIf(systemdSkipReason !== undefined)('SystemdManager with a private 
     expect(restarted.job).not.toBe(started.job);
     const afterRestart = await manager.unitState('sleeper.service');
     expect(afterRestart.activeState).toBe('active');
-    expect(afterRestart.mainPid).toBe(Number((await systemd.show('sleeper.service', 'MainPID')).MainPID));
+    expect(afterRestart.mainPid).toBe(
+      Number((await systemd.show('sleeper.service', 'MainPID')).MainPID),
+    );
     expect(afterRestart.mainPid).not.toBe(running.mainPid);
 
     const stopped = await manager.stopUnit('sleeper.service');
@@ -206,7 +208,14 @@ describe.skipIf(systemdSkipReason !== undefined)('SystemdManager with a private 
     const closed = await SystemdManager.connect({ bus: { address: systemd.busAddress } });
     closed.close();
 
-    for (const name of ['', 'sleeper', 'sleeper.unit', 'a b.service', 'foo@.service', `${'x'.repeat(248)}.service`]) {
+    for (const name of [
+      '',
+      'sleeper',
+      'sleeper.unit',
+      'a b.service',
+      'foo@.service',
+      `${'x'.repeat(248)}.service`,
+    ]) {
       const error = await rejectionOf(closed.startUnit(name));
       expect(error.code, name).toBe('EINVALIDUNITNAME');
       expect(error.unit, name).toBe(name);
@@ -216,7 +225,9 @@ describe.skipIf(systemdSkipReason !== undefined)('SystemdManager with a private 
   });
 
   it('connects directly to the private socket', async () => {
-    const direct = await SystemdManager.connect({ bus: { address: systemd.privateAddress, direct: true } });
+    const direct = await SystemdManager.connect({
+      bus: { address: systemd.privateAddress, direct: true },
+    });
     try {
       expect(direct.direct).toBe(true);
 
@@ -238,7 +249,14 @@ describe.skipIf(systemdSkipReason !== undefined)('SystemdManager with a private 
       (await bus.call(unitPath, PROPERTIES, 'Get', 'ss', [iface, property], options))[0];
     try {
       // as argument; a(ssssssouso) reply
-      const [units] = await bus.call(MANAGER, MANAGER_IFACE, 'ListUnitsByNames', 'as', [['sleeper.service']], options);
+      const [units] = await bus.call(
+        MANAGER,
+        MANAGER_IFACE,
+        'ListUnitsByNames',
+        'as',
+        [['sleeper.service']],
+        options,
+      );
       const [unit] = units as unknown[][];
       expect(units).toHaveLength(1);
       expect(unit?.[0]).toBe('sleeper.service');
@@ -257,12 +275,28 @@ describe.skipIf(systemdSkipReason !== undefined)('SystemdManager with a private 
       expect(await get(`${UNIT_IFACE_PREFIX}Unit`, 'Job')).toEqual([0, '/']);
       expect(await get(`${UNIT_IFACE_PREFIX}Unit`, 'CanStart')).toBe(true);
       expect(await get(`${UNIT_IFACE_PREFIX}Service`, 'StatusErrno')).toBe(0);
-      expect(await get(`${UNIT_IFACE_PREFIX}Service`, 'StandardInputData')).toEqual(Buffer.alloc(0));
-      const [progress] = await bus.call(MANAGER, PROPERTIES, 'Get', 'ss', [MANAGER_IFACE, 'Progress'], options);
+      expect(await get(`${UNIT_IFACE_PREFIX}Service`, 'StandardInputData')).toEqual(
+        Buffer.alloc(0),
+      );
+      const [progress] = await bus.call(
+        MANAGER,
+        PROPERTIES,
+        'Get',
+        'ss',
+        [MANAGER_IFACE, 'Progress'],
+        options,
+      );
       expect(progress).toBe(1);
 
       // a{sv}: a plain object of plain values
-      const [all] = await bus.call(unitPath, PROPERTIES, 'GetAll', 's', [`${UNIT_IFACE_PREFIX}Unit`], options);
+      const [all] = await bus.call(
+        unitPath,
+        PROPERTIES,
+        'GetAll',
+        's',
+        [`${UNIT_IFACE_PREFIX}Unit`],
+        options,
+      );
       expect((all as Record<string, unknown>).Id).toBe('sleeper.service');
       expect((all as Record<string, unknown>).Names).toEqual(['sleeper.service']);
     } finally {
@@ -305,7 +339,13 @@ describe.skipIf(systemdSkipReason !== undefined)('SystemdManager with a private 
       const outcome = await manager.startUnit('in-netns.service');
 
       expect(outcome.result).toBe('done');
-      const [lo] = ipJson<Array<{ addr_info: Array<{ local: string }> }>>(netns, 'address', 'show', 'dev', 'lo');
+      const [lo] = ipJson<Array<{ addr_info: Array<{ local: string }> }>>(
+        netns,
+        'address',
+        'show',
+        'dev',
+        'lo',
+      );
       expect(lo?.addr_info.map((address) => address.local)).toContain('192.0.2.79');
     } finally {
       removeTestNetns(netns);
@@ -338,7 +378,9 @@ describe.skipIf(systemdSkipReason !== undefined)('SystemdManager with a private 
 describe.skipIf(!addon().busLibrary().available)('SystemdManager.connect failures', () => {
   it('reports an unreachable address', async () => {
     const missing = join(tmpdir(), `fstack-kni-missing-${process.pid}`, 'bus');
-    const error = await rejectionOf(SystemdManager.connect({ bus: { address: `unix:path=${missing}` } }));
+    const error = await rejectionOf(
+      SystemdManager.connect({ bus: { address: `unix:path=${missing}` } }),
+    );
 
     expect(error.code).toBe('ECONNECT');
     expect(error.errno).toBe(2);

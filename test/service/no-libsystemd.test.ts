@@ -31,7 +31,9 @@ describe('without libsystemd', () => {
   it('rejects connect with ENOSYSTEMD', async () => {
     process.env.FSTACK_KNI_LIBSYSTEMD = MISSING_LIBRARY;
 
-    const error = await SystemdManager.connect({ bus: 'system' }).catch((caught: unknown) => caught);
+    const error = await SystemdManager.connect({ bus: 'system' }).catch(
+      (caught: unknown) => caught,
+    );
 
     expect(error).toBeInstanceOf(SystemdError);
     expect((error as SystemdError).code).toBe('ENOSYSTEMD');

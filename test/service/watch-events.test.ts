@@ -19,7 +19,15 @@ function desired(address = '192.0.2.79', gateway = '192.0.2.1'): DesiredState {
         name: 'veth0',
         portId: 0,
         carrier: false,
-        addresses: [{ family: 4, address, prefixLength: 24, broadcast: '192.0.2.255', source: '[port0] addr, netmask, broadcast' }],
+        addresses: [
+          {
+            family: 4,
+            address,
+            prefixLength: 24,
+            broadcast: '192.0.2.255',
+            source: '[port0] addr, netmask, broadcast',
+          },
+        ],
         routes: [{ family: 4, gateway, metric: 0, source: '[port0] gateway' }],
       },
     ],
@@ -27,11 +35,34 @@ function desired(address = '192.0.2.79', gateway = '192.0.2.1'): DesiredState {
 }
 
 function link(index: number, name = 'veth0', up = false): Link {
-  return { index, name, up, carrier: up, operState: up ? 'up' : 'down', flags: up ? 1 : 0, mtu: 1500, mac: '02:00:00:00:00:01', kind: 'tun' };
+  return {
+    index,
+    name,
+    up,
+    carrier: up,
+    operState: up ? 'up' : 'down',
+    flags: up ? 1 : 0,
+    mtu: 1500,
+    mac: '02:00:00:00:00:01',
+    kind: 'tun',
+  };
 }
 
-function address(index: number, text = '192.0.2.79', prefixLength = 24, broadcast: string | undefined = '192.0.2.255'): Address {
-  return { family: 4, index, address: text, prefixLength, ...(broadcast === undefined ? {} : { broadcast }), scope: 'universe', flags: 0 };
+function address(
+  index: number,
+  text = '192.0.2.79',
+  prefixLength = 24,
+  broadcast: string | undefined = '192.0.2.255',
+): Address {
+  return {
+    family: 4,
+    index,
+    address: text,
+    prefixLength,
+    ...(broadcast === undefined ? {} : { broadcast }),
+    scope: 'universe',
+    flags: 0,
+  };
 }
 
 function defaultRoute(index: number, gateway = '192.0.2.1', metric?: number): Route {
@@ -61,33 +92,54 @@ describe('ManagedInterfaces', () => {
   it('sees a new ifindex as an appearance', () => {
     const interfaces = managed();
 
-    expect(interfaces.classify({ kind: 'link', action: 'delete', object: link(5) })?.effect).toBe('vanished');
+    expect(interfaces.classify({ kind: 'link', action: 'delete', object: link(5) })?.effect).toBe(
+      'vanished',
+    );
     expect(interfaces.link('veth0')).toBeUndefined();
-    expect(interfaces.classify({ kind: 'link', action: 'new', object: link(6) })?.effect).toBe('appeared');
+    expect(interfaces.classify({ kind: 'link', action: 'new', object: link(6) })?.effect).toBe(
+      'appeared',
+    );
     expect(interfaces.link('veth0')?.index).toBe(6);
-    expect(interfaces.classify({ kind: 'link', action: 'new', object: link(6) })?.effect).toBe('drift');
-    expect(interfaces.classify({ kind: 'link', action: 'new', object: link(6, 'veth0', true) })?.effect).toBe('in-sync');
+    expect(interfaces.classify({ kind: 'link', action: 'new', object: link(6) })?.effect).toBe(
+      'drift',
+    );
+    expect(
+      interfaces.classify({ kind: 'link', action: 'new', object: link(6, 'veth0', true) })?.effect,
+    ).toBe('in-sync');
   });
 
   it('ignores unmanaged links', () => {
     const interfaces = managed();
 
-    expect(interfaces.classify({ kind: 'link', action: 'new', object: link(9, 'eth0', true) })).toBeUndefined();
-    expect(interfaces.classify({ kind: 'address', action: 'delete', object: address(9) })).toBeUndefined();
+    expect(
+      interfaces.classify({ kind: 'link', action: 'new', object: link(9, 'eth0', true) }),
+    ).toBeUndefined();
+    expect(
+      interfaces.classify({ kind: 'address', action: 'delete', object: address(9) }),
+    ).toBeUndefined();
   });
 
   it('treats a rename away as vanished', () => {
     const interfaces = managed([link(5, 'veth0', true)]);
 
-    const renamed = interfaces.classify({ kind: 'link', action: 'new', object: link(5, 'old0', true) });
+    const renamed = interfaces.classify({
+      kind: 'link',
+      action: 'new',
+      object: link(5, 'old0', true),
+    });
 
-    expect(renamed).toMatchObject({ interface: 'veth0', effect: 'vanished', object: 'renamed to old0' });
+    expect(renamed).toMatchObject({
+      interface: 'veth0',
+      effect: 'vanished',
+      object: 'renamed to old0',
+    });
     expect(interfaces.link('veth0')).toBeUndefined();
   });
 
   it('classifies addresses', () => {
     const interfaces = managed();
-    const classify = (action: 'new' | 'delete', object: Address) => interfaces.classify({ kind: 'address', action, object })?.effect;
+    const classify = (action: 'new' | 'delete', object: Address) =>
+      interfaces.classify({ kind: 'address', action, object })?.effect;
 
     expect(classify('new', address(5))).toBe('in-sync');
     expect(classify('new', address(5, '192.0.2.79', 25))).toBe('drift');
@@ -95,7 +147,9 @@ describe('ManagedInterfaces', () => {
     expect(classify('delete', address(5))).toBe('drift');
     expect(classify('new', address(5, '198.51.100.7'))).toBe('unmanaged');
     expect(classify('delete', address(5, '198.51.100.7'))).toBe('unmanaged');
-    expect(classify('new', { ...address(5, 'fe80::1', 64, undefined), family: 6 })).toBe('unmanaged');
+    expect(classify('new', { ...address(5, 'fe80::1', 64, undefined), family: 6 })).toBe(
+      'unmanaged',
+    );
   });
 
   it('counts an unrequested address as drift when pruning', () => {
@@ -103,12 +157,16 @@ describe('ManagedInterfaces', () => {
     interfaces.setDesired(desired(), true);
     interfaces.reset([link(5)]);
 
-    expect(interfaces.classify({ kind: 'address', action: 'new', object: address(5, '198.51.100.7') })?.effect).toBe('drift');
+    expect(
+      interfaces.classify({ kind: 'address', action: 'new', object: address(5, '198.51.100.7') })
+        ?.effect,
+    ).toBe('drift');
   });
 
   it('classifies routes', () => {
     const interfaces = managed();
-    const classify = (action: 'new' | 'delete', object: Route) => interfaces.classify({ kind: 'route', action, object })?.effect;
+    const classify = (action: 'new' | 'delete', object: Route) =>
+      interfaces.classify({ kind: 'route', action, object })?.effect;
 
     expect(classify('new', defaultRoute(5))).toBe('in-sync');
     expect(classify('new', defaultRoute(5, '192.0.2.1', 0))).toBe('in-sync');
@@ -116,8 +174,12 @@ describe('ManagedInterfaces', () => {
     expect(classify('new', defaultRoute(5, '192.0.2.1', 100))).toBe('drift');
     expect(classify('delete', defaultRoute(5))).toBe('drift');
     expect(classify('delete', defaultRoute(5, '192.0.2.254'))).toBe('unmanaged');
-    expect(classify('new', { ...defaultRoute(5), table: 255, protocol: 'kernel' })).toBe('unmanaged');
-    expect(classify('new', { ...defaultRoute(5), destination: '198.51.100.0', prefixLength: 24 })).toBe('unmanaged');
+    expect(classify('new', { ...defaultRoute(5), table: 255, protocol: 'kernel' })).toBe(
+      'unmanaged',
+    );
+    expect(
+      classify('new', { ...defaultRoute(5), destination: '198.51.100.0', prefixLength: 24 }),
+    ).toBe('unmanaged');
   });
 
   it('manages nothing with KNI off', () => {
@@ -132,7 +194,10 @@ describe('ManagedInterfaces', () => {
 
 describe('retiredObjects', () => {
   it('lists what the new config drops', () => {
-    const retired = retiredObjects(desired('192.0.2.79', '192.0.2.1'), desired('192.0.2.80', '192.0.2.254'));
+    const retired = retiredObjects(
+      desired('192.0.2.79', '192.0.2.1'),
+      desired('192.0.2.80', '192.0.2.254'),
+    );
 
     expect(retired.map((object) => object.kind)).toEqual(['address', 'route']);
     expect(retired[0]).toMatchObject({ interface: 'veth0', address: { address: '192.0.2.79' } });
@@ -242,7 +307,9 @@ describe('LinkAppearanceTracker', () => {
 
   it('names the interface that did not come back', async () => {
     const nl = new FakeRtnl([link(5)]);
-    const tracker = await LinkAppearanceTracker.start(nl.asRtnl, ['veth0'], { netnsLabel: 'netns kni' });
+    const tracker = await LinkAppearanceTracker.start(nl.asRtnl, ['veth0'], {
+      netnsLabel: 'netns kni',
+    });
 
     const error = await tracker.waitForAll(20).then(
       () => undefined,
@@ -251,9 +318,13 @@ describe('LinkAppearanceTracker', () => {
 
     expect(error).toBeInstanceOf(LinkWaitError);
     expect((error as LinkWaitError).code).toBe('ETIMEDOUT');
-    expect((error as LinkWaitError).message).toContain('veth0 still has ifindex 5 from before the restart');
+    expect((error as LinkWaitError).message).toContain(
+      'veth0 still has ifindex 5 from before the restart',
+    );
     expect((error as LinkWaitError).message).toContain('netns kni');
-    expect((error as LinkWaitError).interfaces).toEqual([{ name: 'veth0', previousIndex: 5, currentIndex: 5, appeared: false }]);
+    expect((error as LinkWaitError).interfaces).toEqual([
+      { name: 'veth0', previousIndex: 5, currentIndex: 5, appeared: false },
+    ]);
     tracker.close();
   });
 });

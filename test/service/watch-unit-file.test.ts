@@ -1,7 +1,14 @@
 // The shipped systemd/fstack-kni-watch.service: systemd's own offline check must accept it
 // without a warning, and the settings the watcher relies on must be there.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +24,8 @@ function analyzeSkipReason(): string | undefined {
     return 'systemd-analyze is not installed (Debian package systemd)';
   }
   // verify checks that the programs of ExecStart= and ExecReload= exist on this host.
-  if (!existsSync('/usr/bin/env') || !existsSync('/bin/kill')) return '/usr/bin/env or /bin/kill is missing';
+  if (!existsSync('/usr/bin/env') || !existsSync('/bin/kill'))
+    return '/usr/bin/env or /bin/kill is missing';
   return undefined;
 }
 
@@ -35,7 +43,9 @@ describe('fstack-kni-watch.service', () => {
     expect(lines).toContain('After=fstack_ha.service');
     expect(lines).toContain('PartOf=fstack_ha.service');
     expect(lines).toContain('WantedBy=fstack_ha.service');
-    expect(lines).toContain('ExecStart=/usr/bin/env fstack-kni watch --config /etc/f-stack.conf --unit fstack_ha.service');
+    expect(lines).toContain(
+      'ExecStart=/usr/bin/env fstack-kni watch --config /etc/f-stack.conf --unit fstack_ha.service',
+    );
     expect(lines).toContain('ExecReload=/bin/kill -HUP $MAINPID');
     expect(lines).toContain('Restart=on-failure');
     expect(lines).toContain('CapabilityBoundingSet=CAP_NET_ADMIN');
@@ -48,28 +58,42 @@ describe('fstack-kni-watch.service', () => {
     expect(lines.filter((line) => line.startsWith('ReadWritePaths='))).toEqual([]);
   });
 
-  it.skipIf(skipReason !== undefined)(`passes systemd-analyze verify${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
-    // verify loads the units a unit names; a stub of F-Stack's unit sits next to it.
-    const dir = mkdtempSync(join(tmpdir(), 'fstack-kni-unit-'));
-    try {
-      copyFileSync(unitPath, join(dir, 'fstack-kni-watch.service'));
-      writeFileSync(join(dir, 'fstack_ha.service'), '[Service]\nExecStart=/bin/true\n');
+  it.skipIf(skipReason !== undefined)(
+    `passes systemd-analyze verify${skipReason ? ` (skipped: ${skipReason})` : ''}`,
+    () => {
+      // verify loads the units a unit names; a stub of F-Stack's unit sits next to it.
+      const dir = mkdtempSync(join(tmpdir(), 'fstack-kni-unit-'));
+      try {
+        copyFileSync(unitPath, join(dir, 'fstack-kni-watch.service'));
+        writeFileSync(join(dir, 'fstack_ha.service'), '[Service]\nExecStart=/bin/true\n');
 
-      const result = spawnSync('systemd-analyze', ['verify', '--man=no', join(dir, 'fstack-kni-watch.service')], {
-        encoding: 'utf8',
-        env: { ...process.env, SYSTEMD_LOG_COLOR: '0' },
-      });
+        const result = spawnSync(
+          'systemd-analyze',
+          ['verify', '--man=no', join(dir, 'fstack-kni-watch.service')],
+          {
+            encoding: 'utf8',
+            env: { ...process.env, SYSTEMD_LOG_COLOR: '0' },
+          },
+        );
 
-      expect(result.stderr).toBe('');
-      expect(result.status).toBe(0);
+        expect(result.stderr).toBe('');
+        expect(result.status).toBe(0);
 
-      // The same check reports a value systemd does not know, so an empty stderr means something.
-      const broken = readFileSync(unitPath, 'utf8').replace('ProtectSystem=strict', 'ProtectSystem=sometimes');
-      writeFileSync(join(dir, 'fstack-kni-watch.service'), broken);
-      const rejected = spawnSync('systemd-analyze', ['verify', '--man=no', join(dir, 'fstack-kni-watch.service')], { encoding: 'utf8' });
-      expect(rejected.stderr).toContain('sometimes');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+        // The same check reports a value systemd does not know, so an empty stderr means something.
+        const broken = readFileSync(unitPath, 'utf8').replace(
+          'ProtectSystem=strict',
+          'ProtectSystem=sometimes',
+        );
+        writeFileSync(join(dir, 'fstack-kni-watch.service'), broken);
+        const rejected = spawnSync(
+          'systemd-analyze',
+          ['verify', '--man=no', join(dir, 'fstack-kni-watch.service')],
+          { encoding: 'utf8' },
+        );
+        expect(rejected.stderr).toContain('sometimes');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

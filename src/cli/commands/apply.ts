@@ -1,22 +1,22 @@
 // `fstack-kni apply`: make veth<N> match f-stack.conf. Also home of the option parsing and
 // config loading that status and demo share.
 import type { ParseArgsConfig } from 'node:util';
-import { parseCommandArgs } from '../arguments.js';
-import { type Diagnostic, type LoadedConfig, loadConfig } from '../../config/model.js';
 import { formatDiagnostic } from '../../config/diagnostics.js';
+import { type Diagnostic, type LoadedConfig, loadConfig } from '../../config/model.js';
 import { DEFAULT_FSTACK_VERSION } from '../../config/versions.js';
 import type { StepResult } from '../../kni/apply.js';
 import { type ConvergeReport, converge, hasPendingChanges } from '../../kni/converge.js';
-import { type DesiredOptions, type DesiredState, desiredState } from '../../kni/desired.js';
 import { describeOperation } from '../../kni/describe.js';
+import { type DesiredOptions, type DesiredState, desiredState } from '../../kni/desired.js';
 import { KniError } from '../../kni/errors.js';
 import { rtnlKernel } from '../../kni/kernel.js';
-import { DEFAULT_CONFIG_PATH, type TargetValues, desiredOptionsFrom } from '../../kni/options.js';
+import { DEFAULT_CONFIG_PATH, desiredOptionsFrom, type TargetValues } from '../../kni/options.js';
 import type { Plan } from '../../kni/plan.js';
 import { checkNetnsName, describeNetnsOpenError } from '../../netlink/netns.js';
 import { Rtnl } from '../../rtnl/index.js';
+import { parseCommandArgs } from '../arguments.js';
+import { ExitCode, style, UsageError } from '../output.js';
 import type { Command } from '../run.js';
-import { ExitCode, UsageError, style } from '../output.js';
 
 /** Options that select the config, the namespace and the desired state. */
 export const TARGET_OPTIONS = {
@@ -58,23 +58,34 @@ export interface ValidConfig {
 }
 
 /** Reads f-stack.conf; throws KniError CONFIG_INVALID listing every error when it has any. */
-export async function loadValidConfig(path: string, fstackVersion: string | undefined): Promise<ValidConfig> {
+export async function loadValidConfig(
+  path: string,
+  fstackVersion: string | undefined,
+): Promise<ValidConfig> {
   const loaded = await readConfig(path, fstackVersion);
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
-    throw new KniError('CONFIG_INVALID', `${path} has ${errors.length} error(s); nothing was changed`, errors.map(formatDiagnostic));
+    throw new KniError(
+      'CONFIG_INVALID',
+      `${path} has ${errors.length} error(s); nothing was changed`,
+      errors.map(formatDiagnostic),
+    );
   }
   return { loaded, warnings: loaded.diagnostics.filter((d) => d.severity === 'warning') };
 }
 
 /** Reads and parses f-stack.conf; a bad --fstack-version is a UsageError. */
-export async function readConfig(path: string, fstackVersion: string | undefined): Promise<LoadedConfig> {
+export async function readConfig(
+  path: string,
+  fstackVersion: string | undefined,
+): Promise<LoadedConfig> {
   try {
     return await loadConfig(path, fstackVersion === undefined ? {} : { fstackVersion });
   } catch (error) {
     if (error instanceof RangeError) throw new UsageError(`--fstack-version: ${error.message}`);
     const code = (error as { code?: unknown }).code;
-    if (code === 'ENOENT') throw new KniError('CONFIG_INVALID', `f-stack.conf not found: ${path}; give --config PATH`);
+    if (code === 'ENOENT')
+      throw new KniError('CONFIG_INVALID', `f-stack.conf not found: ${path}; give --config PATH`);
     if (typeof code === 'string' && typeof (error as { syscall?: unknown }).syscall === 'string') {
       throw new KniError('CONFIG_INVALID', `cannot read ${path}: ${(error as Error).message}`);
     }
@@ -87,7 +98,8 @@ export function targetOptions(values: TargetValues, loaded: LoadedConfig): Desir
   try {
     return desiredOptionsFrom(values, loaded.version);
   } catch (error) {
-    if (error instanceof KniError && error.code === 'OPTION_INVALID') throw new UsageError(error.message);
+    if (error instanceof KniError && error.code === 'OPTION_INVALID')
+      throw new UsageError(error.message);
     throw error;
   }
 }
@@ -110,7 +122,8 @@ export function openRtnl(netns: string | undefined): Rtnl {
   } catch (caught) {
     const error = netns === undefined ? caught : describeNetnsOpenError(netns, caught);
     const code = (error as { code?: unknown }).code;
-    if (code === 'EPERM' || code === 'EACCES') Object.assign(error as Error, { exitCode: ExitCode.Unavailable });
+    if (code === 'EPERM' || code === 'EACCES')
+      Object.assign(error as Error, { exitCode: ExitCode.Unavailable });
     throw error;
   }
 }
@@ -182,7 +195,9 @@ export const command: Command = {
     }
 
     if (json) {
-      process.stdout.write(`${JSON.stringify(reportToJson(report, desired, path, values.netns, warnings), null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify(reportToJson(report, desired, path, values.netns, warnings), null, 2)}\n`,
+      );
     } else {
       for (const warning of warnings) process.stderr.write(`${formatDiagnostic(warning)}\n`);
       process.stdout.write(renderReport(report, desired, values.netns));
@@ -204,7 +219,11 @@ function exitCode(report: ConvergeReport): number {
  */
 function lacksPermission(step: StepResult): boolean {
   const code = step.error?.code;
-  return step.status === 'failed' && step.change.kind !== 'carrier-on' && (code === 'EPERM' || code === 'EACCES');
+  return (
+    step.status === 'failed' &&
+    step.change.kind !== 'carrier-on' &&
+    (code === 'EPERM' || code === 'EACCES')
+  );
 }
 
 export function reportToJson(
@@ -252,12 +271,19 @@ function hintFor(step: StepResult): string | undefined {
 }
 
 /** Renders the report as the terminal output of apply. */
-export function renderReport(report: ConvergeReport, desired: DesiredState, netns: string | undefined): string {
+export function renderReport(
+  report: ConvergeReport,
+  desired: DesiredState,
+  netns: string | undefined,
+): string {
   const lines: string[] = [];
   const where = netns === undefined ? 'this network namespace' : `netns ${netns}`;
-  lines.push(`F-Stack ${desired.fstackVersion} (${desired.driver}), ${desired.interfaces.map((i) => i.name).join(', ')} in ${where}`);
+  lines.push(
+    `F-Stack ${desired.fstackVersion} (${desired.driver}), ${desired.interfaces.map((i) => i.name).join(', ')} in ${where}`,
+  );
 
-  for (const blocker of report.plan.blockers) lines.push(`${style('blocked:', 'red')} ${blocker.message}`);
+  for (const blocker of report.plan.blockers)
+    lines.push(`${style('blocked:', 'red')} ${blocker.message}`);
 
   const statusByChange = new Map(report.steps.map((step) => [step.change, step]));
   for (const change of report.plan.changes) {
@@ -266,15 +292,18 @@ export function renderReport(report: ConvergeReport, desired: DesiredState, netn
     if (step !== undefined) mark = step.status;
     lines.push(`  ${markStyle(mark)} ${change.command}`);
     lines.push(`      ${style(change.description, 'dim')}`);
-    if (step?.error !== undefined) lines.push(`      ${style(`error: ${step.error.message}`, 'red')}`);
+    if (step?.error !== undefined)
+      lines.push(`      ${style(`error: ${step.error.message}`, 'red')}`);
     const hint = step === undefined ? undefined : hintFor(step);
     if (hint !== undefined) lines.push(`      hint: ${hint}`);
-    for (const command of step?.failedUndo ?? []) lines.push(`      ${style(`could not undo with: ${command}`, 'red')}`);
+    for (const command of step?.failedUndo ?? [])
+      lines.push(`      ${style(`could not undo with: ${command}`, 'red')}`);
   }
 
   if (report.plan.drift.length > 0) {
     lines.push('Left alone (not in f-stack.conf; --prune removes them):');
-    for (const drift of report.plan.drift) lines.push(`  ${drift.interface}: ${drift.kind} ${drift.target}`);
+    for (const drift of report.plan.drift)
+      lines.push(`  ${drift.interface}: ${drift.kind} ${drift.target}`);
   }
   for (const note of report.plan.notes) lines.push(`${style('note:', 'yellow')} ${note}`);
 
@@ -295,9 +324,11 @@ function markStyle(mark: string): string {
 function summaryLine(report: ConvergeReport): string {
   const count = report.plan.changes.length;
   const ms = report.timings.totalMs.toFixed(1);
-  if (report.plan.blockers.length > 0) return style(`Blocked: nothing was changed (${ms} ms).`, 'red');
+  if (report.plan.blockers.length > 0)
+    return style(`Blocked: nothing was changed (${ms} ms).`, 'red');
   if (count === 0) return `Converged: nothing to change (${ms} ms).`;
-  if (report.check) return style(`${count} change(s) pending; nothing was changed (--check).`, 'yellow');
+  if (report.check)
+    return style(`${count} change(s) pending; nothing was changed (--check).`, 'yellow');
   if (report.ok) return style(`Applied ${count} change(s) in ${ms} ms; converged.`, 'green');
   if (report.rolledBack && report.remaining.length === 0) {
     return style('Failed: every step taken was undone; the kernel is as before.', 'red');

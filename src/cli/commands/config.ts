@@ -1,18 +1,14 @@
 // `fstack-kni config`: check f-stack.conf as F-Stack reads it, read a value, and edit it
 // without losing a byte of the rest.
-import { parseCommandArgs } from '../arguments.js';
 
-import {
-  type Diagnostic,
-  countDiagnostics,
-  formatDiagnostic,
-} from '../../config/diagnostics.js';
+import { countDiagnostics, type Diagnostic, formatDiagnostic } from '../../config/diagnostics.js';
 import { unifiedDiff } from '../../config/diff.js';
-import { EditError, type EditOperation, applyEdits, parseKeyPath } from '../../config/edit.js';
-import { type LoadedConfig, getValue, loadConfig } from '../../config/model.js';
+import { applyEdits, EditError, type EditOperation, parseKeyPath } from '../../config/edit.js';
+import { getValue, type LoadedConfig, loadConfig } from '../../config/model.js';
 import { DEFAULT_FSTACK_VERSION, parseFstackVersion } from '../../config/versions.js';
 import { writeConfigFile } from '../../config/write.js';
-import { ExitCode, UsageError, style } from '../output.js';
+import { parseCommandArgs } from '../arguments.js';
+import { ExitCode, style, UsageError } from '../output.js';
 import type { Command } from '../run.js';
 
 /** Default location of f-stack.conf. */
@@ -77,7 +73,8 @@ export const configCommand: Command = {
 
   async run(argv: string[]): Promise<number> {
     const [subcommand, ...rest] = argv;
-    if (subcommand === undefined) throw new UsageError('missing subcommand; run "fstack-kni config --help"');
+    if (subcommand === undefined)
+      throw new UsageError('missing subcommand; run "fstack-kni config --help"');
 
     const { values, positionals } = parseOptions(rest);
     switch (subcommand) {
@@ -92,7 +89,10 @@ export const configCommand: Command = {
         return edit(values, positionals.map(parseAssignment));
       case 'unset':
         expectArguments(subcommand, positionals, 1, Infinity);
-        return edit(values, positionals.map((key) => ({ kind: 'unset', key })));
+        return edit(
+          values,
+          positionals.map((key) => ({ kind: 'unset', key })),
+        );
       case 'enable-section':
       case 'disable-section':
         expectArguments(subcommand, positionals, 1, 1);
@@ -116,9 +116,16 @@ function parseOptions(argv: string[]): { values: ConfigValues; positionals: stri
   return { values, positionals: parsed.positionals };
 }
 
-function expectArguments(subcommand: string, positionals: string[], min: number, max: number): void {
-  if (positionals.length < min) throw new UsageError(`config ${subcommand}: missing argument; run "fstack-kni config --help"`);
-  if (positionals.length > max) throw new UsageError(`config ${subcommand}: unexpected argument "${positionals[max]}"`);
+function expectArguments(
+  subcommand: string,
+  positionals: string[],
+  min: number,
+  max: number,
+): void {
+  if (positionals.length < min)
+    throw new UsageError(`config ${subcommand}: missing argument; run "fstack-kni config --help"`);
+  if (positionals.length > max)
+    throw new UsageError(`config ${subcommand}: unexpected argument "${positionals[max]}"`);
 }
 
 function parseAssignment(text: string): EditOperation {
@@ -130,17 +137,25 @@ function parseAssignment(text: string): EditOperation {
 async function read(values: ConfigValues): Promise<LoadedConfig> {
   const path = values.config ?? DEFAULT_CONFIG;
   try {
-    return await loadConfig(path, values['fstack-version'] !== undefined ? { fstackVersion: values['fstack-version'] } : {});
+    return await loadConfig(
+      path,
+      values['fstack-version'] !== undefined ? { fstackVersion: values['fstack-version'] } : {},
+    );
   } catch (error) {
     const err = error as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') {
-      throw Object.assign(new Error(`f-stack.conf not found: ${path}; give --config PATH`, { cause: error }), {
-        code: err.code,
-        exitCode: ExitCode.Failed,
-      });
+      throw Object.assign(
+        new Error(`f-stack.conf not found: ${path}; give --config PATH`, { cause: error }),
+        {
+          code: err.code,
+          exitCode: ExitCode.Failed,
+        },
+      );
     }
     if (typeof err.code === 'string' && typeof err.syscall === 'string') {
-      throw Object.assign(new Error(`cannot read ${path}: ${err.message}`), { exitCode: ExitCode.Failed });
+      throw Object.assign(new Error(`cannot read ${path}: ${err.message}`), {
+        exitCode: ExitCode.Failed,
+      });
     }
     throw error;
   }
@@ -162,7 +177,9 @@ async function check(values: ConfigValues): Promise<number> {
       diagnostics: loaded.diagnostics,
     });
   } else {
-    const lines = loaded.diagnostics.map((diagnostic) => colorize(formatDiagnostic(diagnostic), diagnostic));
+    const lines = loaded.diagnostics.map((diagnostic) =>
+      colorize(formatDiagnostic(diagnostic), diagnostic),
+    );
     const summary =
       errors + warnings === 0
         ? `${loaded.file}: no problems found (F-Stack ${loaded.version} rules)`
@@ -173,7 +190,7 @@ async function check(values: ConfigValues): Promise<number> {
 }
 
 async function get(values: ConfigValues, key: string): Promise<number> {
-  let path;
+  let path: ReturnType<typeof parseKeyPath>;
   try {
     path = parseKeyPath(key);
   } catch (error) {
@@ -201,7 +218,7 @@ async function edit(values: ConfigValues, operations: EditOperation[]): Promise<
   const json = values.json === true;
   const dryRun = values['dry-run'] === true;
 
-  let result;
+  let result: ReturnType<typeof applyEdits>;
   try {
     result = applyEdits(loaded, operations);
   } catch (error) {
@@ -209,7 +226,10 @@ async function edit(values: ConfigValues, operations: EditOperation[]): Promise<
     throw error;
   }
 
-  const diff = unifiedDiff(loaded.document, result.document, { before: loaded.file, after: `${loaded.file} (edited)` });
+  const diff = unifiedDiff(loaded.document, result.document, {
+    before: loaded.file,
+    after: `${loaded.file} (edited)`,
+  });
   const newWarnings = newDiagnostics(loaded.diagnostics, result.loaded.diagnostics);
   let backupPath: string | undefined;
 
@@ -238,7 +258,8 @@ async function edit(values: ConfigValues, operations: EditOperation[]): Promise<
   }
 
   if (dryRun) process.stdout.write(diff);
-  for (const warning of newWarnings) process.stderr.write(`${colorize(formatDiagnostic(warning), warning)}\n`);
+  for (const warning of newWarnings)
+    process.stderr.write(`${colorize(formatDiagnostic(warning), warning)}\n`);
   const message = !result.changed
     ? `${loaded.file}: no change needed`
     : dryRun
@@ -250,7 +271,12 @@ async function edit(values: ConfigValues, operations: EditOperation[]): Promise<
 
 function reportEditFailure(error: EditError, loaded: LoadedConfig, json: boolean): number {
   if (json) {
-    printJson({ ok: false, file: loaded.file, error: { name: error.name, code: error.code, message: error.message }, diagnostics: error.diagnostics });
+    printJson({
+      ok: false,
+      file: loaded.file,
+      error: { name: error.name, code: error.code, message: error.message },
+      diagnostics: error.diagnostics,
+    });
   }
   process.stderr.write(`fstack-kni: ${error.message}\n`);
   return ExitCode.Failed;
@@ -258,14 +284,19 @@ function reportEditFailure(error: EditError, loaded: LoadedConfig, json: boolean
 
 /** Diagnostics of `after` that `before` did not have (same code and message). */
 function newDiagnostics(before: readonly Diagnostic[], after: readonly Diagnostic[]): Diagnostic[] {
-  const known = new Set(before.map((diagnostic) => `${diagnostic.code}\u0000${diagnostic.message}`));
+  const known = new Set(
+    before.map((diagnostic) => `${diagnostic.code}\u0000${diagnostic.message}`),
+  );
   return after.filter((diagnostic) => !known.has(`${diagnostic.code}\u0000${diagnostic.message}`));
 }
 
 function colorize(text: string, diagnostic: Diagnostic): string {
   const [first, ...others] = text.split('\n');
-  const label = diagnostic.severity === 'error' ? style('error', 'red') : style('warning', 'yellow');
-  return [(first as string).replace(`: ${diagnostic.severity}: `, `: ${label}: `), ...others].join('\n');
+  const label =
+    diagnostic.severity === 'error' ? style('error', 'red') : style('warning', 'yellow');
+  return [(first as string).replace(`: ${diagnostic.severity}: `, `: ${label}: `), ...others].join(
+    '\n',
+  );
 }
 
 function plural(count: number, noun: string): string {

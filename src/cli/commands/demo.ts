@@ -1,9 +1,9 @@
 // `fstack-kni demo` (and `npm start`): the runbook's case in a sandbox netns on a machine
 // without F-Stack.
 import { DEMO_NETNS, type DemoReport, runDemo } from '../../kni/demo.js';
-import type { Command } from '../run.js';
 import { checkNetnsName } from '../../netlink/netns.js';
-import { ExitCode, UsageError, style } from '../output.js';
+import { ExitCode, style, UsageError } from '../output.js';
+import type { Command } from '../run.js';
 import { parseCommandArgs, renderReport } from './apply.js';
 import { renderExplanation } from './explain.js';
 import { renderStatus } from './status.js';
@@ -46,7 +46,10 @@ export const command: Command = {
         throw new UsageError(`--netns: ${(error as Error).message}`);
       }
     }
-    const report = await runDemo({ keep: values.keep ?? false, ...(values.netns !== undefined ? { netns: values.netns } : {}) });
+    const report = await runDemo({
+      keep: values.keep ?? false,
+      ...(values.netns !== undefined ? { netns: values.netns } : {}),
+    });
 
     if (values.json ?? false) {
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -64,19 +67,40 @@ function renderDemo(report: DemoReport): string {
   const parts: string[] = [];
   const config = report.configPath ?? 'f-stack.conf';
 
-  if (report.before !== undefined) parts.push(style('State before apply', 'bold'), renderStatus(report.before, config, report.netns, []));
+  if (report.before !== undefined)
+    parts.push(
+      style('State before apply', 'bold'),
+      renderStatus(report.before, config, report.netns, []),
+    );
   if (report.apply !== undefined && report.desired !== undefined) {
     parts.push(style('Apply', 'bold'), renderReport(report.apply, report.desired, report.netns));
   }
-  if (report.after !== undefined) parts.push(style('State after apply', 'bold'), renderStatus(report.after, config, report.netns, []));
-  if (report.explanation !== undefined) parts.push(style('Packet steering', 'bold'), renderExplanation(report.explanation, report.after?.kni ?? report.before?.kni ?? { enable: true, tcpPorts: [], udpPorts: [] }));
+  if (report.after !== undefined)
+    parts.push(
+      style('State after apply', 'bold'),
+      renderStatus(report.after, config, report.netns, []),
+    );
+  if (report.explanation !== undefined)
+    parts.push(
+      style('Packet steering', 'bold'),
+      renderExplanation(
+        report.explanation,
+        report.after?.kni ?? report.before?.kni ?? { enable: true, tcpPorts: [], udpPorts: [] },
+      ),
+    );
 
   parts.push(style('Steps', 'bold'));
   for (const step of report.steps) {
-    const mark = step.ok ? style('ok  ', 'green') : style(step.unavailable === true ? 'n/a ' : 'FAIL', 'red');
+    const mark = step.ok
+      ? style('ok  ', 'green')
+      : style(step.unavailable === true ? 'n/a ' : 'FAIL', 'red');
     parts.push(`  ${mark} ${step.title}: ${step.detail}`);
   }
   for (const command of report.removal) parts.push(`  to remove: ${command}`);
-  parts.push(report.ok ? style('Demo succeeded.', 'green') : style('Demo did not complete every step.', 'red'));
+  parts.push(
+    report.ok
+      ? style('Demo succeeded.', 'green')
+      : style('Demo did not complete every step.', 'red'),
+  );
   return `${parts.join('\n')}\n`;
 }

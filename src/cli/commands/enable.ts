@@ -9,26 +9,32 @@ import type { EditFileResult } from '../../config/write.js';
 import { type DesiredState, desiredState } from '../../kni/desired.js';
 import { DEFAULT_CONFIG_PATH, type TargetValues } from '../../kni/options.js';
 import {
+  editKniSection,
+  enableKniOperations,
   KNI_METHODS,
   type KniEnableRequest,
   type KniMethod,
-  editKniSection,
-  enableKniOperations,
 } from '../../service/kni-config.js';
 import type { RestartReport } from '../../service/restart.js';
 import { type VerifyReport, verifyTcpPorts } from '../../service/verify.js';
+import { ExitCode, errorToJson, style, UsageError } from '../output.js';
 import type { Command } from '../run.js';
-import { ExitCode, UsageError, errorToJson, style } from '../output.js';
-import { TARGET_OPTIONS, TARGET_USAGE, parseCommandArgs, readConfig, targetOptions } from './apply.js';
 import {
-  SERVICE_OPTIONS,
-  SERVICE_USAGE,
+  parseCommandArgs,
+  readConfig,
+  TARGET_OPTIONS,
+  TARGET_USAGE,
+  targetOptions,
+} from './apply.js';
+import {
   parseBusOption,
   parseTimeoutOption,
   parseUnitOption,
   renderRestart,
   restartToJson,
   runRestart,
+  SERVICE_OPTIONS,
+  SERVICE_USAGE,
 } from './restart.js';
 
 const KNI_ACTIONS = ['alltokni', 'alltoff', 'default'];
@@ -103,10 +109,16 @@ export const command: Command = {
   async run(argv: string[]): Promise<number> {
     const { values } = parseCommandArgs('enable', argv, ENABLE_OPTIONS);
     const request: KniEnableRequest = {
-      ...(values['tcp-port'] === undefined ? {} : { tcpPorts: values['tcp-port'].map((v) => checkPortItem(v, '--tcp-port')) }),
-      ...(values['udp-port'] === undefined ? {} : { udpPorts: values['udp-port'].map((v) => checkPortItem(v, '--udp-port')) }),
+      ...(values['tcp-port'] === undefined
+        ? {}
+        : { tcpPorts: values['tcp-port'].map((v) => checkPortItem(v, '--tcp-port')) }),
+      ...(values['udp-port'] === undefined
+        ? {}
+        : { udpPorts: values['udp-port'].map((v) => checkPortItem(v, '--udp-port')) }),
       ...(values.method === undefined ? {} : { method: checkMethod(values.method) }),
-      ...(values['kni-action'] === undefined ? {} : { kniAction: checkKniAction(values['kni-action']) }),
+      ...(values['kni-action'] === undefined
+        ? {}
+        : { kniAction: checkKniAction(values['kni-action']) }),
     };
     return toggle(values, (loaded) => enableKniOperations(loaded, request), 'enable');
   },
@@ -134,7 +146,9 @@ export async function toggle(
   const edit = await editFile(path, operationsFor(loaded), values['fstack-version'], dryRun);
   // Disable leaves [kni] with settings and enable=0 on purpose, so enable can restore them.
   if (verb === 'disable') {
-    edit.newWarnings = edit.newWarnings.filter((warning) => warning.code !== 'kni-disabled-settings');
+    edit.newWarnings = edit.newWarnings.filter(
+      (warning) => warning.code !== 'kni-disabled-settings',
+    );
   }
   const after = edit.result.loaded;
 
@@ -146,9 +160,21 @@ export async function toggle(
     // With KNI off there is no interface to wait for: the unit is only restarted.
     if (after.config.kni.enable) desired = desiredState(after.config, targetOptions(values, after));
     try {
-      restart = await runRestart({ unit, bus, netns: values.netns, timeoutMs, desired, apply: true, prune: values.prune ?? false });
+      restart = await runRestart({
+        unit,
+        bus,
+        netns: values.netns,
+        timeoutMs,
+        desired,
+        apply: true,
+        prune: values.prune ?? false,
+      });
       if (restart.ok && desired !== undefined) {
-        verify = await verifyTcpPorts(after.config, desired, values.netns === undefined ? {} : { netns: values.netns });
+        verify = await verifyTcpPorts(
+          after.config,
+          desired,
+          values.netns === undefined ? {} : { netns: values.netns },
+        );
       }
     } catch (error) {
       restartError = error;
@@ -167,7 +193,8 @@ export async function toggle(
       dryRun,
       diff: edit.diff,
       warnings: edit.newWarnings.map(formatDiagnostic),
-      restart: restart === undefined ? null : restartToJson(restart, desired, path, values.netns, []),
+      restart:
+        restart === undefined ? null : restartToJson(restart, desired, path, values.netns, []),
       verify: verify ?? null,
       ...(failure === undefined ? {} : { error: errorToJson(failure) }),
     };
@@ -188,13 +215,24 @@ export async function toggle(
   return verify === undefined || verify.ok ? ExitCode.Ok : ExitCode.Failed;
 }
 
-async function editFile(path: string, operations: EditOperation[], fstackVersion: string | undefined, dryRun: boolean): Promise<EditOutcome> {
+async function editFile(
+  path: string,
+  operations: EditOperation[],
+  fstackVersion: string | undefined,
+  dryRun: boolean,
+): Promise<EditOutcome> {
   let result: EditFileResult;
   try {
-    result = await editKniSection(path, operations, { dryRun, ...(fstackVersion === undefined ? {} : { fstackVersion }) });
+    result = await editKniSection(path, operations, {
+      dryRun,
+      ...(fstackVersion === undefined ? {} : { fstackVersion }),
+    });
   } catch (error) {
     if (error instanceof EditError) {
-      throw Object.assign(new Error(`${path}: ${error.message}; nothing was written`), { code: error.code, exitCode: ExitCode.Failed });
+      throw Object.assign(new Error(`${path}: ${error.message}; nothing was written`), {
+        code: error.code,
+        exitCode: ExitCode.Failed,
+      });
     }
     throw error;
   }
@@ -202,17 +240,31 @@ async function editFile(path: string, operations: EditOperation[], fstackVersion
   const known = new Set(result.before.diagnostics.map((d) => `${d.code}\u0000${d.message}`));
   return {
     result,
-    diff: unifiedDiff(result.before.document, result.document, { before: path, after: `${path} (edited)` }),
-    newWarnings: result.loaded.diagnostics.filter((d) => d.severity === 'warning' && !known.has(`${d.code}\u0000${d.message}`)),
+    diff: unifiedDiff(result.before.document, result.document, {
+      before: path,
+      after: `${path} (edited)`,
+    }),
+    newWarnings: result.loaded.diagnostics.filter(
+      (d) => d.severity === 'warning' && !known.has(`${d.code}\u0000${d.message}`),
+    ),
   };
 }
 
-function renderEdit(edit: EditOutcome, path: string, dryRun: boolean, verb: string, restart: boolean, unit: string): string {
+function renderEdit(
+  edit: EditOutcome,
+  path: string,
+  dryRun: boolean,
+  verb: string,
+  restart: boolean,
+  unit: string,
+): string {
   const lines: string[] = [];
   // formatDiagnostic's text has the `FILE:LINE:COLUMN: warning:` prefix already.
   for (const warning of edit.newWarnings) lines.push(style(formatDiagnostic(warning), 'yellow'));
   if (!edit.result.changed) {
-    lines.push(`${path}: no change needed (KNI already ${verb === 'enable' ? 'on with these values' : 'off'})`);
+    lines.push(
+      `${path}: no change needed (KNI already ${verb === 'enable' ? 'on with these values' : 'off'})`,
+    );
   } else if (dryRun) {
     lines.push(edit.diff.trimEnd(), `${path}: dry run, nothing written`);
   } else {
@@ -220,7 +272,9 @@ function renderEdit(edit: EditOutcome, path: string, dryRun: boolean, verb: stri
   }
   if (dryRun && restart) lines.push(`dry run: ${unit} was not restarted`);
   if (!dryRun && !restart && edit.result.changed) {
-    lines.push(`F-Stack reads f-stack.conf at start: run "fstack-kni restart --unit ${unit}" or pass --restart`);
+    lines.push(
+      `F-Stack reads f-stack.conf at start: run "fstack-kni restart --unit ${unit}" or pass --restart`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -249,7 +303,9 @@ function checkPortItem(text: string, option: string): string {
   const first = match === null ? NaN : Number(match[1]);
   const last = match?.[2] === undefined ? first : Number(match[2]);
   if (!(first >= 1 && last <= 65535 && first <= last)) {
-    throw new UsageError(`${option} ${JSON.stringify(text)} is not a port (1-65535) or a range A-B of them`);
+    throw new UsageError(
+      `${option} ${JSON.stringify(text)} is not a port (1-65535) or a range A-B of them`,
+    );
   }
   return text;
 }
@@ -263,7 +319,9 @@ function checkMethod(text: string): KniMethod {
 
 function checkKniAction(text: string): string {
   if (!KNI_ACTIONS.includes(text)) {
-    throw new UsageError(`--kni-action ${JSON.stringify(text)} must be one of ${KNI_ACTIONS.join(', ')}`);
+    throw new UsageError(
+      `--kni-action ${JSON.stringify(text)} must be one of ${KNI_ACTIONS.join(', ')}`,
+    );
   }
   return text;
 }

@@ -1,10 +1,16 @@
 // `fstack-kni explain`: which stack receives each kind of packet under the [kni] settings.
 import { formatDiagnostic } from '../../config/diagnostics.js';
 import { KniError } from '../../kni/errors.js';
-import { type Explanation, type PacketKind, type Receiver, explainPackets, parsePacket } from '../../kni/explain.js';
+import {
+  type Explanation,
+  explainPackets,
+  type PacketKind,
+  parsePacket,
+  type Receiver,
+} from '../../kni/explain.js';
 import { DEFAULT_CONFIG_PATH } from '../../kni/options.js';
+import { ExitCode, style, UsageError } from '../output.js';
 import type { Command } from '../run.js';
-import { ExitCode, UsageError, style } from '../output.js';
 import { loadValidConfig, parseCommandArgs } from './apply.js';
 
 const USAGE = `Usage: fstack-kni explain [PACKET ...] [options]
@@ -77,7 +83,10 @@ interface SteeringKeys {
 function steeringSummary(kni: SteeringKeys): string {
   if (!kni.enable) return 'enable=0';
   const parts = [`enable=1`, `method=${kni.method ?? '(missing)'}`];
-  parts.push(`tcp_port=${kni.tcpPorts.join(',') || '-'}`, `udp_port=${kni.udpPorts.join(',') || '-'}`);
+  parts.push(
+    `tcp_port=${kni.tcpPorts.join(',') || '-'}`,
+    `udp_port=${kni.udpPorts.join(',') || '-'}`,
+  );
   if (kni.kniAction !== undefined) parts.push(`kni_action=${kni.kniAction}`);
   return parts.join(' ');
 }
@@ -88,7 +97,9 @@ export function renderExplanation(explanation: Explanation, kni: SteeringKeys): 
   const width = Math.max(20, ...explanation.verdicts.map((v) => v.packet.length + 2));
   lines.push(`  ${'packet'.padEnd(width)} ${'receiver'.padEnd(9)} rule`);
   for (const verdict of explanation.verdicts) {
-    lines.push(`  ${verdict.packet.padEnd(width)} ${receiverStyle(verdict.receiver)} ${verdict.rule}`);
+    lines.push(
+      `  ${verdict.packet.padEnd(width)} ${receiverStyle(verdict.receiver)} ${verdict.rule}`,
+    );
   }
   if (explanation.warnings.length > 0) {
     lines.push('Warnings:');

@@ -175,7 +175,9 @@ async function makeDirectory(path: string): Promise<void> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') {
       if ((await stat(path)).isDirectory()) return;
-      throw Object.assign(new Error(`EEXIST: ${path} exists and is not a directory`), { code: 'EEXIST' });
+      throw Object.assign(new Error(`EEXIST: ${path} exists and is not a directory`), {
+        code: 'EEXIST',
+      });
     }
     const parent = dirname(path);
     if (code !== 'ENOENT' || parent === path) throw error;

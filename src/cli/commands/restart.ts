@@ -1,27 +1,32 @@
 // `fstack-kni restart`: restart F-Stack's unit, wait for veth<N> to come back, apply
 // f-stack.conf. Also home of the systemd options and output that enable and disable share.
-import type { Diagnostic } from '../../config/model.js';
+
 import { formatDiagnostic } from '../../config/diagnostics.js';
+import type { Diagnostic } from '../../config/model.js';
 import { type DesiredState, desiredState } from '../../kni/desired.js';
 import { DEFAULT_CONFIG_PATH } from '../../kni/options.js';
 import type { Rtnl } from '../../rtnl/index.js';
 import type { BusTarget } from '../../service/bus.js';
 import { SystemdError } from '../../service/errors.js';
 import { SystemdManager } from '../../service/manager.js';
-import { DEFAULT_FSTACK_UNIT, type RestartReport, restartAndConverge } from '../../service/restart.js';
+import {
+  DEFAULT_FSTACK_UNIT,
+  type RestartReport,
+  restartAndConverge,
+} from '../../service/restart.js';
 import { unitNameProblem } from '../../service/unit-name.js';
 import type { UnitState } from '../../service/unit-state.js';
 import { LinkWaitError } from '../../service/wait-link.js';
+import { ExitCode, style, UsageError } from '../output.js';
 import type { Command } from '../run.js';
-import { ExitCode, UsageError, style } from '../output.js';
 import {
-  TARGET_OPTIONS,
-  TARGET_USAGE,
   loadValidConfig,
   openRtnl,
   parseCommandArgs,
   renderReport,
   reportToJson,
+  TARGET_OPTIONS,
+  TARGET_USAGE,
   targetOptions,
 } from './apply.js';
 
@@ -51,7 +56,9 @@ export function parseBusOption(text: string | undefined): BusTarget {
   if (text === undefined || text === 'system') return 'system';
   if (text === 'user') return 'user';
   if (!/^[a-z-]+:/.test(text)) {
-    throw new UsageError(`--bus ${JSON.stringify(text)} is not system, user or a D-Bus address such as unix:path=/run/user/0/bus`);
+    throw new UsageError(
+      `--bus ${JSON.stringify(text)} is not system, user or a D-Bus address such as unix:path=/run/user/0/bus`,
+    );
   }
   return { address: text, direct: /\/systemd\/private(,|$)/.test(text) };
 }
@@ -60,7 +67,8 @@ export function parseBusOption(text: string | undefined): BusTarget {
 export function parseUnitOption(text: string | undefined): string {
   if (text === undefined) return DEFAULT_FSTACK_UNIT;
   const problem = unitNameProblem(text);
-  if (problem !== undefined) throw new UsageError(`--unit ${JSON.stringify(text)} is not a unit name: it ${problem}`);
+  if (problem !== undefined)
+    throw new UsageError(`--unit ${JSON.stringify(text)} is not a unit name: it ${problem}`);
   return text;
 }
 
@@ -69,7 +77,9 @@ export function parseTimeoutOption(text: string | undefined): number {
   if (text === undefined) return 90_000;
   const seconds = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || seconds <= 0 || seconds > MAX_TIMEOUT_SECONDS) {
-    throw new UsageError(`--timeout ${JSON.stringify(text)} is not a number of seconds from 0.001 to ${MAX_TIMEOUT_SECONDS}`);
+    throw new UsageError(
+      `--timeout ${JSON.stringify(text)} is not a number of seconds from 0.001 to ${MAX_TIMEOUT_SECONDS}`,
+    );
   }
   return Math.max(1, Math.round(seconds * 1000));
 }
@@ -82,7 +92,10 @@ export async function connectSystemd(bus: BusTarget): Promise<SystemdManager> {
   try {
     return await SystemdManager.connect({ bus });
   } catch (error) {
-    if (error instanceof SystemdError && (error.code === 'ENOSYSTEMD' || error.code === 'ECONNECT')) {
+    if (
+      error instanceof SystemdError &&
+      (error.code === 'ENOSYSTEMD' || error.code === 'ECONNECT')
+    ) {
       Object.assign(error, { exitCode: ExitCode.Unavailable });
     }
     throw error;
@@ -121,7 +134,11 @@ export async function runRestart(request: RestartRequest): Promise<RestartReport
       ...(request.netns === undefined ? {} : { netns: request.netns }),
     });
   } catch (error) {
-    if (manager !== undefined && (error instanceof LinkWaitError || (error instanceof SystemdError && error.code === 'ETIMEDOUT'))) {
+    if (
+      manager !== undefined &&
+      (error instanceof LinkWaitError ||
+        (error instanceof SystemdError && error.code === 'ETIMEDOUT'))
+    ) {
       await attachUnitState(error, manager, request.unit);
     }
     throw error;
@@ -162,36 +179,56 @@ export function restartToJson(
     job: { path: report.job.job, result: report.job.result, durationMs: report.job.durationMs },
     unitState: report.unitState ?? null,
     interfaces: report.interfaces,
-    apply: report.converge === undefined || desired === undefined ? null : reportToJson(report.converge, desired, config, netns, warnings),
+    apply:
+      report.converge === undefined || desired === undefined
+        ? null
+        : reportToJson(report.converge, desired, config, netns, warnings),
     timings: report.timings,
   };
 }
 
 /** Renders a restart report as the restart part of the terminal output. */
-export function renderRestart(report: RestartReport, desired: DesiredState | undefined, netns: string | undefined): string {
+export function renderRestart(
+  report: RestartReport,
+  desired: DesiredState | undefined,
+  netns: string | undefined,
+): string {
   const lines: string[] = [];
   const jobMs = report.timings.restartJobMs.toFixed(1);
   if (report.job.result !== 'done') {
-    lines.push(style(`Restart of ${report.unit} failed: job ${report.job.job} ended with result "${report.job.result}" after ${jobMs} ms`, 'red'));
-    if (report.unitState !== undefined) lines.push(`  unit ${report.unit}: ${unitStateText(report.unitState)}`);
+    lines.push(
+      style(
+        `Restart of ${report.unit} failed: job ${report.job.job} ended with result "${report.job.result}" after ${jobMs} ms`,
+        'red',
+      ),
+    );
+    if (report.unitState !== undefined)
+      lines.push(`  unit ${report.unit}: ${unitStateText(report.unitState)}`);
     lines.push(`  see: journalctl -u ${report.unit}`);
     return `${lines.join('\n')}\n`;
   }
 
   lines.push(`Restarted ${report.unit} (job ${report.job.job} done in ${jobMs} ms)`);
   if (report.failure === 'unit-stopped') {
-    lines.push(style(`${report.unit} stopped before its interfaces came back; nothing was applied`, 'red'));
-    if (report.unitState !== undefined) lines.push(`  unit ${report.unit}: ${unitStateText(report.unitState)}`);
+    lines.push(
+      style(`${report.unit} stopped before its interfaces came back; nothing was applied`, 'red'),
+    );
+    if (report.unitState !== undefined)
+      lines.push(`  unit ${report.unit}: ${unitStateText(report.unitState)}`);
     lines.push(`  see: journalctl -u ${report.unit}`);
     return `${lines.join('\n')}\n`;
   }
   for (const iface of report.interfaces) {
     const was = iface.previousIndex === undefined ? 'absent before' : `was ${iface.previousIndex}`;
-    const when = iface.afterJobMs >= 0 ? `${iface.afterJobMs.toFixed(1)} ms after the job ended` : `${(-iface.afterJobMs).toFixed(1)} ms before the job ended`;
+    const when =
+      iface.afterJobMs >= 0
+        ? `${iface.afterJobMs.toFixed(1)} ms after the job ended`
+        : `${(-iface.afterJobMs).toFixed(1)} ms before the job ended`;
     lines.push(`${iface.name} is back as ifindex ${iface.index} (${was}), ${when}`);
   }
   let output = `${lines.join('\n')}\n`;
-  if (report.converge !== undefined && desired !== undefined) output += renderReport(report.converge, desired, netns);
+  if (report.converge !== undefined && desired !== undefined)
+    output += renderReport(report.converge, desired, netns);
 
   const t = report.timings;
   output +=
@@ -246,7 +283,11 @@ export const command: Command = {
     });
 
     if (values.json === true) {
-      const document = { ...restartToJson(report, desired, path, values.netns, warnings), config: path, netns: values.netns ?? null };
+      const document = {
+        ...restartToJson(report, desired, path, values.netns, warnings),
+        config: path,
+        netns: values.netns ?? null,
+      };
       process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
     } else {
       for (const warning of warnings) process.stderr.write(`${formatDiagnostic(warning)}\n`);

@@ -5,10 +5,17 @@ import { formatDiagnostic } from '../../config/diagnostics.js';
 import type { DesiredOptions } from '../../kni/desired.js';
 import { readLiveState } from '../../kni/live.js';
 import { DEFAULT_CONFIG_PATH, type TargetValues } from '../../kni/options.js';
-import { type InterfaceStatus, type StatusReport, diagnose } from '../../kni/status.js';
-import type { Command } from '../run.js';
+import { diagnose, type InterfaceStatus, type StatusReport } from '../../kni/status.js';
 import { ExitCode, style } from '../output.js';
-import { TARGET_OPTIONS, TARGET_USAGE, openRtnl, parseCommandArgs, readConfig, targetOptions } from './apply.js';
+import type { Command } from '../run.js';
+import {
+  openRtnl,
+  parseCommandArgs,
+  readConfig,
+  TARGET_OPTIONS,
+  TARGET_USAGE,
+  targetOptions,
+} from './apply.js';
 
 const USAGE = `Usage: fstack-kni status [options]
 
@@ -31,8 +38,12 @@ export const command: Command = {
 
     const loaded = await readConfig(path, values['fstack-version']);
     const options: DesiredOptions = targetOptions(values, loaded);
-    const configErrors = loaded.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
-    const warnings = loaded.diagnostics.filter((d) => d.severity === 'warning').map(formatDiagnostic);
+    const configErrors = loaded.diagnostics
+      .filter((d) => d.severity === 'error')
+      .map(formatDiagnostic);
+    const warnings = loaded.diagnostics
+      .filter((d) => d.severity === 'warning')
+      .map(formatDiagnostic);
 
     const nl = openRtnl(values.netns);
     let report: StatusReport;
@@ -80,7 +91,12 @@ function applyArguments(values: TargetValues & { config?: string; netns?: string
   return args;
 }
 
-export function renderStatus(report: StatusReport, path: string, netns: string | undefined, warnings: string[]): string {
+export function renderStatus(
+  report: StatusReport,
+  path: string,
+  netns: string | undefined,
+  warnings: string[],
+): string {
   const lines: string[] = [];
   const kni = report.kni;
   const steering = kni.enable
@@ -110,7 +126,10 @@ export function renderStatus(report: StatusReport, path: string, netns: string |
 }
 
 function renderInterface(iface: InterfaceStatus): string[] {
-  const title = iface.vlanId === undefined ? `${iface.name} (port ${iface.portId})` : `${iface.name} (VLAN ${iface.vlanId} of port ${iface.portId})`;
+  const title =
+    iface.vlanId === undefined
+      ? `${iface.name} (port ${iface.portId})`
+      : `${iface.name} (VLAN ${iface.vlanId} of port ${iface.portId})`;
   const yesNo = (value: boolean) => (value ? 'yes' : 'no');
   const list = (values: string[]) => (values.length === 0 ? ['-'] : values);
 
@@ -123,12 +142,17 @@ function renderInterface(iface: InterfaceStatus): string[] {
     ['MAC', [iface.expected.mac ?? '(any)'], [iface.mac ?? '-']],
   ];
 
-  const width = Math.max(36, ...rows.flatMap(([, config]) => config.map((value) => value.length + 2)));
+  const width = Math.max(
+    36,
+    ...rows.flatMap(([, config]) => config.map((value) => value.length + 2)),
+  );
   const lines = [style(title, 'bold'), `  ${''.padEnd(10)} ${'f-stack.conf'.padEnd(width)} kernel`];
   for (const [label, config, kernel] of rows) {
     const count = Math.max(config.length, kernel.length);
     for (let i = 0; i < count; i++) {
-      lines.push(`  ${(i === 0 ? label : '').padEnd(10)} ${(config[i] ?? '').padEnd(width)} ${kernel[i] ?? ''}`);
+      lines.push(
+        `  ${(i === 0 ? label : '').padEnd(10)} ${(config[i] ?? '').padEnd(width)} ${kernel[i] ?? ''}`,
+      );
     }
   }
   return lines;

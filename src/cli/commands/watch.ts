@@ -1,12 +1,13 @@
 // `fstack-kni watch`: the long-running reconciler that keeps veth<N> configured across
 // F-Stack restarts and drift. Parses options, wires signals and the log to KniWatcher.
+
+import { DEFAULT_CONFIG_PATH } from '../../kni/options.js';
+import { describeNetnsOpenError } from '../../netlink/netns.js';
 import { KniWatcher } from '../../service/watch.js';
 import { streamLogger } from '../../service/watch-log.js';
-import { DEFAULT_CONFIG_PATH } from '../../kni/options.js';
-import type { Command } from '../run.js';
 import { ExitCode, UsageError } from '../output.js';
-import { describeNetnsOpenError } from '../../netlink/netns.js';
-import { TARGET_OPTIONS, TARGET_USAGE, parseCommandArgs, targetOptions } from './apply.js';
+import type { Command } from '../run.js';
+import { parseCommandArgs, TARGET_OPTIONS, TARGET_USAGE, targetOptions } from './apply.js';
 import { parseBusOption, parseUnitOption } from './restart.js';
 
 const { json: _json, ...TARGET_OPTIONS_WITHOUT_JSON } = TARGET_OPTIONS;
@@ -83,7 +84,9 @@ export const command: Command = {
         configPath: values.config ?? DEFAULT_CONFIG_PATH,
         desiredOptions: (loaded) => targetOptions(values, loaded),
         log,
-        ...(values['fstack-version'] === undefined ? {} : { fstackVersion: values['fstack-version'] }),
+        ...(values['fstack-version'] === undefined
+          ? {}
+          : { fstackVersion: values['fstack-version'] }),
         ...(values.netns === undefined ? {} : { netns: values.netns }),
         ...(values.prune === undefined ? {} : { prune: values.prune }),
         ...(unit === undefined ? {} : { unit, bus }),
@@ -94,9 +97,11 @@ export const command: Command = {
       await watcher.stopped;
       return ExitCode.Ok;
     } catch (caught) {
-      const error = values.netns === undefined ? caught : describeNetnsOpenError(values.netns, caught);
+      const error =
+        values.netns === undefined ? caught : describeNetnsOpenError(values.netns, caught);
       const code = (error as { code?: unknown }).code;
-      if (code === 'EPERM' || code === 'EACCES') Object.assign(error as Error, { exitCode: ExitCode.Unavailable });
+      if (code === 'EPERM' || code === 'EACCES')
+        Object.assign(error as Error, { exitCode: ExitCode.Unavailable });
       throw error;
     } finally {
       process.removeListener('SIGTERM', onStop);
@@ -109,7 +114,9 @@ export const command: Command = {
 function parseReceiveBuffer(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d{1,10}$/.test(text) || Number(text) < 1 || Number(text) > 0x7fffffff) {
-    throw new UsageError(`--receive-buffer ${JSON.stringify(text)} is not a number of bytes from 1 to ${0x7fffffff}`);
+    throw new UsageError(
+      `--receive-buffer ${JSON.stringify(text)} is not a number of bytes from 1 to ${0x7fffffff}`,
+    );
   }
   return Number(text);
 }
