@@ -6,7 +6,6 @@ import { AttributeIterator, attributeSize, readHostU32 } from '../netlink/attrib
 import {
   AF_INET,
   AF_INET6,
-  AF_UNSPEC,
   IFA_ADDRESS,
   IFA_BROADCAST,
   IFA_CACHEINFO,
@@ -46,6 +45,7 @@ import {
   checkPrefixLength,
   describe,
   describeLink,
+  familyNumber,
   type LinkRef,
 } from './arguments.js';
 import { resolveLinkIndex } from './link.js';
@@ -247,8 +247,7 @@ export function addressRequest(
  */
 export function encodeAddressDump(family?: Family, index?: number): Buffer {
   const builder = new MessageBuilder(RTM_GETADDR, NLM_F_DUMP);
-  const familyNumber = family === undefined ? AF_UNSPEC : family === 4 ? AF_INET : AF_INET6;
-  writeIfaddrmsg(builder, { family: familyNumber, index: index ?? 0 });
+  writeIfaddrmsg(builder, { family: familyNumber(family), index: index ?? 0 });
   return builder.finish();
 }
 

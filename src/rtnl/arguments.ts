@@ -4,7 +4,7 @@
 // RangeError. Every message names the offending value.
 
 import { formatIp, type IpAddress, maxPrefixLength, parseIp } from '../net/ip.js';
-import { IFNAMSIZ } from '../netlink/constants.js';
+import { AF_INET, AF_INET6, AF_UNSPEC, IFNAMSIZ } from '../netlink/constants.js';
 import type { Family } from './types.js';
 
 /** A link named by interface index or by name. */
@@ -173,4 +173,10 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${String(value)}`;
+}
+
+/** Returns the AF_* number of a family for a dump request; AF_UNSPEC asks for both. */
+export function familyNumber(family: Family | undefined): number {
+  if (family === undefined) return AF_UNSPEC;
+  return family === 4 ? AF_INET : AF_INET6;
 }

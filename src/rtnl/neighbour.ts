@@ -6,7 +6,6 @@ import { AttributeIterator } from '../netlink/attributes.js';
 import {
   AF_INET,
   AF_INET6,
-  AF_UNSPEC,
   NDA_DST,
   NDA_IFINDEX,
   NDA_LLADDR,
@@ -34,6 +33,7 @@ import {
   checkLinkRef,
   checkObject,
   describeLink,
+  familyNumber,
   formatMac,
   type LinkRef,
   parseMac,
@@ -138,7 +138,7 @@ export function neighbourRequest(
 export function encodeNeighbourDump(family?: Family, index?: number): Buffer {
   const builder = new MessageBuilder(RTM_GETNEIGH, NLM_F_DUMP);
   writeNdmsg(builder, {
-    family: family === undefined ? AF_UNSPEC : family === 4 ? AF_INET : AF_INET6,
+    family: familyNumber(family),
   });
   if (index !== undefined) builder.u32(NDA_IFINDEX, index);
   return builder.finish();

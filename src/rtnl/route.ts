@@ -14,7 +14,6 @@ import { AttributeIterator, attributeSize } from '../netlink/attributes.js';
 import {
   AF_INET,
   AF_INET6,
-  AF_UNSPEC,
   NLM_F_ACK,
   NLM_F_CREATE,
   NLM_F_DUMP,
@@ -64,6 +63,7 @@ import {
   checkPrefixLength,
   describe,
   describeLink,
+  familyNumber,
   type LinkRef,
 } from './arguments.js';
 import { resolveLinkIndex } from './link.js';
@@ -346,7 +346,7 @@ export function routeRequest(
 export function encodeRouteDump(family?: Family, table?: number, oif?: number): Buffer {
   const builder = new MessageBuilder(RTM_GETROUTE, NLM_F_DUMP);
   writeRtmsg(builder, {
-    family: family === undefined ? AF_UNSPEC : family === 4 ? AF_INET : AF_INET6,
+    family: familyNumber(family),
     table: table !== undefined && table < 256 ? table : 0,
   });
   if (table !== undefined) builder.u32(RTA_TABLE, table);
