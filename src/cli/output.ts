@@ -37,8 +37,9 @@ export function style(text: string, code: 'red' | 'green' | 'yellow' | 'bold' | 
 export function reportError(error: unknown, argv: string[]): number {
   const err = error instanceof Error ? error : new Error(String(error));
   const own = (err as Error & { exitCode?: unknown }).exitCode;
-  const exitCode =
-    err instanceof UsageError ? ExitCode.Usage : typeof own === 'number' ? own : ExitCode.Failed;
+  let exitCode: number = ExitCode.Failed;
+  if (err instanceof UsageError) exitCode = ExitCode.Usage;
+  else if (typeof own === 'number') exitCode = own;
 
   if (argv.includes('--json')) {
     process.stdout.write(`${JSON.stringify({ ok: false, error: errorToJson(err) }, null, 2)}\n`);

@@ -14,7 +14,7 @@ export type BatchOutcome = { ok: true; payload?: Buffer } | { ok: false; error: 
 export interface RtnlTransport {
   /**
    * Sends one request and resolves with the reply messages back to back, or undefined when
-   * the kernel answered with a plain ack. Rejects with the kernel's error.
+   * the kernel replied with a plain ack. Rejects with the kernel's error.
    */
   request(message: Buffer, operation: Operation): Promise<Buffer | undefined>;
   /** Sends a dump request and resolves with every reply message back to back. */
