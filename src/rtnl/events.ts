@@ -22,6 +22,7 @@ import {
   RTNLGRP_LINK,
   RTNLGRP_NEIGH,
 } from '../netlink/constants.js';
+import { DumpInterruptedError } from '../netlink/errors.js';
 import { type NetlinkMessage, parseMessages } from '../netlink/message.js';
 import { decodeAddress } from './address.js';
 import { checkBoolean, checkObject } from './arguments.js';
@@ -56,10 +57,20 @@ export type RtnlEvent =
       routes?: Route[];
       neighbours?: Neighbour[];
     }
-  /** A notification that could not be decoded, or a failed resync dump. */
+  /**
+   * A notification that could not be decoded, or a failed resync. Dumps interrupted by
+   * ongoing changes are tried again for about 0.85 s before a resync fails.
+   */
   | { kind: 'error'; error: Error };
 
 export type RtnlListener = (event: RtnlEvent) => void;
+
+/**
+ * Delays in ms before each extra resync round when every attempt of a dump was interrupted.
+ * The kernel keeps sending notifications after a burst of changes, IPv6 address ones from
+ * a work queue, so the dumps of a resync can keep failing for a while after the overflow.
+ */
+const INTERRUPTED_RESYNC_DELAYS_MS = [10, 40, 160, 640];
 
 /** Checks the kinds argument of subscribe. */
 export function checkSubscribeKinds(kinds: unknown): SubscribeKinds {
@@ -238,8 +249,8 @@ export class Subscription {
     try {
       do {
         this.resyncAgain = false;
-        const event = await this.dump();
-        if (this.socket === undefined) return;
+        const event = await this.dumpPatiently();
+        if (event === undefined || this.socket === undefined) return;
         // A dump started before another overflow may miss what was lost then, so only the last counts.
         if (!this.resyncAgain) this.deliver(event);
       } while (this.resyncAgain);
@@ -251,6 +262,21 @@ export class Subscription {
       this.heldEvents = [];
       for (const event of heldEvents) this.deliver(event);
     }
+  }
+
+  // Dumps again after a wait while the dumps are interrupted by ongoing changes. Returns
+  // undefined if the subscription closed meanwhile.
+  private async dumpPatiently(): Promise<RtnlEvent | undefined> {
+    for (const delay of INTERRUPTED_RESYNC_DELAYS_MS) {
+      try {
+        return await this.dump();
+      } catch (error) {
+        if (!(error instanceof DumpInterruptedError)) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (this.socket === undefined) return undefined;
+    }
+    return this.dump();
   }
 
   private async dump(): Promise<RtnlEvent> {

@@ -5,6 +5,7 @@ import {
   RTNLGRP_IPV6_IFADDR,
   RTNLGRP_LINK,
 } from '../../src/netlink/constants.js';
+import { DumpInterruptedError } from '../../src/netlink/errors.js';
 import { decodeEvents } from '../../src/rtnl/events.js';
 import { Rtnl } from '../../src/rtnl/handle.js';
 import type { RtnlEvent } from '../../src/rtnl/index.js';
@@ -138,6 +139,48 @@ describe('Subscription', () => {
 
     expect(events.map((event) => event.kind)).toEqual(['overflow', 'overflow', 'resync']);
     expect(dumps()).toBe(2);
+  });
+
+  it('retries a resync whose dumps were interrupted', async () => {
+    let failures = 2;
+    const transport = new FakeTransport((_message, op) => {
+      if (failures === 0) return Buffer.concat([linkReply(1, 'lo'), linkReply(5, 'veth0')]);
+      failures--;
+      return new DumpInterruptedError({ ...op, attempts: 5 });
+    });
+    const events: RtnlEvent[] = [];
+    let socket: FakeEventSocket | undefined;
+    const nl = Rtnl.fromTransport(transport, (options) => {
+      socket = { ...options, receiveBuffer: options.receiveBuffer, closed: false };
+      return { close: () => undefined };
+    });
+    nl.subscribe({ links: true }, (event) => events.push(event));
+
+    socket?.onOverflow();
+    while (events.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+
+    expect(events.map((event) => event.kind)).toEqual(['overflow', 'resync']);
+    expect(transport.sent.filter((sent) => sent.kind === 'dump')).toHaveLength(3);
+  });
+
+  it('reports a resync whose dumps stay interrupted', async () => {
+    const transport = new FakeTransport(
+      (_message, op) => new DumpInterruptedError({ ...op, attempts: 5 }),
+    );
+    const events: RtnlEvent[] = [];
+    let socket: FakeEventSocket | undefined;
+    const nl = Rtnl.fromTransport(transport, (options) => {
+      socket = { ...options, receiveBuffer: options.receiveBuffer, closed: false };
+      return { close: () => undefined };
+    });
+    nl.subscribe({ links: true }, (event) => events.push(event));
+
+    socket?.onOverflow();
+    while (events.length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+
+    expect(events.map((event) => event.kind)).toEqual(['overflow', 'error']);
+    expect((events[1] as RtnlEvent & { kind: 'error' }).error).toBeInstanceOf(DumpInterruptedError);
+    expect(transport.sent.filter((sent) => sent.kind === 'dump')).toHaveLength(5);
   });
 
   it('stops delivering after close and closes its socket', () => {
