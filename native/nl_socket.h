@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "js_call.h"
 #include "netns_thread.h"
 #include "nl_requests.h"
 
@@ -123,7 +124,7 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
   void MarkRepliesMaybeLost();
   void FailLostReplies();
   void Deliver(bool overflow);
-  void CallReply(Napi::Env env, Completion& completion);
+  CallOutcome CallReply(Napi::Env env, Completion& completion);
 
   // Lifetime (nl_open.cc).
   void UpdateRef();

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <utility>
 
+#include "js_call.h"
 #include "nl_socket.h"
 
 namespace fstack_kni::netlink {
@@ -44,20 +45,17 @@ Napi::Value PayloadBuffer(Napi::Env env, std::vector<uint8_t>&& bytes) {
 
 // Calls a JavaScript callback from the event loop. An exception becomes an uncaught
 // exception of the process, as for any other event callback, and delivery goes on.
-void CallFromLoop(Napi::Env env, const Napi::FunctionReference& reference,
-                  const std::initializer_list<napi_value>& arguments) {
+CallOutcome CallFromLoop(Napi::Env env, const Napi::FunctionReference& reference,
+                         const std::initializer_list<napi_value>& arguments) {
   if (reference.IsEmpty()) {
-    return;
+    return CallOutcome::Returned;
   }
-  Napi::Function function = reference.Value();
-  if (function.IsEmpty()) {
-    return;
+  napi_value function = reference.Value();
+  if (function == nullptr) {
+    return CallOutcome::Returned;
   }
-  try {
-    function.Call(arguments);
-  } catch (const Napi::Error& error) {
-    napi_fatal_exception(env, error.Value());
-  }
+  return fstack_kni::CallFromLoop(env, env.Undefined(), function, arguments.size(),
+                                  arguments.begin());
 }
 
 }  // namespace
@@ -461,21 +459,29 @@ void RouteSocket::Deliver(bool overflow) {
   {
     // Promise reactions queued by the callbacks run when this scope closes.
     Napi::CallbackScope callbackScope(env, *asyncContext_);
+    CallOutcome outcome = CallOutcome::Returned;
     if (overflow) {
-      CallFromLoop(env, onOverflow_, {});
+      outcome = CallFromLoop(env, onOverflow_, {});
     }
-    if (!events.empty()) {
-      CallFromLoop(env, onEvent_, {PayloadBuffer(env, std::move(events))});
+    if (!events.empty() && outcome != CallOutcome::CannotRunJs) {
+      outcome = CallFromLoop(env, onEvent_, {PayloadBuffer(env, std::move(events))});
     }
     for (Completion& completion : delivering_) {
-      CallReply(env, completion);
+      if (outcome == CallOutcome::CannotRunJs) {
+        break;
+      }
+      outcome = CallReply(env, completion);
     }
     delivering_.clear();
+    if (outcome == CallOutcome::CannotRunJs) {
+      // The environment is shutting down, and its cleanup hook closes the socket.
+      return;
+    }
     UpdateRef();
   }
 }
 
-void RouteSocket::CallReply(Napi::Env env, Completion& completion) {
+CallOutcome RouteSocket::CallReply(Napi::Env env, Completion& completion) {
   napi_value payload = env.Undefined();
   if (completion.status == Status::Ok && (completion.dump || !completion.payload.empty())) {
     payload = PayloadBuffer(env, std::move(completion.payload));
@@ -485,11 +491,11 @@ void RouteSocket::CallReply(Napi::Env env, Completion& completion) {
     extackMessage = Napi::String::New(env, completion.extackMessage);
   }
 
-  CallFromLoop(env, onReply_,
-               {Napi::Number::New(env, completion.sequence),
-                Napi::Number::New(env, static_cast<int32_t>(completion.status)),
-                Napi::Number::New(env, completion.error), payload, extackMessage,
-                Napi::Number::New(env, static_cast<double>(completion.extackOffset))});
+  return CallFromLoop(env, onReply_,
+                      {Napi::Number::New(env, completion.sequence),
+                       Napi::Number::New(env, static_cast<int32_t>(completion.status)),
+                       Napi::Number::New(env, completion.error), payload, extackMessage,
+                       Napi::Number::New(env, static_cast<double>(completion.extackOffset))});
 }
 
 }  // namespace fstack_kni::netlink

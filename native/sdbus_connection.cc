@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "errno_error.h"
+#include "js_call.h"
 #include "module.h"
 #include "sdbus_message.h"
 
@@ -491,13 +492,9 @@ void Connection::Invoke(const Napi::FunctionReference& callback, napi_async_cont
                         const std::vector<napi_value>& args) {
   if (callback.IsEmpty()) return;
   Napi::Env env = Env();
-  try {
-    // The receiver is the global object: `this` may already be collected when the last
-    // callback of a dropped connection runs.
-    callback.MakeCallback(env.Global(), args, context);
-  } catch (const Napi::Error& error) {
-    napi_fatal_exception(env, error.Value());
-  }
+  // The receiver is the global object: `this` may already be collected when the last
+  // callback of a dropped connection runs.
+  CallFromLoop(env, env.Global(), callback.Value(), args.size(), args.data(), context);
 }
 
 Napi::Value Connection::Pending(const Napi::CallbackInfo& info) {

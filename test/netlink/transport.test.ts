@@ -449,6 +449,36 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
     expect(output.trim().split('\n')).toEqual(['pending 1', 'pending 1', 'pending 1', 'done']);
   });
 
+  it('worker exits inside a reply callback', () => {
+    // process.exit() in a worker terminates its JavaScript while the addon is still
+    // delivering. The failed call must end delivery quietly instead of aborting the process.
+    const addonPath = createRequire(import.meta.url).resolve('../../build/Release/fstack_kni.node');
+    const workerCode = `
+      const native = require(${JSON.stringify(addonPath)});
+      const socket = native.openRouteSocket({
+        netnsPath: ${JSON.stringify(`/run/netns/${netns}`)},
+        onReply() { process.exit(7); },
+      });
+      const dump = Buffer.from(${JSON.stringify(raw.getLinksDump().toString('hex'))}, 'hex');
+      socket.request(dump, true);
+    `;
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      (async () => {
+        for (let i = 0; i < 3; i++) {
+          const worker = new Worker(${JSON.stringify(workerCode)}, { eval: true });
+          const code = await new Promise((resolve) => worker.on('exit', resolve));
+          console.log('exit', code);
+        }
+      })();
+    `;
+    const output = execFileSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(output.trim().split('\n')).toEqual(['exit 7', 'exit 7', 'exit 7']);
+  });
+
   it('unclosed sockets are garbage collected', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
