@@ -1,6 +1,7 @@
 // The kernel state that f-stack.conf requires: one entry per veth<N> (and per VLAN interface
 // on it) with its addresses, default routes, link state and MAC.
 import type { FstackConfig, PortConfig, VlanConfig } from '../config/model.js';
+import { hasInvalidNameByte } from '../net/interface-name.js';
 import {
   broadcastAddress,
   canonicalIp,
@@ -435,7 +436,7 @@ export function checkInterfaceName(name: string, what: string): void {
     Buffer.byteLength(name) <= MAX_INTERFACE_NAME &&
     name !== '.' &&
     name !== '..' &&
-    !/[\s/:\0]/.test(name);
+    !hasInvalidNameByte(name);
   if (!valid) {
     throw new KniError(
       'OPTION_INVALID',

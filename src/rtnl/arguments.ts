@@ -3,6 +3,7 @@
 // number or length outside its allowed range, or values that contradict each other, raise
 // RangeError. Every message names the offending value.
 
+import { hasInvalidNameByte } from '../net/interface-name.js';
 import { formatIp, type IpAddress, maxPrefixLength, parseIp } from '../net/ip.js';
 import { AF_INET, AF_INET6, AF_UNSPEC, IFNAMSIZ } from '../netlink/constants.js';
 import type { Family } from './types.js';
@@ -26,7 +27,7 @@ export function checkLinkName(name: unknown, valueName = 'link name'): string {
       `${valueName} ${JSON.stringify(name)} must have 1-${IFNAMSIZ - 1} bytes, has ${bytes}`,
     );
   }
-  if (name === '.' || name === '..' || /[/:\s\0]/.test(name)) {
+  if (name === '.' || name === '..' || hasInvalidNameByte(name)) {
     throw new TypeError(
       `${valueName} ${JSON.stringify(name)} is invalid: it must not be . or .. or contain /, :, NUL or whitespace`,
     );

@@ -3,6 +3,7 @@
 import { Buffer } from 'node:buffer';
 import { addon } from '../native/addon.js';
 import type { NativeNetnsTarget } from '../native/native.js';
+import { hasInvalidNameByte } from '../net/interface-name.js';
 import { resolveNetnsTarget } from '../netlink/netns.js';
 import type { NetnsTarget } from './types.js';
 
@@ -81,7 +82,7 @@ export function checkInterfaceName(name: unknown): string {
     bytes > MAX_NAME_BYTES ||
     name === '.' ||
     name === '..' ||
-    /[/\s\0:]/.test(name)
+    hasInvalidNameByte(name)
   ) {
     throw new RangeError(
       `invalid interface name ${JSON.stringify(name)}: expected 1 to ${MAX_NAME_BYTES} bytes without '/', ':' or whitespace`,
