@@ -1,6 +1,7 @@
 #include "nl_parse.h"
 
 #include <linux/netlink.h>
+#include <sys/socket.h>
 
 #include <climits>
 #include <cstring>
@@ -192,6 +193,42 @@ void ReplyCollector::Finish(const Acknowledgement& ack) {
   error_ = ack.error;
   extackMessage_.assign(ack.extackMessage.data(), ack.extackMessage.size());
   extackOffset_ = ack.extackOffset;
+}
+
+bool IsPlainAck(const uint8_t* data, size_t size, uint32_t sequence, uint32_t portId) {
+  MessageHeader header;
+  if (size != kPlainAckSize || !ReadHeader(data, size, &header)) {
+    return false;
+  }
+  int32_t error = -1;
+  std::memcpy(&error, data + kHeaderSize, sizeof error);
+  return error == 0 && header.type == NLMSG_ERROR && header.length == kPlainAckSize &&
+         header.sequence == sequence && header.portId == portId &&
+         (header.flags & NLM_F_ACK_TLVS) == 0;
+}
+
+uint32_t PacketInfoGroup(const uint8_t* control, size_t length) {
+  uint32_t group = 0;
+  size_t offset = 0;
+  while (length - offset >= sizeof(cmsghdr)) {
+    cmsghdr header;
+    std::memcpy(&header, control + offset, sizeof header);
+    if (header.cmsg_len < sizeof(cmsghdr) || header.cmsg_len > length - offset) {
+      break;
+    }
+    if (header.cmsg_level == SOL_NETLINK && header.cmsg_type == NETLINK_PKTINFO &&
+        header.cmsg_len >= CMSG_LEN(sizeof(nl_pktinfo))) {
+      nl_pktinfo info;
+      std::memcpy(&info, control + offset + CMSG_LEN(0), sizeof info);
+      group = info.group;
+    }
+    size_t step = CMSG_ALIGN(header.cmsg_len);
+    if (step > length - offset) {
+      break;
+    }
+    offset += step;
+  }
+  return group;
 }
 
 }  // namespace fstack_kni::netlink

@@ -84,6 +84,18 @@ bool ParseError(const MessageView& message, Acknowledgement* ack);
 // Parses an NLMSG_DONE message. A DONE without payload (old kernels) means success.
 bool ParseDone(const MessageView& message, Acknowledgement* ack);
 
+/** Size of an ack without extended-ack attributes: header, error code, request header. */
+constexpr size_t kPlainAckSize = kHeaderSize + 4 + kHeaderSize;
+
+// Whether a datagram is exactly the plain ack (NLMSG_ERROR with error 0, the request's
+// header only, no extended ack) of request `sequence` sent from port `portId`.
+bool IsPlainAck(const uint8_t* data, size_t size, uint32_t sequence, uint32_t portId);
+
+// Returns the group of the NETLINK_PKTINFO control message in a recvmsg control buffer of
+// `length` bytes, or 0 when there is none. Control messages that overrun the buffer end
+// the walk.
+uint32_t PacketInfoGroup(const uint8_t* control, size_t length);
+
 /** Errno reported for a reply the kernel could not have sent (payload too short). */
 constexpr int kMalformedReplyError = EPROTO;
 

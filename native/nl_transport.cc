@@ -19,8 +19,6 @@ namespace {
 constexpr int kMaxDatagramsPerWakeup = 256;
 // The same recvmsg error this many times in a row is treated as a broken socket.
 constexpr int kMaxConsecutiveErrors = 8;
-// A capped ack without extended-ack attributes: header, error code, the request's header.
-constexpr size_t kPlainAckSize = kHeaderSize + 4 + kHeaderSize;
 // Room left in receiveBuffer_ beyond the request for an ack's own header and error code
 // and its extended-ack attributes; those are far smaller.
 constexpr size_t kMaxAckOverhead = 16 * 1024;
@@ -129,15 +127,8 @@ AckResult RouteSocket::ReadAckNow(uint32_t sequence) {
   }
 
   const uint8_t* data = receiveBuffer_.data();
-  MessageHeader header;
-  int32_t error = -1;
-  if (received == static_cast<ssize_t>(kPlainAckSize) && !multicast && sender == 0 &&
-      ReadHeader(data, kPlainAckSize, &header)) {
-    std::memcpy(&error, data + kHeaderSize, sizeof error);
-  }
-  if (error == 0 && header.type == NLMSG_ERROR && header.length == kPlainAckSize &&
-      header.sequence == sequence && header.portId == portId_ &&
-      (header.flags & NLM_F_ACK_TLVS) == 0) {
+  if (!multicast && sender == 0 &&
+      IsPlainAck(data, static_cast<size_t>(received), sequence, portId_)) {
     return AckResult::Acknowledged;
   }
 
@@ -312,13 +303,8 @@ ssize_t RouteSocket::ReceiveDatagram(bool* multicast, uint32_t* sender, bool pee
 
   *sender = from.nl_pid;
   *multicast = from.nl_groups != 0;
-  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr;
-       header = CMSG_NXTHDR(&message, header)) {
-    if (header->cmsg_level == SOL_NETLINK && header->cmsg_type == NETLINK_PKTINFO) {
-      nl_pktinfo info;
-      std::memcpy(&info, CMSG_DATA(header), sizeof info);
-      *multicast = *multicast || info.group != 0;
-    }
+  if (packetInfo_ && PacketInfoGroup(control, message.msg_controllen) != 0) {
+    *multicast = true;
   }
   return received;
 }

@@ -1,9 +1,14 @@
 // libFuzzer target: message framing of one received datagram (ReadHeader, MessageWalker),
 // as RouteSocket::Dispatch walks every datagram read from the socket.
 //
+// The same bytes also go through PacketInfoGroup as a recvmsg control buffer.
+//
 // Invariants: every message lies inside the input and starts where the previous one ended
 // (after padding). Its length is at least a header, and its header equals its bytes. The
 // walker either consumes the whole datagram or reports it malformed, and stays ended.
+#include <linux/netlink.h>
+#include <sys/socket.h>
+
 #include <cstring>
 
 #include "../nl_parse.h"
@@ -14,6 +19,7 @@ using fstack_kni::netlink::kHeaderSize;
 using fstack_kni::netlink::MessageHeader;
 using fstack_kni::netlink::MessageView;
 using fstack_kni::netlink::MessageWalker;
+using fstack_kni::netlink::PacketInfoGroup;
 using fstack_kni::netlink::ReadHeader;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -46,5 +52,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(expectedOffset == size);
   }
   FUZZ_CHECK(!walker.Next(&message));
+
+  // A group can only come from a whole NETLINK_PKTINFO control message.
+  if (PacketInfoGroup(data, size) != 0) {
+    FUZZ_CHECK(size >= CMSG_LEN(sizeof(nl_pktinfo)));
+  }
   return 0;
 }
