@@ -258,6 +258,11 @@ function addSection(
     const seen = new Set<string>();
     for (let line = block.header + 1; line < block.end; line++) {
       const text = result.lines[line]?.text ?? '';
+      const wasCommented = keptCommentedKey(text);
+      if (wasCommented !== undefined) {
+        result = replaceLineText(result, line, wasCommented);
+        continue;
+      }
       const name = commentedKeyName(text);
       if (name === undefined || seen.has(name)) continue;
       seen.add(name);
@@ -281,7 +286,11 @@ function addSection(
   ]);
 }
 
-/** Comments out every active header of a section and every line of it that F-Stack reads. */
+/**
+ * Comments out every active header of a section and every line of it that F-Stack reads.
+ * A key already commented out (`#key=value`) gets a second `#`, so that enable-section
+ * restores it as it was instead of uncommenting it with the others.
+ */
 function disableSection(
   document: ConfigDocument,
   maxLine: number,
@@ -291,11 +300,19 @@ function disableSection(
   let result = document;
   for (const occurrence of layout.sections.filter((candidate) => candidate.name === section)) {
     for (let line = occurrence.header; line < occurrence.end; line++) {
-      if (line !== occurrence.header && !layout.readLines.has(line)) continue;
-      result = replaceLineText(result, line, `#${result.lines[line]?.text ?? ''}`);
+      const text = result.lines[line]?.text ?? '';
+      const read = line === occurrence.header || layout.readLines.has(line);
+      if (!read && commentedKeyName(text) === undefined) continue;
+      result = replaceLineText(result, line, `#${text}`);
     }
   }
   return result;
+}
+
+/** Returns `#key=value` for a `##key=value` line written by disableSection, else undefined. */
+function keptCommentedKey(text: string): string | undefined {
+  const match = /^([ \t]*)#([#;][A-Za-z_][A-Za-z0-9_.]*=.*)$/.exec(text);
+  return match === null ? undefined : `${match[1]}${match[2]}`;
 }
 
 /** Checks that F-Stack reads every edited key as asked and every other key as before. */

@@ -188,6 +188,17 @@ describe('sections', () => {
     expect(edit(disabled, [{ kind: 'enable-section', section: 'kni' }]).text).toBe(KNI);
   });
 
+  it('keeps commented keys commented through disable and enable', () => {
+    const text = `${KNI}#udp_port=53\n#tcp_port=80\n`;
+    const disabled = edit(text, [{ kind: 'disable-section', section: 'kni' }]).text;
+    expect(disabled).toBe(
+      `${BASE}\n#[kni]\n#enable=1\n#method=accept\n#tcp_port=22\n##udp_port=53\n##tcp_port=80\n`,
+    );
+    const enabled = edit(disabled, [{ kind: 'enable-section', section: 'kni' }]);
+    expect(enabled.text).toBe(text);
+    expect(enabled.loaded.config.kni.udpPorts).toEqual([]);
+  });
+
   it('adds an empty section when none is commented out', () => {
     expect(edit(BASE, [{ kind: 'enable-section', section: 'pcap' }]).text).toBe(
       `${BASE}\n[pcap]\n`,

@@ -25,7 +25,8 @@ Subcommands:
   set KEY=VALUE [...]        set keys; uncomments a commented-out key or section when present
   unset KEY [...]            remove keys
   enable-section SECTION     uncomment or add [SECTION] (with its commented keys)
-  disable-section SECTION    comment out [SECTION] and its keys
+  disable-section SECTION    comment out [SECTION] and its keys; keys already commented
+                             out get a second # so enable-section leaves them commented
 
 KEY is section.name: kni.enable, port0.addr, dpdk.port_list,
 freebsd.sysctl.kern.ipc.somaxconn.
