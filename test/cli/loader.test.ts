@@ -48,6 +48,18 @@ describe.skipIf(buildSkipReason !== undefined)(
 
     afterEach(() => temp.remove());
 
+    it('build leaves only the bundle in dist/cli', () => {
+      // tsc writes ES modules for src/cli too; as CommonJS they would fail to load.
+      const entries = readdirSync(cliDir, { withFileTypes: true });
+      const others = entries
+        .filter(
+          (entry) =>
+            !entry.isFile() || !/^[\w-]+\.js(\.v8cache)?$|^package\.json$/.test(entry.name),
+        )
+        .map((entry) => entry.name);
+      expect(others).toEqual([]);
+    });
+
     it('build writes a code cache per chunk', () => {
       const names = readdirSync(cliDir);
       const chunks = chunkNames(cliDir);
