@@ -59,7 +59,11 @@ function readChunkSource(file: string): string {
   }
 }
 
-/** The `require` that chunks see: other chunks by relative path, anything else through Node. */
+/**
+ * The `require` that chunks see: other chunks by relative path, anything else through Node.
+ * NOTE: a plain function, without `require.resolve` or `require.cache`, because rolldown's
+ * CommonJS output only calls `require(id)`; chunks never appear in Node's `require.cache`.
+ */
 function requireFromChunk(id: string): unknown {
   return id.startsWith('./') ? loadChunk(join(__dirname, id)) : nodeRequire(id);
 }
