@@ -12,10 +12,25 @@ export interface Command {
 /** Command name to a loader, so unused commands are never imported. */
 export type CommandTable = Record<string, () => Promise<Command>>;
 
-/** Runs the command named by argv[0] and returns the process exit code. */
+/**
+ * Runs the command named by argv[0] and returns the process exit code. An error thrown while
+ * loading or running a command is reported on stderr, such as a command module missing from
+ * an incomplete install.
+ */
 export async function runCommand(table: CommandTable, argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  try {
+    return await dispatch(table, name, rest);
+  } catch (error) {
+    return reportError(error, rest);
+  }
+}
 
+async function dispatch(
+  table: CommandTable,
+  name: string | undefined,
+  rest: string[],
+): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? rest[0] : undefined;
     if (topic !== undefined && table[topic] !== undefined) {
@@ -33,21 +48,14 @@ export async function runCommand(table: CommandTable, argv: string[]): Promise<n
 
   const load = table[name];
   if (load === undefined) {
-    return reportError(
-      new UsageError(`unknown command "${name}"; run "fstack-kni --help" for the list`),
-      argv,
-    );
+    throw new UsageError(`unknown command "${name}"; run "fstack-kni --help" for the list`);
   }
   const command = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(command.usage);
     return ExitCode.Ok;
   }
-  try {
-    return await command.run(rest);
-  } catch (error) {
-    return reportError(error, rest);
-  }
+  return command.run(rest);
 }
 
 async function overview(table: CommandTable): Promise<string> {

@@ -5,7 +5,10 @@
 // are what its C parsers make of that text. Nothing is normalized beyond that, so callers see
 // exactly what F-Stack reads (an address with a trailing "# lab" stays broken, and a warning
 // reports it).
-import { readFile } from 'node:fs/promises';
+
+// fs.promises is read only when loadConfig runs, so the CLI bundle (CommonJS) loads
+// node:fs/promises only for commands that read a file asynchronously.
+import { promises as fs } from 'node:fs';
 
 import { scanSectionId } from './c-parsers.js';
 import { type Diagnostic, sortDiagnostics } from './diagnostics.js';
@@ -268,7 +271,7 @@ export async function loadConfig(
   path: string,
   options: { fstackVersion?: FstackVersion | string } = {},
 ): Promise<LoadedConfig> {
-  const bytes = await readFile(path);
+  const bytes = await fs.readFile(path);
   const loaded = parseConfig(bytes, { file: path, ...options });
   return { ...loaded, snapshot: await snapshotOf(path, bytes) };
 }

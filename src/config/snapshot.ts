@@ -1,6 +1,8 @@
 // Identity of a file's content at the time it was read, to detect changes made by someone else
 // before a write replaces it.
-import { stat } from 'node:fs/promises';
+
+// fs.promises is read only when snapshotOf runs, for the reason given in model.ts.
+import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 
 // Loading node:crypto takes about 5 ms on Node 20 (timed with `import('node:crypto')` in a
@@ -30,7 +32,7 @@ export function contentHash(bytes: Uint8Array): string {
  * from `bytes`, which the caller must not change afterwards.
  */
 export async function snapshotOf(path: string, bytes: Uint8Array): Promise<FileSnapshot> {
-  const info = await stat(path);
+  const info = await fs.stat(path);
   let hash: string | undefined;
   return {
     get sha256(): string {

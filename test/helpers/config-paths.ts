@@ -29,30 +29,35 @@ export function fixtureVersion(name: string): string {
 
 export const cliPath = join(repoRoot, 'dist', 'cli', 'main.js');
 export const distConfigDir = join(repoRoot, 'dist', 'config');
+/** The CLI bundle's entry chunk, written together with the chunk of every command. */
+const cliBundle = join(repoRoot, 'dist', 'cli', 'program.js');
+
+/** Returns why `built` cannot stand for `source` (missing or older), or undefined. */
+function staleReason(source: string, built: string): string | undefined {
+  if (existsSync(built) && statSync(built).mtimeMs >= statSync(source).mtimeMs) return undefined;
+  return `${built} is missing or older than ${source}: run npm run build first`;
+}
 
 /**
  * Why tests of the built code cannot run: dist/ is missing or older than the sources of the
- * config module or its CLI command.
+ * config module or its CLI command. The CLI bundle contains its own copy of the config
+ * module, so it is compared with those sources too.
  */
 export const distSkipReason: string | undefined = (() => {
   if (!existsSync(cliPath) || !existsSync(join(distConfigDir, 'write.js'))) {
     return 'dist/ is missing: run npm run build first';
   }
-  const sources = [
-    ...readdirSync(join(repoRoot, 'src', 'config')).map((name) =>
-      join(repoRoot, 'src', 'config', name),
-    ),
-    join(repoRoot, 'src', 'cli', 'commands', 'config.ts'),
-  ];
-  for (const source of sources) {
+  const configSources = readdirSync(join(repoRoot, 'src', 'config')).map((name) =>
+    join(repoRoot, 'src', 'config', name),
+  );
+  for (const source of configSources) {
     const built = source
       .replace(join(repoRoot, 'src'), join(repoRoot, 'dist'))
       .replace(/\.ts$/, '.js');
-    if (!existsSync(built) || statSync(built).mtimeMs < statSync(source).mtimeMs) {
-      return `${built} is missing or older than its source: run npm run build first`;
-    }
+    const reason = staleReason(source, built) ?? staleReason(source, cliBundle);
+    if (reason !== undefined) return reason;
   }
-  return undefined;
+  return staleReason(join(repoRoot, 'src', 'cli', 'commands', 'config.ts'), cliBundle);
 })();
 
 /** Creates a temporary directory; remove it with the returned function. */

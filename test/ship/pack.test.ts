@@ -52,6 +52,8 @@ const ALLOWED = [
   /^LICENSE$/,
   /^binding\.gyp$/,
   /^dist\/.+\.(js|d\.ts)$/,
+  /^dist\/cli\/package\.json$/,
+  /^dist\/cli\/[^/]+\.js\.v8cache$/,
   /^prebuilds\/linux-x64\/fstack-kni\.glibc\.node$/,
   /^native\/[^/]+\.(cc|h)$/,
   /^systemd\/[^/]+$/,
@@ -68,6 +70,9 @@ const REQUIRED = [
   'dist/index.js',
   'dist/index.d.ts',
   'dist/cli/main.js',
+  'dist/cli/package.json',
+  'dist/cli/program.js',
+  'dist/cli/program.js.v8cache',
   'dist/native/addon.js',
   'prebuilds/linux-x64/fstack-kni.glibc.node',
   'native/addon.cc',
@@ -169,6 +174,17 @@ describe.skipIf(skipReason !== undefined)(
       expect(result.code).toBe(0);
     });
 
+    it('installed CLI code caches are accepted', () => {
+      // --help loads the chunk of every command; the debug output names any rejected cache.
+      const result = run(join(project, 'node_modules', '.bin', 'fstack-kni'), ['--help'], {
+        cwd: project,
+        env: { ...bareEnv, FSTACK_KNI_DEBUG: '1' },
+      });
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toContain('status');
+      expect(result.code).toBe(0);
+    });
+
     it('installed addon loads from the prebuild', () => {
       const loader = pathToFileURL(join(installed, 'dist', 'native', 'addon.js')).href;
       const script = `const { addon } = await import(${JSON.stringify(loader)}); process.stdout.write(typeof addon().describeErrno);`;
@@ -250,6 +266,18 @@ describe.skipIf(skipReason !== undefined)(
             changed: false,
             pending: false,
           });
+
+          // Nothing holds the tap open, so status finds the address but reports no carrier.
+          const status = run(cli, ['status', '--json', ...args], { cwd: project, env: bareEnv });
+          expect(status.stderr).toBe('');
+          const report = JSON.parse(status.stdout) as {
+            interfaces: Array<{ name: string; addresses: string[]; carrier: boolean }>;
+          };
+          expect(report.interfaces).toEqual([
+            expect.objectContaining({ name: 'veth0', carrier: false }),
+          ]);
+          expect(report.interfaces[0]?.addresses).toContain('192.0.2.79/24 broadcast 192.0.2.255');
+          expect(status.code).toBe(1);
         });
       },
     );

@@ -2,9 +2,10 @@
 // without F-Stack.
 import { DEMO_NETNS, type DemoReport, runDemo } from '../../kni/demo.js';
 import { checkNetnsName } from '../../netlink/netns.js';
+import { parseCommandArgs } from '../arguments.js';
 import { ExitCode, style, UsageError } from '../output.js';
 import type { Command } from '../run.js';
-import { parseCommandArgs, renderReport } from './apply.js';
+import { renderReport } from './apply.js';
 import { renderExplanation } from './explain.js';
 import { renderStatus } from './status.js';
 

@@ -1,8 +1,8 @@
 // `fstack-kni disable`: turn `[kni]` off in f-stack.conf (enable=0, the rest kept) and, with
 // --restart, restart F-Stack's unit so that it drops veth<N>.
 import { disableKniOperations } from '../../service/kni-config.js';
+import { parseCommandArgs } from '../arguments.js';
 import type { Command } from '../run.js';
-import { parseCommandArgs } from './apply.js';
 import { TOGGLE_OPTIONS, TOGGLE_USAGE, toggle } from './enable.js';
 
 const USAGE = `Usage: fstack-kni disable [options]

@@ -17,15 +17,9 @@ import {
 } from '../../service/kni-config.js';
 import type { RestartReport } from '../../service/restart.js';
 import { type VerifyReport, verifyTcpPorts } from '../../service/verify.js';
+import { parseCommandArgs } from '../arguments.js';
 import { ExitCode, errorToJson, style, UsageError } from '../output.js';
 import type { Command } from '../run.js';
-import {
-  parseCommandArgs,
-  readConfig,
-  TARGET_OPTIONS,
-  TARGET_USAGE,
-  targetOptions,
-} from './apply.js';
 import {
   parseBusOption,
   parseTimeoutOption,
@@ -36,6 +30,7 @@ import {
   SERVICE_OPTIONS,
   SERVICE_USAGE,
 } from './restart.js';
+import { readConfig, TARGET_OPTIONS, TARGET_USAGE, targetOptions } from './target.js';
 
 const KNI_ACTIONS = ['alltokni', 'alltoff', 'default'];
 

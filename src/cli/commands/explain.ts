@@ -9,9 +9,10 @@ import {
   type Receiver,
 } from '../../kni/explain.js';
 import { DEFAULT_CONFIG_PATH } from '../../kni/options.js';
+import { parseCommandArgs } from '../arguments.js';
 import { ExitCode, style, UsageError } from '../output.js';
 import type { Command } from '../run.js';
-import { loadValidConfig, parseCommandArgs } from './apply.js';
+import { loadValidConfig } from './target.js';
 
 const USAGE = `Usage: fstack-kni explain [PACKET ...] [options]
 

@@ -7,15 +7,10 @@ import { NETWORKD_FILE_PREFIX, type NetworkdFile, networkdFiles } from '../../ex
 import { type DesiredState, desiredState } from '../../kni/desired.js';
 import { KniError } from '../../kni/errors.js';
 import { DEFAULT_CONFIG_PATH } from '../../kni/options.js';
+import { parseCommandArgs } from '../arguments.js';
 import { ExitCode, style, UsageError } from '../output.js';
 import type { Command } from '../run.js';
-import {
-  loadValidConfig,
-  parseCommandArgs,
-  TARGET_OPTIONS,
-  TARGET_USAGE,
-  targetOptions,
-} from './apply.js';
+import { loadValidConfig, TARGET_OPTIONS, TARGET_USAGE, targetOptions } from './target.js';
 
 /** Target options that make sense without a kernel: no --netns, and no --mac-from (networkd cannot copy a MAC). */
 const EXPORT_OPTIONS = {

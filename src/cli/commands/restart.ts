@@ -17,18 +17,17 @@ import {
 import { unitNameProblem } from '../../service/unit-name.js';
 import type { UnitState } from '../../service/unit-state.js';
 import { LinkWaitError } from '../../service/wait-link.js';
+import { parseCommandArgs } from '../arguments.js';
 import { ExitCode, style, UsageError } from '../output.js';
 import type { Command } from '../run.js';
+import { renderReport, reportToJson } from './apply.js';
 import {
   loadValidConfig,
   openRtnl,
-  parseCommandArgs,
-  renderReport,
-  reportToJson,
   TARGET_OPTIONS,
   TARGET_USAGE,
   targetOptions,
-} from './apply.js';
+} from './target.js';
 
 /** Options that select the unit and the systemd instance. */
 export const SERVICE_OPTIONS = {

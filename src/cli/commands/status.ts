@@ -6,16 +6,10 @@ import type { DesiredOptions } from '../../kni/desired.js';
 import { readLiveState } from '../../kni/live.js';
 import { DEFAULT_CONFIG_PATH, type TargetValues } from '../../kni/options.js';
 import { diagnose, type InterfaceStatus, type StatusReport } from '../../kni/status.js';
+import { parseCommandArgs } from '../arguments.js';
 import { ExitCode, style } from '../output.js';
 import type { Command } from '../run.js';
-import {
-  openRtnl,
-  parseCommandArgs,
-  readConfig,
-  TARGET_OPTIONS,
-  TARGET_USAGE,
-  targetOptions,
-} from './apply.js';
+import { openRtnl, readConfig, TARGET_OPTIONS, TARGET_USAGE, targetOptions } from './target.js';
 
 const USAGE = `Usage: fstack-kni status [options]
 

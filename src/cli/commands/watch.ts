@@ -5,10 +5,11 @@ import { DEFAULT_CONFIG_PATH } from '../../kni/options.js';
 import { describeNetnsOpenError } from '../../netlink/netns.js';
 import { KniWatcher } from '../../service/watch.js';
 import { streamLogger } from '../../service/watch-log.js';
+import { parseCommandArgs } from '../arguments.js';
 import { ExitCode, UsageError } from '../output.js';
 import type { Command } from '../run.js';
-import { parseCommandArgs, TARGET_OPTIONS, TARGET_USAGE, targetOptions } from './apply.js';
 import { parseBusOption, parseUnitOption } from './restart.js';
+import { TARGET_OPTIONS, TARGET_USAGE, targetOptions } from './target.js';
 
 const { json: _json, ...TARGET_OPTIONS_WITHOUT_JSON } = TARGET_OPTIONS;
 
