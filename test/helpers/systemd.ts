@@ -3,10 +3,13 @@
 // How it is set up (all as root):
 // - `unshare --mount --propagation slave` gives the manager its own mount namespace, where
 //   a tmpfs on /run/systemd contains an empty /run/systemd/system: systemd --user refuses to
-//   start unless that directory exists, and the host's /run/systemd stays untouched.
+//   start unless that directory exists, and the host's /run/systemd stays untouched. The
+//   tmpfs also holds /run/systemd/inaccessible/, which sandboxed units need.
 //   Slave rather than private propagation lets mounts made later on the host reach the
 //   manager (nothing flows back), so units can use NetworkNamespacePath=/run/netns/NAME
 //   for a namespace created by `ip netns add` after the manager started.
+// - Run as root, this user manager applies the sandboxing settings of a unit (DynamicUser=,
+//   capabilities, seccomp, mount namespaces), as test/service/watch-sandbox.test.ts shows.
 // - Before exec, the launcher moves itself into a fresh cgroup (fstack-kni-test-<pid>) in
 //   every cgroup hierarchy. systemd --user takes its own cgroup as its root and moves every
 //   process of that root into init.scope. Started in the host's root cgroup, it would move
@@ -71,6 +74,14 @@ export const systemdSkipReason: string | undefined = findSkipReason();
 export interface StartOptions {
   /** How long to wait for org.freedesktop.systemd1 on the bus, in ms; 20 000 unless set. */
   readyTimeoutMs?: number;
+  /**
+   * Lets processes of every user connect to the session bus, as the system bus does, so a
+   * unit with User=nobody can reach systemd there. Unless set, dbus-daemon's session
+   * configuration admits only the user it runs as, root. A DynamicUser= unit still cannot
+   * connect: dbus-daemon drops a client whose uid it cannot look up, and nss-systemd looks
+   * up dynamic users only through PID 1, which is not this manager.
+   */
+  busOpenToAllUsers?: boolean;
 }
 
 /** A running private systemd user manager. */
@@ -105,15 +116,33 @@ Description=Session bus socket of the test manager
 ListenStream=%t/bus
 `;
 
-function dbusServiceUnit(dbusDaemon: string): string {
+function dbusServiceUnit(dbusDaemon: string, configFile: string | undefined): string {
+  const config = configFile === undefined ? '--session' : `--config-file=${configFile}`;
   return `[Unit]
 Description=Session bus of the test manager
 Requires=dbus.socket
 
 [Service]
-ExecStart=${dbusDaemon} --session --address=systemd: --nofork --nopidfile --systemd-activation
+ExecStart=${dbusDaemon} ${config} --address=systemd: --nofork --nopidfile --systemd-activation
 `;
 }
+
+// The policy of dbus-daemon's session.conf, plus <allow user="*"/>: any user may connect.
+// dbus-daemon requires a <listen> element; --address=systemd: replaces it.
+const OPEN_BUS_CONFIG = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`;
 
 // Runs inside the new mount namespace as `sh launch.sh DIR`; $$ becomes systemd's pid.
 const LAUNCH_SCRIPT = `set -eu
@@ -136,6 +165,14 @@ fi
 [ -d /run/systemd ] || mkdir /run/systemd
 mount -t tmpfs -o mode=0755 fstack-kni-test /run/systemd
 mkdir /run/systemd/system
+# What PID 1 creates at boot: the nodes that sandboxing settings such as ProtectHome=
+# mount over paths to hide them. Without them a sandboxed unit fails with 226/NAMESPACE.
+mkdir -m 0755 /run/systemd/inaccessible
+mkdir -m 0000 /run/systemd/inaccessible/dir
+install -m 0000 /dev/null /run/systemd/inaccessible/reg
+mkfifo -m 0000 /run/systemd/inaccessible/fifo
+mknod -m 0000 /run/systemd/inaccessible/chr c 0 0
+mknod -m 0000 /run/systemd/inaccessible/blk b 0 0
 
 export HOME="$dir/home" XDG_RUNTIME_DIR="$dir" XDG_CONFIG_HOME="$dir/cfg" XDG_DATA_HOME="$dir/data"
 export DBUS_SESSION_BUS_ADDRESS="unix:path=$dir/bus"
@@ -155,9 +192,14 @@ export async function startPrivateSystemd(options: StartOptions = {}): Promise<P
   mkdirSync(join(unitDir, 'sockets.target.wants'), { recursive: true });
   mkdirSync(join(dir, 'home'));
   await writeFile(join(unitDir, 'dbus.socket'), DBUS_SOCKET_UNIT);
+  let busConfig: string | undefined;
+  if (options.busOpenToAllUsers === true) {
+    busConfig = join(dir, 'bus.conf');
+    await writeFile(busConfig, OPEN_BUS_CONFIG);
+  }
   await writeFile(
     join(unitDir, 'dbus.service'),
-    dbusServiceUnit(findProgram('dbus-daemon') ?? 'dbus-daemon'),
+    dbusServiceUnit(findProgram('dbus-daemon') ?? 'dbus-daemon', busConfig),
   );
   symlinkSync('../dbus.socket', join(unitDir, 'sockets.target.wants', 'dbus.socket'));
   await writeFile(join(dir, 'launch.sh'), LAUNCH_SCRIPT);
