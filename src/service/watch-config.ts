@@ -40,6 +40,19 @@ export type ReloadOutcome =
   | { status: 'invalid'; reason: ReloadReason; error: Error };
 
 /**
+ * Returns the message for a config file that does not exist. systemd sets INVOCATION_ID in
+ * the environment of every unit it runs, and there the unit's sandbox may hide the file.
+ */
+export function missingConfigMessage(path: string, env: NodeJS.ProcessEnv = process.env): string {
+  const message = `f-stack.conf not found: ${path}; give --config PATH`;
+  if (env.INVOCATION_ID === undefined) return message;
+  return (
+    `${message}. Under systemd, also check that the unit's sandbox does not hide it: ` +
+    'ProtectHome= hides /home, /root and /run/user, and PrivateTmp= hides /tmp and /var/tmp'
+  );
+}
+
+/**
  * Reads f-stack.conf and turns it into the desired state. Throws KniError CONFIG_INVALID
  * (with every error as a detail, or for a missing file) or PORT_INVALID, or the file
  * system error.
@@ -56,8 +69,7 @@ export async function loadGoodConfig(
     );
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT')
-      throw new KniError('CONFIG_INVALID', `f-stack.conf not found: ${path}; give --config PATH`);
+    if (code === 'ENOENT') throw new KniError('CONFIG_INVALID', missingConfigMessage(path));
     throw error;
   }
   const errors = loaded.diagnostics.filter((diagnostic) => diagnostic.severity === 'error');
