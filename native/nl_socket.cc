@@ -230,75 +230,67 @@ Napi::Value RouteSocket::Request(const Napi::CallbackInfo& info) {
 }
 
 // batch(messages) -> per message a sequence number, 0 when it already completed with a
-// plain ack, or -errno when its sendmsg failed. Messages go out in as few datagrams as the
-// limits above allow. After a failed sendmsg the remaining messages are not sent either,
-// so a later message never takes effect when an earlier one could not be sent.
+// plain ack, or -errno when its sendmsg failed. `messages` contains the requests back to back,
+// each at a 4-byte aligned offset. They are stamped in place and go out in as few datagrams
+// as the limits above allow. After a failed sendmsg the remaining messages are not sent
+// either, so a later message never takes effect when an earlier one could not be sent.
 Napi::Value RouteSocket::Batch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsArray()) {
-    throw Napi::TypeError::New(env, "batch(messages: Buffer[])");
+  void* bytes = nullptr;
+  size_t size = 0;
+  if (info.Length() < 1 || napi_get_buffer_info(env, info[0], &bytes, &size) != napi_ok) {
+    throw Napi::TypeError::New(env, "batch(messages: Buffer)");
   }
-  Napi::Array list = info[0].As<Napi::Array>();
-  uint32_t count = list.Length();
-  std::vector<Napi::Uint8Array> messages;
-  messages.reserve(count);
-  for (uint32_t i = 0; i < count; ++i) {
-    messages.push_back(ReadMessage(env, list.Get(i), "batch[" + std::to_string(i) + "]"));
+  uint8_t* data = static_cast<uint8_t*>(bytes);
+  BatchLayout& layout = batchLayout_;
+  if (!layout.Parse(data, size)) {
+    throw Napi::RangeError::New(
+        env,
+        "batch: messages must be netlink messages back to back, each at a 4-byte aligned "
+        "offset, but the message at offset " +
+            std::to_string(layout.malformedOffset()) + " of " + std::to_string(size) +
+            " bytes is truncated or its nlmsg_len is invalid");
   }
   if (closed_) {
     throw Napi::Error::New(env, "batch: the netlink socket is closed");
   }
+  size_t count = layout.count();
 
   // Acks are read after each sendmsg while they come in order (see CanReadAckNow), which
   // also keeps a long batch from filling the receive buffer.
   bool readingAcks = requests_.size() == 0;
-  for (uint32_t i = 0; i < count && readingAcks; ++i) {
-    readingAcks = CanReadAckNow(messages[i].Data(), messages[i].ByteLength());
+  for (size_t i = 0; i < count && readingAcks; ++i) {
+    readingAcks = CanReadAckNow(data + layout.offset(i), layout.offset(i + 1) - layout.offset(i));
   }
 
-  // The messages are copied into one buffer, each at an aligned offset as the kernel steps
-  // through them, and stamped there: the same Buffer may appear twice in `messages`.
   std::vector<uint32_t> sequences(count);
-  std::vector<size_t> offsets(count + 1);
-  batchBytes_.clear();
-  for (uint32_t i = 0; i < count; ++i) {
+  for (size_t i = 0; i < count; ++i) {
     PendingRequest& request = requests_.Allocate();
     sequences[i] = request.sequence;
-    request.echo = HasEcho(messages[i].Data());
-    StampHeader(messages[i].Data(), request.sequence, portId_, false);
-
-    offsets[i] = batchBytes_.size();
-    batchBytes_.insert(batchBytes_.end(), messages[i].Data(),
-                       messages[i].Data() + messages[i].ByteLength());
-    batchBytes_.resize(Align(batchBytes_.size()), 0);
+    request.echo = HasEcho(data + layout.offset(i));
+    StampHeader(data + layout.offset(i), request.sequence, portId_, false);
   }
-  offsets[count] = batchBytes_.size();
 
   std::vector<bool> acknowledged(count, false);
-  uint32_t nextAck = 0;
+  size_t nextAck = 0;
   int error = 0;
-  uint32_t failedFrom = count;
-  for (uint32_t start = 0; start < count;) {
-    uint32_t end = start + 1;
-    while (end < count && end - start < kMaxBatchMessages &&
-           offsets[end + 1] - offsets[start] <= kMaxBatchBytes) {
-      ++end;
-    }
-
-    error = Send(batchBytes_.data() + offsets[start], offsets[end] - offsets[start]);
+  size_t failedFrom = count;
+  for (size_t first = 0; first < count;) {
+    size_t end = layout.DatagramEnd(first, kMaxBatchBytes, kMaxBatchMessages);
+    error = Send(data + layout.offset(first), layout.offset(end) - layout.offset(first));
     if (error != 0) {
-      failedFrom = start;
+      failedFrom = first;
       break;
     }
     for (; readingAcks && nextAck < end; ++nextAck) {
       acknowledged[nextAck] = ReadAckNow(sequences[nextAck]) == AckResult::Acknowledged;
       readingAcks = acknowledged[nextAck];
     }
-    start = end;
+    first = end;
   }
 
   Napi::Float64Array result = Napi::Float64Array::New(env, count);
-  for (uint32_t i = 0; i < count; ++i) {
+  for (size_t i = 0; i < count; ++i) {
     if (i >= failedFrom) {
       requests_.Release(*requests_.Find(sequences[i]));
       result[i] = -error;
@@ -308,9 +300,6 @@ Napi::Value RouteSocket::Batch(const Napi::CallbackInfo& info) {
     } else {
       result[i] = sequences[i];
     }
-  }
-  if (batchBytes_.capacity() > kMaxBatchBytes * 4) {
-    std::vector<uint8_t>().swap(batchBytes_);
   }
   UpdateRef();
   return result;

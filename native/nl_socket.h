@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "netns_thread.h"
+#include "nl_batch.h"
 #include "nl_requests.h"
 
 namespace fstack_kni::netlink {
@@ -160,7 +161,7 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
   std::vector<uint8_t> events_;
   std::vector<Completion> completions_;
   std::vector<Completion> delivering_;
-  std::vector<uint8_t> batchBytes_;
+  BatchLayout batchLayout_;
 };
 
 // Checks the options object of openRouteSocket; throws TypeError or RangeError.

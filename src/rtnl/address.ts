@@ -30,6 +30,7 @@ import {
 } from '../netlink/constants.js';
 import {
   MessageBuilder,
+  MessageWriter,
   messageBody,
   type NetlinkMessage,
   parseMessages,
@@ -166,28 +167,42 @@ export function encodeAddress(
   address: CheckedAddress,
   index: number,
 ): Buffer {
-  const builder = new MessageBuilder(type, flags, addressMessageSize(type, address));
-  writeIfaddrmsg(builder, {
+  const writer = new MessageWriter(addressMessageSize(type, address));
+  writeAddress(writer, type, flags, address, index);
+  return writer.finish();
+}
+
+/** Writes the message encodeAddress returns into `writer`, after the messages already in it. */
+export function writeAddress(
+  writer: MessageWriter,
+  type: number,
+  flags: number,
+  address: CheckedAddress,
+  index: number,
+): void {
+  writer.begin(type, flags);
+  writeIfaddrmsg(writer, {
     family: address.family === 4 ? AF_INET : AF_INET6,
     prefixLength: address.prefixLength,
     flags: address.flags & 0xff,
     scope: address.scope,
     index,
   });
-  builder.bytes(IFA_LOCAL, address.local);
-  builder.bytes(IFA_ADDRESS, address.peer ?? address.local);
-  if (address.label !== undefined) builder.string(IFA_LABEL, address.label);
-  if (type === RTM_DELADDR) return builder.finish();
+  writer.bytes(IFA_LOCAL, address.local);
+  writer.bytes(IFA_ADDRESS, address.peer ?? address.local);
+  if (address.label !== undefined) writer.string(IFA_LABEL, address.label);
 
-  if (address.broadcast !== undefined) builder.bytes(IFA_BROADCAST, address.broadcast);
-  if (address.flags > 0xff) builder.u32(IFA_FLAGS, address.flags);
-  if (address.validLifetime !== undefined && address.preferredLifetime !== undefined) {
-    // struct ifa_cacheinfo: preferred, valid, then two timestamps the kernel ignores on input.
-    const at = builder.attributeStruct(IFA_CACHEINFO, IFA_CACHEINFO_SIZE);
-    builder.setU32(at, address.preferredLifetime);
-    builder.setU32(at + 4, address.validLifetime);
+  if (type !== RTM_DELADDR) {
+    if (address.broadcast !== undefined) writer.bytes(IFA_BROADCAST, address.broadcast);
+    if (address.flags > 0xff) writer.u32(IFA_FLAGS, address.flags);
+    if (address.validLifetime !== undefined && address.preferredLifetime !== undefined) {
+      // struct ifa_cacheinfo: preferred, valid, then two timestamps the kernel ignores on input.
+      const at = writer.attributeStruct(IFA_CACHEINFO, IFA_CACHEINFO_SIZE);
+      writer.setU32(at, address.preferredLifetime);
+      writer.setU32(at + 4, address.validLifetime);
+    }
   }
-  return builder.finish();
+  writer.end();
 }
 
 /**
@@ -230,6 +245,17 @@ export function addressMessage(
 ): Buffer {
   const { type, flags } = ACTION_MESSAGE[action];
   return encodeAddress(type, flags, address, index);
+}
+
+/** Writes the message addressMessage returns into `writer`, after the messages already in it. */
+export function writeAddressMessage(
+  writer: MessageWriter,
+  action: AddressAction,
+  address: CheckedAddress,
+  index: number,
+): void {
+  const { type, flags } = ACTION_MESSAGE[action];
+  writeAddress(writer, type, flags, address, index);
 }
 
 /** Encodes an address request whose link is already an index. */
