@@ -512,6 +512,39 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
     }
   });
 
+  it('request kept after its socket was collected throws', () => {
+    // The addon binds request and batch to the socket object's native state. A function
+    // kept after that object was garbage collected must throw, not touch freed memory.
+    const addonPath = createRequire(import.meta.url).resolve('../../build/Release/fstack_kni.node');
+    const script = `
+      const native = require(${JSON.stringify(addonPath)});
+      const message = Buffer.from(${JSON.stringify(raw.getLink(LO).toString('hex'))}, 'hex');
+      let socket = native.openRouteSocket({ onReply: () => {} });
+      const { request, batch } = socket;
+      let collected = false;
+      new FinalizationRegistry(() => { collected = true; }).register(socket, 'socket');
+      socket = undefined;
+      (async () => {
+        for (let i = 0; i < 50 && !collected; i++) {
+          globalThis.gc();
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+        for (const call of [() => request(message, false), () => batch(message)]) {
+          try { call(); console.log('no error'); } catch (error) { console.log(error.message); }
+        }
+      })();
+    `;
+    const output = execFileSync(process.execPath, ['--expose-gc', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(output.trim().split('\n')).toEqual([
+      'the netlink socket object was collected',
+      'the netlink socket object was collected',
+    ]);
+  });
+
   it('idle socket lets the process exit', () => {
     // A child process with an open, never closed socket must end on its own once the
     // reply arrives. The timeout only stops a hang; it is not a measurement.
