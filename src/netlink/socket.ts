@@ -86,8 +86,17 @@ const ECANCELED = 125;
 const littleEndian = endianness() === 'LE';
 const readU16 = (buffer: Buffer, offset: number) =>
   littleEndian ? buffer.readUInt16LE(offset) : buffer.readUInt16BE(offset);
-const readU32 = (buffer: Buffer, offset: number) =>
-  littleEndian ? buffer.readUInt32LE(offset) : buffer.readUInt32BE(offset);
+// Reads bytes directly, because every caller has checked the bounds already and this runs
+// on every request, where Buffer.readUInt32LE would check its arguments again.
+const readU32 = (buffer: Buffer, offset: number) => {
+  const b0 = buffer[offset] as number;
+  const b1 = buffer[offset + 1] as number;
+  const b2 = buffer[offset + 2] as number;
+  const b3 = buffer[offset + 3] as number;
+  return littleEndian
+    ? (b0 | (b1 << 8) | (b2 << 16)) + b3 * 0x1000000
+    : (b3 | (b2 << 8) | (b1 << 16)) + b0 * 0x1000000;
+};
 
 // Shared by every request that completed with a plain ack inside request().
 const acknowledged: Promise<undefined> = Promise.resolve(undefined);
