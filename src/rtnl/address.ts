@@ -1,7 +1,7 @@
 // Interface addresses: RTM_NEWADDR, RTM_DELADDR and RTM_GETADDR requests, decoding into
 // Address, and AddressService.
 
-import { formatIp } from '../net/ip.js';
+import { formatIp, parseIPv4Value } from '../net/ip.js';
 import { AttributeIterator, attributeSize, readHostU32 } from '../netlink/attributes.js';
 import {
   AF_INET,
@@ -61,14 +61,20 @@ export interface AddressFilter {
   family?: Family;
 }
 
+/**
+ * An address as an attribute carries it: an IPv4 address as a number (see parseIPv4Value),
+ * which spares a Uint8Array per request, and an IPv6 address as its 16 bytes.
+ */
+export type AddressBytes = number | Uint8Array;
+
 /** An AddressSpec after checking: bytes parsed, numbers resolved, defaults filled in. */
 export interface CheckedAddress {
   link: LinkRef;
   family: Family;
-  local: Uint8Array;
+  local: AddressBytes;
   prefixLength: number;
-  peer?: Uint8Array;
-  broadcast?: Uint8Array;
+  peer?: AddressBytes;
+  broadcast?: AddressBytes;
   label?: string;
   scope: number;
   flags: number;
@@ -96,31 +102,37 @@ function checkLabel(label: unknown): string {
   return label;
 }
 
+/** Checks IP address text as checkIp does; returns an IPv4 address as a number. */
+function checkAddressBytes(text: unknown, valueName: string, family?: Family): AddressBytes {
+  const value = typeof text === 'string' && family !== 6 ? parseIPv4Value(text) : -1;
+  return value >= 0 ? value : checkIp(text, valueName, family).bytes;
+}
+
 /** Checks an AddressSpec. Raises TypeError or RangeError naming the bad value. */
 export function checkAddressSpec(spec: unknown): CheckedAddress {
   const fields = checkObject(spec, 'address spec');
   const link = checkLinkRef(fields.link);
-  const local = checkIp(fields.address, 'address');
-  const family = local.family;
+  const local = checkAddressBytes(fields.address, 'address');
+  const family = typeof local === 'number' ? 4 : 6;
   const prefixLength = checkPrefixLength(fields.prefixLength, family);
   const checked: CheckedAddress = {
     link,
     family,
-    local: local.bytes,
+    local,
     prefixLength,
     scope: RT_SCOPE_UNIVERSE,
     flags: 0,
-    // checkIp accepts only the canonical dotted quad for IPv4, so its text needs no formatting.
-    text: `${family === 4 ? (fields.address as string) : formatIp(local.bytes)}/${prefixLength}`,
+    // Only the canonical dotted quad parses as IPv4, so its text needs no formatting.
+    text: `${typeof local === 'number' ? (fields.address as string) : formatIp(local)}/${prefixLength}`,
   };
 
-  if (fields.peer !== undefined) checked.peer = checkIp(fields.peer, 'peer', family).bytes;
+  if (fields.peer !== undefined) checked.peer = checkAddressBytes(fields.peer, 'peer', family);
   if (fields.broadcast !== undefined) {
     if (family !== 4)
       throw new RangeError(
         `broadcast ${String(fields.broadcast)} is only valid for an IPv4 address, not ${checked.text}`,
       );
-    checked.broadcast = checkIp(fields.broadcast, 'broadcast', 4).bytes;
+    checked.broadcast = checkAddressBytes(fields.broadcast, 'broadcast', 4);
   }
   if (fields.label !== undefined) {
     if (family !== 4)
@@ -132,7 +144,7 @@ export function checkAddressSpec(spec: unknown): CheckedAddress {
 
   // As `ip` does: IPv4 loopback addresses default to host scope, everything else to universe.
   if (fields.scope !== undefined) checked.scope = scopes.number(fields.scope);
-  else if (family === 4 && local.bytes[0] === 127) checked.scope = RT_SCOPE_HOST;
+  else if (typeof local === 'number' && local >>> 24 === 127) checked.scope = RT_SCOPE_HOST;
 
   if (fields.flags !== undefined)
     checked.flags = checkInteger(fields.flags, 'address flags', 0, 0xffffffff);
@@ -188,12 +200,13 @@ export function writeAddress(
     scope: address.scope,
     index,
   });
-  writer.bytes(IFA_LOCAL, address.local);
-  writer.bytes(IFA_ADDRESS, address.peer ?? address.local);
+  writeAddressBytes(writer, IFA_LOCAL, address.local);
+  writeAddressBytes(writer, IFA_ADDRESS, address.peer ?? address.local);
   if (address.label !== undefined) writer.string(IFA_LABEL, address.label);
 
   if (type !== RTM_DELADDR) {
-    if (address.broadcast !== undefined) writer.bytes(IFA_BROADCAST, address.broadcast);
+    if (address.broadcast !== undefined)
+      writeAddressBytes(writer, IFA_BROADCAST, address.broadcast);
     if (address.flags > 0xff) writer.u32(IFA_FLAGS, address.flags);
     if (address.validLifetime !== undefined && address.preferredLifetime !== undefined) {
       // struct ifa_cacheinfo: preferred, valid, then two timestamps the kernel ignores on input.
@@ -213,15 +226,24 @@ function addressMessageSize(type: number, address: CheckedAddress): number {
   let size =
     NLMSG_HDRLEN +
     IFADDRMSG_SIZE +
-    attributeSize(address.local.length) +
-    attributeSize((address.peer ?? address.local).length);
+    attributeSize(addressLength(address.local)) +
+    attributeSize(addressLength(address.peer ?? address.local));
   if (address.label !== undefined) size += attributeSize(Buffer.byteLength(address.label) + 1);
   if (type === RTM_DELADDR) return size;
-  if (address.broadcast !== undefined) size += attributeSize(address.broadcast.length);
+  if (address.broadcast !== undefined) size += attributeSize(addressLength(address.broadcast));
   if (address.flags > 0xff) size += attributeSize(4);
   if (address.validLifetime !== undefined && address.preferredLifetime !== undefined)
     size += attributeSize(IFA_CACHEINFO_SIZE);
   return size;
+}
+
+function writeAddressBytes(writer: MessageWriter, type: number, bytes: AddressBytes): void {
+  if (typeof bytes === 'number') writer.ipv4(type, bytes);
+  else writer.bytes(type, bytes);
+}
+
+function addressLength(bytes: AddressBytes): number {
+  return typeof bytes === 'number' ? 4 : bytes.length;
 }
 
 export type AddressAction = 'add' | 'replace' | 'delete';

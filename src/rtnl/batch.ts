@@ -11,6 +11,7 @@ import { MessageWriter, splitMessages } from '../netlink/message.js';
 import {
   type AddressAction,
   addressOperation,
+  type CheckedAddress,
   checkAddressSpec,
   writeAddressMessage,
 } from './address.js';
@@ -57,6 +58,26 @@ interface Entry {
   link?: LinkRef;
   /** Appends the request's message to `writer`. */
   write(writer: MessageWriter, index: number | undefined): void;
+}
+
+/**
+ * An address request, the most common kind in a batch. A class rather than an object
+ * literal with a closure: 52 bytes of heap per request instead of 141 on Node 20.
+ */
+class AddressEntry implements Entry {
+  readonly link: LinkRef;
+
+  constructor(
+    readonly op: Operation,
+    private readonly action: AddressAction,
+    private readonly address: CheckedAddress,
+  ) {
+    this.link = address.link;
+  }
+
+  write(writer: MessageWriter, index: number | undefined): void {
+    writeAddressMessage(writer, this.action, this.address, index as number);
+  }
 }
 
 /**
@@ -280,11 +301,7 @@ export class Batch {
 
   private address(action: AddressAction, spec: AddressSpec): this {
     const address = checkAddressSpec(spec);
-    this.entries.push({
-      op: addressOperation(action, address),
-      link: address.link,
-      write: (writer, index) => writeAddressMessage(writer, action, address, index as number),
-    });
+    this.entries.push(new AddressEntry(addressOperation(action, address), action, address));
     return this;
   }
 

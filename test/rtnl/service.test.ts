@@ -149,6 +149,25 @@ describe('misuse', () => {
       /broadcast 2001:db8::ff is IPv6, but IPv4 is required/,
     ],
     [
+      'peer of IPv4 address',
+      (nl) => nl.addresses.add({ ...GOOD_ADDRESS, peer: '2001:db8::2' }),
+      RangeError,
+      /peer 2001:db8::2 is IPv6, but IPv4 is required/,
+    ],
+    [
+      'peer of IPv6 address',
+      (nl) =>
+        nl.addresses.add({ link: 5, address: '2001:db8::1', prefixLength: 64, peer: '192.0.2.2' }),
+      RangeError,
+      /peer 192.0.2.2 is IPv4, but IPv6 is required/,
+    ],
+    [
+      'peer not an address',
+      (nl) => nl.addresses.add({ ...GOOD_ADDRESS, peer: '192.0.2.300' }),
+      TypeError,
+      /peer "192.0.2.300" is not a valid IPv4 or IPv6 address/,
+    ],
+    [
       'label too long',
       (nl) => nl.addresses.add({ ...GOOD_ADDRESS, label: 'veth0:abcdefghij' }),
       RangeError,
