@@ -200,6 +200,11 @@ void RouteSocket::OnEnvTeardown(napi_async_cleanup_hook_handle handle, void* dat
   }
 }
 
-RouteSocket::~RouteSocket() { CloseTransport(); }
+RouteSocket::~RouteSocket() {
+  if (methodTarget_ != nullptr) {
+    methodTarget_->socket = nullptr;
+  }
+  CloseTransport();
+}
 
 }  // namespace fstack_kni::netlink

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "module.h"
@@ -31,24 +32,46 @@ bool IsInteger(const Napi::Value& value) {
   return std::isfinite(number) && std::trunc(number) == number;
 }
 
-// Returns the bytes of a Uint8Array (Buffer included) or throws TypeError.
-Napi::Uint8Array ReadMessage(Napi::Env env, const Napi::Value& value, const std::string& where) {
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    throw Napi::TypeError::New(env, where + ": message must be a Buffer");
+/** The bytes of a request message. */
+struct MessageBytes {
+  uint8_t* data = nullptr;
+  size_t size = 0;
+};
+
+// Returns the bytes of a Buffer that contains exactly one netlink message, or throws TypeError
+// or RangeError. This runs on every request, so one Node-API call both checks the type and
+// returns the bytes.
+MessageBytes ReadMessage(Napi::Env env, napi_value value, const char* where) {
+  MessageBytes message;
+  void* data = nullptr;
+  if (napi_get_buffer_info(env, value, &data, &message.size) != napi_ok) {
+    throw Napi::TypeError::New(env, std::string(where) + ": message must be a Buffer");
   }
-  Napi::Uint8Array message = value.As<Napi::Uint8Array>();
+  message.data = static_cast<uint8_t*>(data);
 
   uint32_t length = 0;
-  if (message.ByteLength() >= kHeaderSize) {
-    std::memcpy(&length, message.Data(), sizeof length);
+  if (message.size >= kHeaderSize) {
+    std::memcpy(&length, message.data, sizeof length);
   }
-  if (message.ByteLength() < kHeaderSize || length != message.ByteLength()) {
-    throw Napi::RangeError::New(env, where +
+  if (message.size < kHeaderSize || length != message.size) {
+    throw Napi::RangeError::New(env, std::string(where) +
                                          ": message must be one netlink message whose nlmsg_len (" +
                                          std::to_string(length) + ") equals its size (" +
-                                         std::to_string(message.ByteLength()) + " bytes)");
+                                         std::to_string(message.size) + " bytes)");
   }
   return message;
+}
+
+// Creates a function bound to `target`, which it keeps alive until it is collected.
+template <Napi::Value (*Method)(const Napi::CallbackInfo&)>
+Napi::Function BindMethod(Napi::Env env, const char* name,
+                          const std::shared_ptr<MethodTarget>& target) {
+  auto owner = std::make_unique<std::shared_ptr<MethodTarget>>(target);
+  Napi::Function function = Napi::Function::New<Method>(env, name, owner.get());
+  function.AddFinalizer(
+      [](Napi::Env, std::shared_ptr<MethodTarget>* finalized) { delete finalized; }, owner.get());
+  owner.release();
+  return function;
 }
 
 // Writes sequence number and port id and adds the flags the socket relies on: a plain
@@ -139,8 +162,6 @@ Napi::Function RouteSocket::DefineClass(Napi::Env env) {
       env, "RouteSocket",
       {
           InstanceAccessor<&RouteSocket::GetPortId>("portId"),
-          InstanceMethod<&RouteSocket::Request>("request"),
-          InstanceMethod<&RouteSocket::Batch>("batch"),
           InstanceMethod<&RouteSocket::Pending>("pending"),
           InstanceMethod<&RouteSocket::HasRef>("hasRef"),
           InstanceMethod<&RouteSocket::JsRef>("ref"),
@@ -172,10 +193,38 @@ RouteSocket::RouteSocket(const Napi::CallbackInfo& info) : ObjectWrap<RouteSocke
     properties.push_back(Napi::PropertyDescriptor::Value("onOverflow", onOverflow_.Value()));
   }
   self.DefineProperties(properties);
+  DefineBoundMethods(env, self);
   asyncContext_ = std::make_unique<Napi::AsyncContext>(env, "fstack_kni.RouteSocket");
 
   Open(env, settings);
   UpdateRef();
+}
+
+void RouteSocket::DefineBoundMethods(Napi::Env env, Napi::Object self) {
+  methodTarget_ = std::make_shared<MethodTarget>();
+  methodTarget_->socket = this;
+  self.DefineProperties({
+      Napi::PropertyDescriptor::Value(
+          "request", BindMethod<&RouteSocket::CallRequest>(env, "request", methodTarget_)),
+      Napi::PropertyDescriptor::Value(
+          "batch", BindMethod<&RouteSocket::CallBatch>(env, "batch", methodTarget_)),
+  });
+}
+
+RouteSocket& RouteSocket::Target(const Napi::CallbackInfo& info) {
+  auto* target = static_cast<std::shared_ptr<MethodTarget>*>(info.Data());
+  if ((*target)->socket == nullptr) {
+    throw Napi::Error::New(info.Env(), "the netlink socket object was collected");
+  }
+  return *(*target)->socket;
+}
+
+Napi::Value RouteSocket::CallRequest(const Napi::CallbackInfo& info) {
+  return Target(info).Request(info);
+}
+
+Napi::Value RouteSocket::CallBatch(const Napi::CallbackInfo& info) {
+  return Target(info).Batch(info);
 }
 
 Napi::Value RouteSocket::GetPortId(const Napi::CallbackInfo& info) {
@@ -186,17 +235,17 @@ Napi::Value RouteSocket::GetPortId(const Napi::CallbackInfo& info) {
 // plain ack (onReply is then not called); -errno when sendmsg failed.
 Napi::Value RouteSocket::Request(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[1].IsBoolean()) {
+  bool dump = false;
+  if (info.Length() < 2 || napi_get_value_bool(env, info[1], &dump) != napi_ok) {
     throw Napi::TypeError::New(env, "request(message: Buffer, dump: boolean)");
   }
-  Napi::Uint8Array message = ReadMessage(env, info[0], "request");
-  bool dump = info[1].As<Napi::Boolean>().Value();
+  MessageBytes message = ReadMessage(env, info[0], "request");
   if (closed_) {
     throw Napi::Error::New(env, "request: the netlink socket is closed");
   }
 
-  uint8_t* data = message.Data();
-  size_t size = message.ByteLength();
+  uint8_t* data = message.data;
+  size_t size = message.size;
   PendingRequest& request = requests_.Allocate();
   uint32_t sequence = request.sequence;
   request.dump = dump;
@@ -230,75 +279,67 @@ Napi::Value RouteSocket::Request(const Napi::CallbackInfo& info) {
 }
 
 // batch(messages) -> per message a sequence number, 0 when it already completed with a
-// plain ack, or -errno when its sendmsg failed. Messages go out in as few datagrams as the
-// limits above allow. After a failed sendmsg the remaining messages are not sent either,
-// so a later message never takes effect when an earlier one could not be sent.
+// plain ack, or -errno when its sendmsg failed. `messages` contains the requests back to back,
+// each at a 4-byte aligned offset. They are stamped in place and go out in as few datagrams
+// as the limits above allow. After a failed sendmsg the remaining messages are not sent
+// either, so a later message never takes effect when an earlier one could not be sent.
 Napi::Value RouteSocket::Batch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsArray()) {
-    throw Napi::TypeError::New(env, "batch(messages: Buffer[])");
+  void* bytes = nullptr;
+  size_t size = 0;
+  if (info.Length() < 1 || napi_get_buffer_info(env, info[0], &bytes, &size) != napi_ok) {
+    throw Napi::TypeError::New(env, "batch(messages: Buffer)");
   }
-  Napi::Array list = info[0].As<Napi::Array>();
-  uint32_t count = list.Length();
-  std::vector<Napi::Uint8Array> messages;
-  messages.reserve(count);
-  for (uint32_t i = 0; i < count; ++i) {
-    messages.push_back(ReadMessage(env, list.Get(i), "batch[" + std::to_string(i) + "]"));
+  uint8_t* data = static_cast<uint8_t*>(bytes);
+  BatchLayout& layout = batchLayout_;
+  if (!layout.Parse(data, size)) {
+    throw Napi::RangeError::New(
+        env,
+        "batch: messages must be netlink messages back to back, each at a 4-byte aligned "
+        "offset, but the message at offset " +
+            std::to_string(layout.malformedOffset()) + " of " + std::to_string(size) +
+            " bytes is truncated or its nlmsg_len is invalid");
   }
   if (closed_) {
     throw Napi::Error::New(env, "batch: the netlink socket is closed");
   }
+  size_t count = layout.count();
 
   // Acks are read after each sendmsg while they come in order (see CanReadAckNow), which
   // also keeps a long batch from filling the receive buffer.
   bool readingAcks = requests_.size() == 0;
-  for (uint32_t i = 0; i < count && readingAcks; ++i) {
-    readingAcks = CanReadAckNow(messages[i].Data(), messages[i].ByteLength());
+  for (size_t i = 0; i < count && readingAcks; ++i) {
+    readingAcks = CanReadAckNow(data + layout.offset(i), layout.offset(i + 1) - layout.offset(i));
   }
 
-  // The messages are copied into one buffer, each at an aligned offset as the kernel steps
-  // through them, and stamped there: the same Buffer may appear twice in `messages`.
   std::vector<uint32_t> sequences(count);
-  std::vector<size_t> offsets(count + 1);
-  batchBytes_.clear();
-  for (uint32_t i = 0; i < count; ++i) {
+  for (size_t i = 0; i < count; ++i) {
     PendingRequest& request = requests_.Allocate();
     sequences[i] = request.sequence;
-    request.echo = HasEcho(messages[i].Data());
-    StampHeader(messages[i].Data(), request.sequence, portId_, false);
-
-    offsets[i] = batchBytes_.size();
-    batchBytes_.insert(batchBytes_.end(), messages[i].Data(),
-                       messages[i].Data() + messages[i].ByteLength());
-    batchBytes_.resize(Align(batchBytes_.size()), 0);
+    request.echo = HasEcho(data + layout.offset(i));
+    StampHeader(data + layout.offset(i), request.sequence, portId_, false);
   }
-  offsets[count] = batchBytes_.size();
 
   std::vector<bool> acknowledged(count, false);
-  uint32_t nextAck = 0;
+  size_t nextAck = 0;
   int error = 0;
-  uint32_t failedFrom = count;
-  for (uint32_t start = 0; start < count;) {
-    uint32_t end = start + 1;
-    while (end < count && end - start < kMaxBatchMessages &&
-           offsets[end + 1] - offsets[start] <= kMaxBatchBytes) {
-      ++end;
-    }
-
-    error = Send(batchBytes_.data() + offsets[start], offsets[end] - offsets[start]);
+  size_t failedFrom = count;
+  for (size_t first = 0; first < count;) {
+    size_t end = layout.DatagramEnd(first, kMaxBatchBytes, kMaxBatchMessages);
+    error = Send(data + layout.offset(first), layout.offset(end) - layout.offset(first));
     if (error != 0) {
-      failedFrom = start;
+      failedFrom = first;
       break;
     }
     for (; readingAcks && nextAck < end; ++nextAck) {
       acknowledged[nextAck] = ReadAckNow(sequences[nextAck]) == AckResult::Acknowledged;
       readingAcks = acknowledged[nextAck];
     }
-    start = end;
+    first = end;
   }
 
   Napi::Float64Array result = Napi::Float64Array::New(env, count);
-  for (uint32_t i = 0; i < count; ++i) {
+  for (size_t i = 0; i < count; ++i) {
     if (i >= failedFrom) {
       requests_.Release(*requests_.Find(sequences[i]));
       result[i] = -error;
@@ -308,9 +349,6 @@ Napi::Value RouteSocket::Batch(const Napi::CallbackInfo& info) {
     } else {
       result[i] = sequences[i];
     }
-  }
-  if (batchBytes_.capacity() > kMaxBatchBytes * 4) {
-    std::vector<uint8_t>().swap(batchBytes_);
   }
   UpdateRef();
   return result;

@@ -20,6 +20,7 @@
 
 #include "js_call.h"
 #include "netns_thread.h"
+#include "nl_batch.h"
 #include "nl_requests.h"
 
 namespace fstack_kni::netlink {
@@ -53,6 +54,14 @@ struct SocketOptions {
 };
 
 class RouteSocket;
+
+// The RouteSocket that the request and batch functions of one socket object call. They
+// are bound to it directly, which spares the lookup of the wrapped object that an
+// ObjectWrap method makes on every call. A function kept after its socket object was
+// collected still owns this, and then finds `socket` nullptr.
+struct MethodTarget {
+  RouteSocket* socket = nullptr;
+};
 
 // The part shared with libuv: the poll handle that watches the socket and a timer that
 // runs a read on the next loop iteration when a synchronous read swallowed a socket error.
@@ -88,7 +97,12 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
  private:
   enum class RefMode { Default, Ref, Unref };
 
-  // JavaScript methods (nl_socket.cc).
+  // JavaScript methods (nl_socket.cc). request and batch are bound per object; see
+  // MethodTarget.
+  static Napi::Value CallRequest(const Napi::CallbackInfo& info);
+  static Napi::Value CallBatch(const Napi::CallbackInfo& info);
+  static RouteSocket& Target(const Napi::CallbackInfo& info);
+  void DefineBoundMethods(Napi::Env env, Napi::Object self);
   Napi::Value GetPortId(const Napi::CallbackInfo& info);
   Napi::Value Request(const Napi::CallbackInfo& info);
   Napi::Value Batch(const Napi::CallbackInfo& info);
@@ -148,6 +162,7 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
 
   RefMode refMode_ = RefMode::Default;
   bool holding_ = false;
+  std::shared_ptr<MethodTarget> methodTarget_;
 
   RequestTable requests_;
   std::deque<uint32_t> queuedDumps_;
@@ -161,7 +176,7 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
   std::vector<uint8_t> events_;
   std::vector<Completion> completions_;
   std::vector<Completion> delivering_;
-  std::vector<uint8_t> batchBytes_;
+  BatchLayout batchLayout_;
 };
 
 // Checks the options object of openRouteSocket; throws TypeError or RangeError.

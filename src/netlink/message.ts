@@ -31,23 +31,71 @@ import {
 // --- Encoder ---
 
 /**
- * Builds one request message: the header, then whatever the caller reserves or appends.
- * Sequence number and port id stay zero because the transport fills them in when it sends.
+ * Writes request messages back to back, each at a 4-byte aligned offset, as one sendmsg
+ * carries them: begin(), the fixed header and attributes, end(), and so on. Sequence
+ * number and port id stay zero because the transport fills them in when it sends.
  */
-export class MessageBuilder extends AttributeWriter {
+export class MessageWriter extends AttributeWriter {
+  #start = -1;
+  #count = 0;
+
+  /** Number of messages ended or appended so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Starts a message with its header. `flags` gets NLM_F_REQUEST added. */
+  begin(type: number, flags: number): void {
+    this.#start = this.reserve(NLMSG_HDRLEN);
+    this.setU16(this.#start + 4, type);
+    this.setU16(this.#start + 6, flags | NLM_F_REQUEST);
+  }
+
+  /** Ends the message begun last by writing its nlmsg_len; does nothing when none is open. */
+  end(): void {
+    if (this.#start < 0) return;
+    this.setU32(this.#start, this.length - this.#start);
+    this.#start = -1;
+    this.#count += 1;
+  }
+
+  /** Appends a message encoded elsewhere, padded to 4 bytes. */
+  append(message: Buffer): void {
+    const at = this.reserve(message.length);
+    message.copy(this.buffer, at);
+    this.#count += 1;
+  }
+
+  /** Returns the messages written (the internal buffer or a view of it, no copy). */
+  finish(): Buffer {
+    return this.length === this.buffer.length ? this.buffer : this.buffer.subarray(0, this.length);
+  }
+}
+
+/** Builds one request message: the header, then whatever the caller reserves or appends. */
+export class MessageBuilder extends MessageWriter {
   /** `flags` gets NLM_F_REQUEST added. */
   constructor(type: number, flags: number, capacity = 128) {
     super(capacity);
-    this.reserve(NLMSG_HDRLEN);
-    this.setU16(4, type);
-    this.setU16(6, flags | NLM_F_REQUEST);
+    this.begin(type, flags);
   }
 
   /** Writes nlmsg_len and returns the message (the internal buffer or a view of it, no copy). */
-  finish(): Buffer {
-    this.setU32(0, this.length);
-    return this.length === this.buffer.length ? this.buffer : this.buffer.subarray(0, this.length);
+  override finish(): Buffer {
+    this.end();
+    return super.finish();
   }
+}
+
+/** Splits messages packed back to back, as MessageWriter writes them, into views of each. */
+export function splitMessages(buffer: Buffer): Buffer[] {
+  const messages: Buffer[] = [];
+  for (let offset = 0; buffer.length - offset >= NLMSG_ALIGNTO; ) {
+    const message = readMessageHeader(buffer, offset);
+    messages.push(buffer.subarray(offset, offset + message.length));
+    offset += align4(message.length);
+  }
+  return messages;
 }
 
 export interface IfinfomsgFields {

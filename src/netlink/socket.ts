@@ -9,6 +9,7 @@ import {
   NativeStatus,
 } from '../native/native.js';
 import type { NetnsTarget } from '../rtnl/types.js';
+import { align4 } from './attributes.js';
 import { DumpInterruptedError, NetlinkError } from './errors.js';
 import { resolveNetnsTarget } from './netns.js';
 
@@ -85,11 +86,22 @@ const ECANCELED = 125;
 const littleEndian = endianness() === 'LE';
 const readU16 = (buffer: Buffer, offset: number) =>
   littleEndian ? buffer.readUInt16LE(offset) : buffer.readUInt16BE(offset);
-const readU32 = (buffer: Buffer, offset: number) =>
-  littleEndian ? buffer.readUInt32LE(offset) : buffer.readUInt32BE(offset);
+// Reads bytes directly, because every caller has checked the bounds already and this runs
+// on every request, where Buffer.readUInt32LE would check its arguments again.
+const readU32 = (buffer: Buffer, offset: number) => {
+  const b0 = buffer[offset] as number;
+  const b1 = buffer[offset + 1] as number;
+  const b2 = buffer[offset + 2] as number;
+  const b3 = buffer[offset + 3] as number;
+  return littleEndian
+    ? (b0 | (b1 << 8) | (b2 << 16)) + b3 * 0x1000000
+    : (b3 | (b2 << 8) | (b1 << 16)) + b0 * 0x1000000;
+};
 
 // Shared by every request that completed with a plain ack inside request().
 const acknowledged: Promise<undefined> = Promise.resolve(undefined);
+// Shared by every batch message that completed with a plain ack inside batch().
+const acknowledgedItem: NetlinkBatchResult = Object.freeze({ ok: true, payload: undefined });
 // Describes requests sent without `op` in error messages.
 const unnamedOperation: NetlinkOperation = { operation: 'netlink request' };
 
@@ -248,59 +260,54 @@ export class NetlinkSocket {
   /**
    * Sends several plain requests in one sendmsg (larger batches in a few) and resolves
    * with one result per item, in order. Kernel errors, a closed socket and send failures
-   * are reported per item; the promise itself does not reject.
+   * are reported per item; the promise itself does not reject. The messages are copied
+   * into one buffer, so unlike request() this leaves them as they are.
    */
   batch(items: readonly NetlinkBatchItem[]): Promise<NetlinkBatchResult[]> {
     if (!Array.isArray(items)) throw new TypeError('batch expects an array of { message, op }');
-    const messages: Buffer[] = [];
     const operations: NetlinkOperation[] = [];
+    let size = 0;
     items.forEach((item, index) => {
       if (typeof item !== 'object' || item === null)
         throw new TypeError(`batch[${index}] must be { message, op }`);
-      checkMessage(item.message, `batch[${index}]`);
-      messages.push(item.message);
+      checkMessage(item.message, 'batch', index);
       operations.push(checkOperation(item.op));
+      size += align4(item.message.length);
     });
 
-    if (this.#closed) {
-      return Promise.resolve(
-        operations.map((op) => ({ ok: false as const, error: closedError(op) })),
-      );
+    // From Node's buffer pool when small, so not zeroed: the padding is zeroed below.
+    const messages = Buffer.allocUnsafe(size);
+    let offset = 0;
+    for (const item of items) {
+      const length = item.message.length;
+      item.message.copy(messages, offset);
+      for (let pad = offset + length; pad < offset + align4(length); pad++) messages[pad] = 0;
+      offset += align4(length);
     }
-    if (items.length === 0) return Promise.resolve([]);
-
-    const sequences = this.#native.batch(messages);
-    const results = new Array<NetlinkBatchResult>(items.length);
-    return new Promise((resolve) => {
-      let remaining = items.length;
-      const settle = (index: number, result: NetlinkBatchResult) => {
-        results[index] = result;
-        remaining -= 1;
-        if (remaining === 0) resolve(results);
-      };
-
-      sequences.forEach((sequence, index) => {
-        const op = operations[index] as NetlinkOperation;
-        const message = messages[index] as Buffer;
-        this.#traceSend(false, message, op);
-        if (sequence === 0) {
-          this.#traceAck(message);
-          settle(index, { ok: true, payload: undefined });
-          return;
-        }
-        if (sequence < 0) {
-          settle(index, { ok: false, error: sendError(-sequence, op) });
-          return;
-        }
-        this.#pending.set(sequence, {
-          resolve: (payload) => settle(index, { ok: true, payload }),
-          reject: (error) => settle(index, { ok: false, error }),
-          op,
-        });
-      });
-    });
+    return this.#sendBatch(messages, operations);
   }
 
+  /**
+   * Sends several plain requests encoded back to back in `messages`, each at a 4-byte
+   * aligned offset, and resolves as batch() does. `ops[i]` describes the i-th message.
+   * The socket stamps each message in place, as request() does. Throws TypeError or
+   * RangeError when a message header is truncated, an nlmsg_len does not fit, or `ops`
+   * does not have one entry per message.
+   */
+  batchPacked(
+    messages: Buffer,
+    ops: readonly (NetlinkOperation | undefined)[],
+  ): Promise<NetlinkBatchResult[]> {
+    if (!Buffer.isBuffer(messages)) throw new TypeError('batchPacked: messages must be a Buffer');
+    if (!Array.isArray(ops)) throw new TypeError('batchPacked: ops must be an array');
+    const count = countMessages(messages, 'batchPacked');
+    if (ops.length !== count) {
+      throw new RangeError(
+        `batchPacked: ops must have one entry per message, got ${ops.length} for ${count} messages`,
+      );
+    }
+    return this.#sendBatch(messages, ops.map(checkOperation));
+  }
   /** Keeps the process alive while the socket is open, even with nothing pending. */
   ref(): this {
     if (!this.#closed) this.#native.ref();
@@ -342,6 +349,62 @@ export class NetlinkSocket {
 
     return new Promise((resolve, reject) => {
       this.#pending.set(sequence, { resolve, reject, op });
+    });
+  }
+
+  #sendBatch(messages: Buffer, operations: NetlinkOperation[]): Promise<NetlinkBatchResult[]> {
+    if (this.#closed) {
+      return Promise.resolve(
+        operations.map((op) => ({ ok: false as const, error: closedError(op) })),
+      );
+    }
+    if (operations.length === 0) return Promise.resolve([]);
+
+    const sequences = this.#native.batch(messages);
+    if (this.#trace !== undefined) this.#traceBatch(messages, sequences, operations);
+    const results = new Array<NetlinkBatchResult>(sequences.length);
+    let remaining = 0;
+    for (let index = 0; index < sequences.length; index++) {
+      const sequence = sequences[index] as number;
+      if (sequence === 0) {
+        results[index] = acknowledgedItem;
+      } else if (sequence < 0) {
+        results[index] = {
+          ok: false,
+          error: sendError(-sequence, operations[index] as NetlinkOperation),
+        };
+      } else {
+        remaining += 1;
+      }
+    }
+    if (remaining === 0) return Promise.resolve(results);
+
+    return new Promise((resolve) => {
+      const settle = (index: number, result: NetlinkBatchResult) => {
+        results[index] = result;
+        remaining -= 1;
+        if (remaining === 0) resolve(results);
+      };
+      sequences.forEach((sequence, index) => {
+        if (sequence <= 0) return;
+        this.#pending.set(sequence, {
+          resolve: (payload) => settle(index, { ok: true, payload }),
+          reject: (error) => settle(index, { ok: false, error }),
+          op: operations[index] as NetlinkOperation,
+        });
+      });
+    });
+  }
+
+  // Traces each message of a batch, and the ack of each the addon completed in batch().
+  #traceBatch(messages: Buffer, sequences: Float64Array, operations: NetlinkOperation[]): void {
+    let offset = 0;
+    sequences.forEach((sequence, index) => {
+      const length = readU32(messages, offset);
+      const message = messages.subarray(offset, offset + length);
+      this.#traceSend(false, message, operations[index] as NetlinkOperation);
+      if (sequence === 0) this.#traceAck(message);
+      offset += align4(length);
     });
   }
 
@@ -407,17 +470,37 @@ function sendError(errno: number, op: NetlinkOperation): NetlinkError {
   return new NetlinkError({ kind: 'socket', errno, syscall: 'sendmsg', ...op });
 }
 
-function checkMessage(message: unknown, where: string): asserts message is Buffer {
+// `index` names a batch item; the text for errors is built only when one is raised.
+function checkMessage(message: unknown, where: string, index?: number): asserts message is Buffer {
   if (!Buffer.isBuffer(message)) {
-    throw new TypeError(`${where}: message must be a Buffer`);
+    throw new TypeError(`${itemName(where, index)}: message must be a Buffer`);
   }
   const buffer = message;
   const length = buffer.length >= HEADER_SIZE ? readU32(buffer, 0) : 0;
   if (buffer.length < HEADER_SIZE || length !== buffer.length) {
     throw new RangeError(
-      `${where}: message must be one netlink message whose nlmsg_len (${length}) equals its size (${buffer.length} bytes)`,
+      `${itemName(where, index)}: message must be one netlink message whose nlmsg_len (${length}) equals its size (${buffer.length} bytes)`,
     );
   }
+}
+
+function itemName(where: string, index: number | undefined): string {
+  return index === undefined ? where : `${where}[${index}]`;
+}
+
+// Counts the messages of a packed batch, checking each header as the addon does.
+function countMessages(buffer: Buffer, where: string): number {
+  let count = 0;
+  for (let offset = 0; offset < buffer.length; count++) {
+    const length = buffer.length - offset >= HEADER_SIZE ? readU32(buffer, offset) : 0;
+    if (length < HEADER_SIZE || length > buffer.length - offset) {
+      throw new RangeError(
+        `${where}: the message at offset ${offset} of ${buffer.length} bytes is truncated or its nlmsg_len (${length}) is invalid`,
+      );
+    }
+    offset += align4(length);
+  }
+  return count;
 }
 
 function checkOperation(op: NetlinkOperation | undefined): NetlinkOperation {

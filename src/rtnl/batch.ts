@@ -7,11 +7,13 @@
 // batch goes out, with one more batch of RTM_GETLINK requests, so a link created in the same
 // batch cannot be named there: pass its index, or send those requests in a second batch.
 import { NetlinkError } from '../netlink/errors.js';
+import { MessageWriter, splitMessages } from '../netlink/message.js';
 import {
   type AddressAction,
-  addressMessage,
   addressOperation,
+  type CheckedAddress,
   checkAddressSpec,
+  writeAddressMessage,
 } from './address.js';
 import {
   checkInteger,
@@ -43,8 +45,8 @@ import {
   neighbourOperation,
   neighbourRequest,
 } from './neighbour.js';
-import { checkRouteSpec, type RouteAction, routeMessage, routeOperation } from './route.js';
-import type { Operation, RtnlTransport } from './transport.js';
+import { checkRouteSpec, type RouteAction, routeOperation, writeRouteMessage } from './route.js';
+import type { BatchOutcome, Operation, RtnlTransport } from './transport.js';
 import type { AddressSpec, NeighbourSpec, RouteSpec } from './types.js';
 
 /** Outcome of one request of a batch, with the description it was sent under. */
@@ -54,8 +56,36 @@ interface Entry {
   op: Operation;
   /** Link whose index the request carries. A name is resolved before sending. */
   link?: LinkRef;
-  encode(index: number | undefined): Buffer;
+  /** Appends the request's message to `writer`. */
+  write(writer: MessageWriter, index: number | undefined): void;
 }
+
+/**
+ * An address request, the most common kind in a batch. A class rather than an object
+ * literal with a closure: 52 bytes of heap per request instead of 141 on Node 20.
+ */
+class AddressEntry implements Entry {
+  readonly link: LinkRef;
+
+  constructor(
+    readonly op: Operation,
+    private readonly action: AddressAction,
+    private readonly address: CheckedAddress,
+  ) {
+    this.link = address.link;
+  }
+
+  write(writer: MessageWriter, index: number | undefined): void {
+    writeAddressMessage(writer, this.action, this.address, index as number);
+  }
+}
+
+/**
+ * Bytes reserved per request for the messages of a batch; the writer grows past it. An
+ * address message has 40 bytes and a route 52 to 64, and 64 requests of 56 bytes still
+ * fit in Node's buffer pool, which is much cheaper than a buffer of its own.
+ */
+const MESSAGE_SIZE_ESTIMATE = 56;
 
 /**
  * Collects requests and sends them together. Each method checks its arguments at once,
@@ -75,7 +105,7 @@ export class Batch {
   /** `ip link set dev LINK up|down mtu N address MAC` in one request, as LinkService.set. */
   setLink(link: LinkRef, change: LinkChange): this {
     const { message, op } = linkSetRequest(link, change);
-    this.entries.push({ op, encode: () => message });
+    this.entries.push({ op, write: (writer) => writer.append(message) });
     return this;
   }
 
@@ -102,7 +132,7 @@ export class Batch {
   /** `ip link delete dev LINK`. */
   deleteLink(link: LinkRef): this {
     const { message, op } = linkDeleteRequest(link);
-    this.entries.push({ op, encode: () => message });
+    this.entries.push({ op, write: (writer) => writer.append(message) });
     return this;
   }
 
@@ -119,7 +149,7 @@ export class Batch {
     const message = encodeVethCreate(name, peerName);
     this.entries.push({
       op: { operation: 'create', object: `veth ${name} with peer ${peerName}` },
-      encode: () => message,
+      write: (writer) => writer.append(message),
     });
     return this;
   }
@@ -130,7 +160,7 @@ export class Batch {
     const message = encodeBridgeCreate(name);
     this.entries.push({
       op: { operation: 'create', object: `bridge ${name}` },
-      encode: () => message,
+      write: (writer) => writer.append(message),
     });
     return this;
   }
@@ -144,7 +174,7 @@ export class Batch {
     this.entries.push({
       op: { operation: 'create', object: `macvlan ${name} on ${describeLink(parent)}` },
       link: parent,
-      encode: (index) => encodeMacvlanCreate(name, index as number, mode),
+      write: (writer, index) => writer.append(encodeMacvlanCreate(name, index as number, mode)),
     });
     return this;
   }
@@ -158,7 +188,7 @@ export class Batch {
     this.entries.push({
       op: { operation: 'create', object: `vlan ${name} id ${vlanId} on ${describeLink(parent)}` },
       link: parent,
-      encode: (index) => encodeVlanCreate(name, index as number, vlanId),
+      write: (writer, index) => writer.append(encodeVlanCreate(name, index as number, vlanId)),
     });
     return this;
   }
@@ -212,10 +242,13 @@ export class Batch {
     const entries = this.entries.splice(0);
     if (entries.length === 0) return [];
 
-    const resolved = await this.resolveNames(entries);
+    const names = linkNames(entries);
+    const resolved =
+      names.length === 0 ? new Map<string, number | Error>() : await this.resolveNames(names);
     const results: BatchResult[] = new Array(entries.length);
     const sent: number[] = [];
-    const requests: Array<{ message: Buffer; op: Operation }> = [];
+    const ops: Operation[] = [];
+    const writer = new MessageWriter(MESSAGE_SIZE_ESTIMATE * entries.length);
 
     entries.forEach((entry, position) => {
       const link = entry.link;
@@ -225,32 +258,24 @@ export class Batch {
         return;
       }
       sent.push(position);
-      requests.push({ message: entry.encode(index), op: entry.op });
+      ops.push(entry.op);
+      entry.write(writer, index);
     });
 
-    if (requests.length > 0) {
-      const outcomes = await this.transport.batch(requests);
+    if (ops.length > 0) {
+      const outcomes = await sendMessages(this.transport, writer.finish(), ops);
       outcomes.forEach((outcome, i) => {
         const position = sent[i] as number;
-        const op = (entries[position] as Entry).op;
+        const op = ops[i] as Operation;
         results[position] = outcome.ok ? { ok: true, op } : { ok: false, op, error: outcome.error };
       });
     }
     return results;
   }
 
-  /** Looks up every link name that must become an index, in one batch of RTM_GETLINK. */
-  private async resolveNames(entries: Entry[]): Promise<Map<string, number | Error>> {
-    const names = [
-      ...new Set(
-        entries
-          .map((entry) => entry.link)
-          .filter((link): link is string => typeof link === 'string'),
-      ),
-    ];
+  /** Looks up link names that must become an index, in one batch of RTM_GETLINK. */
+  private async resolveNames(names: string[]): Promise<Map<string, number | Error>> {
     const resolved = new Map<string, number | Error>();
-    if (names.length === 0) return resolved;
-
     const outcomes = await this.transport.batch(
       names.map((name) => ({
         message: encodeLinkGet(name),
@@ -276,11 +301,7 @@ export class Batch {
 
   private address(action: AddressAction, spec: AddressSpec): this {
     const address = checkAddressSpec(spec);
-    this.entries.push({
-      op: addressOperation(action, address),
-      link: address.link,
-      encode: (index) => addressMessage(action, address, index as number),
-    });
+    this.entries.push(new AddressEntry(addressOperation(action, address), action, address));
     return this;
   }
 
@@ -288,7 +309,7 @@ export class Batch {
     const route = checkRouteSpec(spec, action);
     const entry: Entry = {
       op: routeOperation(action, route),
-      encode: (index) => routeMessage(action, route, index),
+      write: (writer, index) => writeRouteMessage(writer, action, route, index),
     };
     if (route.link !== undefined) entry.link = route.link;
     this.entries.push(entry);
@@ -300,10 +321,35 @@ export class Batch {
     this.entries.push({
       op: neighbourOperation(action, neighbour),
       link: neighbour.link,
-      encode: (index) => neighbourRequest(action, neighbour, index as number).message,
+      write: (writer, index) =>
+        writer.append(neighbourRequest(action, neighbour, index as number).message),
     });
     return this;
   }
+}
+
+/** Returns the link names, each once, that requests of the batch need as an index. */
+function linkNames(entries: Entry[]): string[] {
+  const names = new Set<string>();
+  for (const entry of entries) {
+    if (typeof entry.link === 'string') names.add(entry.link);
+  }
+  return [...names];
+}
+
+/**
+ * Sends messages packed back to back with one operation each: in one piece when the
+ * transport has batchPacked, else as one Buffer per message through batch().
+ */
+function sendMessages(
+  transport: RtnlTransport,
+  messages: Buffer,
+  ops: Operation[],
+): Promise<BatchOutcome[]> {
+  if (transport.batchPacked !== undefined) return transport.batchPacked(messages, ops);
+  return transport.batch(
+    splitMessages(messages).map((message, i) => ({ message, op: ops[i] as Operation })),
+  );
 }
 
 /** Restates a failed name lookup as a failure of the request that needed the name. */

@@ -48,6 +48,7 @@ import {
 } from '../netlink/constants.js';
 import {
   MessageBuilder,
+  MessageWriter,
   messageBody,
   type NetlinkMessage,
   parseMessages,
@@ -274,8 +275,21 @@ export function encodeRoute(
   route: CheckedRoute,
   oif: number | undefined,
 ): Buffer {
-  const builder = new MessageBuilder(type, flags, routeMessageSize(route, oif));
-  writeRtmsg(builder, {
+  const writer = new MessageWriter(routeMessageSize(route, oif));
+  writeRoute(writer, type, flags, route, oif);
+  return writer.finish();
+}
+
+/** Writes the message encodeRoute returns into `writer`, after the messages already in it. */
+export function writeRoute(
+  writer: MessageWriter,
+  type: number,
+  flags: number,
+  route: CheckedRoute,
+  oif: number | undefined,
+): void {
+  writer.begin(type, flags);
+  writeRtmsg(writer, {
     family: route.family === 4 ? AF_INET : AF_INET6,
     destinationLength: route.prefixLength,
     table: route.table < 256 ? route.table : 0,
@@ -284,13 +298,13 @@ export function encodeRoute(
     type: route.type,
   });
   if (route.destination !== undefined && route.prefixLength > 0)
-    builder.bytes(RTA_DST, route.destination);
-  if (route.table >= 256) builder.u32(RTA_TABLE, route.table);
-  if (route.gateway !== undefined) builder.bytes(RTA_GATEWAY, route.gateway);
-  if (oif !== undefined) builder.u32(RTA_OIF, oif);
-  if (route.metric !== undefined) builder.u32(RTA_PRIORITY, route.metric);
-  if (route.preferredSource !== undefined) builder.bytes(RTA_PREFSRC, route.preferredSource);
-  return builder.finish();
+    writer.bytes(RTA_DST, route.destination);
+  if (route.table >= 256) writer.u32(RTA_TABLE, route.table);
+  if (route.gateway !== undefined) writer.bytes(RTA_GATEWAY, route.gateway);
+  if (oif !== undefined) writer.u32(RTA_OIF, oif);
+  if (route.metric !== undefined) writer.u32(RTA_PRIORITY, route.metric);
+  if (route.preferredSource !== undefined) writer.bytes(RTA_PREFSRC, route.preferredSource);
+  writer.end();
 }
 
 /**
@@ -328,6 +342,17 @@ export function routeMessage(
 ): Buffer {
   const { type, flags } = ACTION_MESSAGE[action];
   return encodeRoute(type, flags, route, oif);
+}
+
+/** Writes the message routeMessage returns into `writer`, after the messages already in it. */
+export function writeRouteMessage(
+  writer: MessageWriter,
+  action: RouteAction,
+  route: CheckedRoute,
+  oif: number | undefined,
+): void {
+  const { type, flags } = ACTION_MESSAGE[action];
+  writeRoute(writer, type, flags, route, oif);
 }
 
 /** Encodes a route request whose link, if any, is already an index. */

@@ -21,6 +21,12 @@ export interface RtnlTransport {
   dump(message: Buffer, operation: Operation): Promise<Buffer>;
   /** Sends several non-dump requests in one send, with one outcome per request, in order. */
   batch(requests: ReadonlyArray<{ message: Buffer; op: Operation }>): Promise<BatchOutcome[]>;
+  /**
+   * Sends requests encoded back to back in `messages`, each at a 4-byte aligned offset, as
+   * batch() does, with `ops[i]` describing the i-th. Optional: Batch uses it when present,
+   * which saves a Buffer per request, and calls batch() otherwise.
+   */
+  batchPacked?(messages: Buffer, ops: readonly Operation[]): Promise<BatchOutcome[]>;
   close(): void;
 }
 

@@ -8,6 +8,7 @@ import {
   netmaskFromPrefix,
   networkAddress,
   parseIPv4,
+  parseIPv4Value,
   parseIPv6,
   prefixFromNetmask,
 } from '../../src/net/ip.js';
@@ -33,6 +34,16 @@ describe('parseIPv4', () => {
     '192.0.2.1 # lab',
   ])('rejects %j', (text) => {
     expect(parseIPv4(text)).toBeUndefined();
+    expect(parseIPv4Value(text)).toBe(-1);
+  });
+
+  it.each([
+    ['192.0.2.1', 0xc0000201],
+    ['0.0.0.0', 0],
+    ['255.255.255.255', 0xffffffff],
+    ['127.0.0.1', 0x7f000001],
+  ])('parses %s as one number', (text, value) => {
+    expect(parseIPv4Value(text)).toBe(value);
   });
 });
 

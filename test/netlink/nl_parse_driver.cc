@@ -1,10 +1,12 @@
-// Test driver for native/nl_parse.cc and native/nl_requests.cc, built by parse.test.ts with
+// Test driver for native/nl_parse.cc, nl_requests.cc and nl_batch.cc, built by parse.test.ts with
 // AddressSanitizer and UndefinedBehaviorSanitizer. Reads one command per line on stdin and
 // prints one JSON object per command:
 //
 //   walk HEX                      messages of one datagram
 //   error HEX | done HEX          ParseError / ParseDone of its first message
 //   collect dump|plain HEX...     feeds datagrams to a ReplyCollector until it completes
+//   batch BYTES MESSAGES HEX      BatchLayout of a request batch, cut into datagrams of at
+//                                 most BYTES bytes and MESSAGES messages
 //   seed HEX                      adds a datagram for `garbage` to mutate
 //   garbage RUNS SEED             random and mutated input through all of the above
 //   table RUNS SEED               random Allocate/Release against a model of RequestTable
@@ -19,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "nl_batch.h"
 #include "nl_parse.h"
 #include "nl_requests.h"
 
@@ -112,6 +115,25 @@ void PrintCollect(bool dump, const std::vector<std::vector<uint8_t>>& datagrams)
             << ",\"payload\":\"" << ToHex(collector.payload()) << "\"}\n";
 }
 
+void Batch(size_t maxBytes, size_t maxMessages, const std::vector<uint8_t>& data) {
+  BatchLayout layout;
+  if (!layout.Parse(data.data(), data.size())) {
+    std::cout << "{\"parsed\":false,\"malformedOffset\":" << layout.malformedOffset() << "}\n";
+    return;
+  }
+  std::cout << "{\"parsed\":true,\"offsets\":[";
+  for (size_t i = 0; i <= layout.count(); ++i) {
+    std::cout << (i == 0 ? "" : ",") << layout.offset(i);
+  }
+  std::cout << "],\"datagramEnds\":[";
+  for (size_t first = 0; first < layout.count();) {
+    size_t end = layout.DatagramEnd(first, maxBytes, maxMessages);
+    std::cout << (first == 0 ? "" : ",") << end;
+    first = end;
+  }
+  std::cout << "]}\n";
+}
+
 // Every parser on random bytes and on seeds with random bytes changed, cut or appended.
 void Garbage(int runs, unsigned seed, const std::vector<std::vector<uint8_t>>& seeds) {
   std::mt19937 random(seed);
@@ -203,6 +225,14 @@ int main() {
       std::vector<std::vector<uint8_t>> datagrams;
       while (words >> hex) datagrams.push_back(FromHex(hex));
       PrintCollect(mode == "dump", datagrams);
+    } else if (command == "batch") {
+      size_t maxBytes = 0;
+      size_t maxMessages = 0;
+      std::string hex;
+      words >> maxBytes >> maxMessages >> hex;
+      std::vector<uint8_t> data = FromHex(hex);
+      data.shrink_to_fit();
+      Batch(maxBytes, maxMessages, data);
     } else if (command == "seed") {
       std::string hex;
       words >> hex;

@@ -1,4 +1,4 @@
-// The pure C++ parsing unit (native/nl_parse.cc, native/nl_requests.cc) on byte fixtures
+// The pure C++ parsing units (native/nl_parse.cc, nl_requests.cc, nl_batch.cc) on byte fixtures
 // and on garbage, through a small driver compiled here with AddressSanitizer and
 // UndefinedBehaviorSanitizer, so an out-of-bounds read fails the test.
 import { execFileSync } from 'node:child_process';
@@ -100,6 +100,7 @@ describe.skipIf(!hasCompiler())('nl_parse on byte fixtures', () => {
       driverSource,
       join(nativeDirectory, 'nl_parse.cc'),
       join(nativeDirectory, 'nl_requests.cc'),
+      join(nativeDirectory, 'nl_batch.cc'),
       '-o',
       driver,
     ]);
@@ -299,6 +300,57 @@ describe.skipIf(!hasCompiler())('nl_parse on byte fixtures', () => {
       `collect dump ${Buffer.concat([odd, Buffer.alloc(1), doneMessage(0)]).toString('hex')}`,
     );
     expect(result?.payload).toBe(Buffer.concat([odd, Buffer.alloc(1)]).toString('hex'));
+  });
+
+  it('batch layout finds each message', () => {
+    const add = raw.addAddress(1, '192.0.2.10', 24);
+    const remove = raw.deleteAddress(1, '192.0.2.10', 24);
+    const odd = raw.message(99, 0, Buffer.from([1]));
+    const padded = Buffer.concat([odd, Buffer.alloc(3)]);
+    const [three, unpaddedLast] = run(
+      `batch 65536 256 ${Buffer.concat([add, remove, add]).toString('hex')}`,
+      `batch 65536 256 ${Buffer.concat([add, padded, odd]).toString('hex')}`,
+    );
+    expect(add.length).toBe(40);
+    expect(three).toEqual({ parsed: true, offsets: [0, 40, 80, 120], datagramEnds: [3] });
+    expect(unpaddedLast).toEqual({ parsed: true, offsets: [0, 40, 60, 77], datagramEnds: [3] });
+  });
+
+  it('batch layout rejects bad framing', () => {
+    const add = raw.addAddress(1, '192.0.2.10', 24);
+    const tooLong = Buffer.from(add);
+    tooLong.writeUInt32LE(44, 0);
+    const tooShort = Buffer.from(add);
+    tooShort.writeUInt32LE(15, 0);
+
+    const [empty, long, short, truncatedSecond, trailing] = run(
+      'batch 65536 256 ',
+      `batch 65536 256 ${Buffer.concat([add, tooLong]).toString('hex')}`,
+      `batch 65536 256 ${tooShort.toString('hex')}`,
+      `batch 65536 256 ${Buffer.concat([add, add.subarray(0, 12)]).toString('hex')}`,
+      `batch 65536 256 ${Buffer.concat([add, Buffer.alloc(20)]).toString('hex')}`,
+    );
+    expect(empty).toEqual({ parsed: false, malformedOffset: 0 });
+    expect(long).toEqual({ parsed: false, malformedOffset: 40 });
+    expect(short).toEqual({ parsed: false, malformedOffset: 0 });
+    expect(truncatedSecond).toEqual({ parsed: false, malformedOffset: 40 });
+    expect(trailing).toEqual({ parsed: false, malformedOffset: 40 });
+  });
+
+  it('batch datagrams respect both limits', () => {
+    const add = raw.addAddress(1, '192.0.2.10', 24);
+    const big = raw.message(99, 0, Buffer.alloc(200));
+    const five = Buffer.concat([add, add, add, add, add]).toString('hex');
+    const [byCount, byBytes, oversized] = run(
+      `batch 65536 2 ${five}`,
+      `batch 100 256 ${five}`,
+      `batch 100 256 ${Buffer.concat([add, big, add]).toString('hex')}`,
+    );
+    expect(byCount?.datagramEnds).toEqual([2, 4, 5]);
+    // 80 bytes fit in 100, 120 do not.
+    expect(byBytes?.datagramEnds).toEqual([2, 4, 5]);
+    // A message larger than the limit goes alone.
+    expect(oversized?.datagramEnds).toEqual([1, 2, 3]);
   });
 
   it('garbage input does not crash', () => {

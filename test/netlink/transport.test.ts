@@ -233,6 +233,107 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
     await socket.request(raw.deleteAddress(LO, '192.0.2.20', 24));
   });
 
+  it('batch leaves item messages unstamped', async () => {
+    const add = raw.addAddress(LO, '192.0.2.30', 24);
+    const remove = raw.deleteAddress(LO, '192.0.2.30', 24);
+    const before = Buffer.from(add);
+
+    const results = await socket.batch([{ message: add }, { message: remove }]);
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+    expect(add).toEqual(before);
+  });
+
+  it('batchPacked stamps each message in place', async () => {
+    const packed = Buffer.concat([
+      raw.addAddress(LO, '192.0.2.31', 24),
+      raw.deleteAddress(LO, '192.0.2.31', 24),
+    ]);
+    const results = await socket.batchPacked(packed, [undefined, undefined]);
+
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+    const sequences = raw.parseMessages(packed).map((message) => message.sequence);
+    expect(sequences[0]).not.toBe(0);
+    expect(sequences[1]).not.toBe(0);
+    expect(sequences[1]).not.toBe(sequences[0]);
+    for (const message of raw.parseMessages(packed)) {
+      expect(message.portId).toBe(socket.portId);
+      expect(message.flags & (raw.NLM_F_REQUEST | raw.NLM_F_ACK)).toBe(
+        raw.NLM_F_REQUEST | raw.NLM_F_ACK,
+      );
+    }
+  });
+
+  it('batchPacked reports each failure in order', async () => {
+    const badAttribute = raw.message(
+      raw.RTM_NEWADDR,
+      raw.NLM_F_REQUEST | raw.NLM_F_CREATE,
+      raw.ifaddrmsg(raw.AF_INET, 24, LO),
+      raw.attribute(raw.IFA_LOCAL, Buffer.from([1])),
+    );
+    const packed = Buffer.concat([
+      raw.addAddress(LO, '192.0.2.40', 24),
+      raw.addAddress(LO, '192.0.2.40', 24),
+      badAttribute,
+      raw.getLink(LO),
+    ]);
+    const results = await socket.batchPacked(packed, [
+      { operation: 'add address', object: 'first' },
+      { operation: 'add address', object: 'duplicate' },
+      { operation: 'add address', object: 'bad' },
+      undefined,
+    ]);
+
+    expect(results.map((r) => r.ok)).toEqual([true, false, false, true]);
+    const duplicate = errorOf(results[1]);
+    expect(duplicate.code).toBe('EEXIST');
+    expect(duplicate.object).toBe('duplicate');
+    expect(errorOf(results[2]).extackOffset).toBe(24);
+    expect(raw.linkNames(payloadOf(results[3]))).toEqual(['lo']);
+    expect(socket.pending).toBe(0);
+    await socket.request(raw.deleteAddress(LO, '192.0.2.40', 24));
+  });
+
+  it('batch of 300 messages succeeds', async () => {
+    // More than the 256 messages that one sendmsg carries.
+    const hosts = Array.from({ length: 300 }, (_, i) =>
+      i < 250 ? `198.51.100.${i + 1}` : `203.0.113.${i - 249}`,
+    );
+    const documentation = (address: string) =>
+      address.startsWith('198.51.100.') || address.startsWith('203.0.113.');
+    const adds = await socket.batchPacked(
+      Buffer.concat(hosts.map((host) => raw.addAddress(LO, host, 32))),
+      hosts.map(() => undefined),
+    );
+    expect(adds.filter((r) => r.ok)).toHaveLength(300);
+    expect(ipv4Addresses(netns).filter(documentation)).toHaveLength(300);
+
+    const deletes = await socket.batchPacked(
+      Buffer.concat(hosts.map((host) => raw.deleteAddress(LO, host, 32))),
+      hosts.map(() => undefined),
+    );
+    expect(deletes.filter((r) => r.ok)).toHaveLength(300);
+    expect(ipv4Addresses(netns).filter(documentation)).toEqual([]);
+  });
+
+  it('batch stops sending after a failed sendmsg', async () => {
+    // The oversized message goes in a datagram of its own, which sendmsg refuses, and the
+    // message after it is never sent.
+    const huge = raw.message(raw.RTM_NEWADDR, raw.NLM_F_REQUEST, Buffer.alloc(512 * 1024));
+    const results = await socket.batch([
+      { message: raw.addAddress(LO, '192.0.2.41', 24) },
+      { message: huge, op: { operation: 'add address', object: 'huge' } },
+      { message: raw.addAddress(LO, '192.0.2.42', 24) },
+    ]);
+
+    expect(results[0]?.ok).toBe(true);
+    expect(errorOf(results[1])).toMatchObject({ kind: 'socket', code: 'EMSGSIZE', object: 'huge' });
+    expect(errorOf(results[2])).toMatchObject({ kind: 'socket', code: 'EMSGSIZE' });
+    expect(ipv4Addresses(netns)).toContain('192.0.2.41/24');
+    expect(ipv4Addresses(netns)).not.toContain('192.0.2.42/24');
+    expect(socket.pending).toBe(0);
+    await socket.request(raw.deleteAddress(LO, '192.0.2.41', 24));
+  });
+
   it('dump ended by NLMSG_ERROR rejects', async () => {
     // Strict checking rejects a prefix length in an address dump request.
     const message = raw.message(
@@ -291,6 +392,15 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
     expect(() => socket.request(message, { object: 'x' } as never)).toThrow(TypeError);
     expect(() => socket.batch('x' as never)).toThrow(TypeError);
     expect(() => socket.batch([{ message: Buffer.alloc(3) }])).toThrow(RangeError);
+    expect(() => socket.batchPacked('x' as never, [])).toThrow(TypeError);
+    expect(() => socket.batchPacked(message, 'x' as never)).toThrow(TypeError);
+    expect(() => socket.batchPacked(message, [undefined, undefined])).toThrow(
+      /one entry per message, got 2 for 1 messages/,
+    );
+    expect(() => socket.batchPacked(Buffer.concat([message, Buffer.alloc(8)]), [])).toThrow(
+      /message at offset 32 of 40 bytes/,
+    );
+    expect(() => socket.batchPacked(message, [{ object: 'x' } as never])).toThrow(TypeError);
     expect(() => NetlinkSocket.open({ groups: [0] })).toThrow(RangeError);
     expect(() => NetlinkSocket.open({ receiveBuffer: 1.5 })).toThrow(TypeError);
     expect(() => NetlinkSocket.open({ dumpAttempts: 0 })).toThrow(RangeError);
@@ -314,7 +424,11 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
       expect(() => direct.request('x' as never, false)).toThrow(TypeError);
       expect(() => direct.request(raw.getLink(LO), 'yes' as never)).toThrow(TypeError);
       expect(() => direct.request(Buffer.alloc(16), false)).toThrow(RangeError);
-      expect(() => direct.batch([raw.getLink(LO), 7] as never)).toThrow(TypeError);
+      expect(() => direct.batch([raw.getLink(LO)] as never)).toThrow(TypeError);
+      expect(() => direct.batch(Buffer.alloc(0))).toThrow(RangeError);
+      expect(() => direct.batch(Buffer.concat([raw.getLink(LO), Buffer.alloc(12)]))).toThrow(
+        /offset 32 of 44 bytes/,
+      );
       expect(direct.pending()).toBe(0);
     } finally {
       direct.close();
@@ -396,6 +510,39 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
     } finally {
       probe.close();
     }
+  });
+
+  it('request kept after its socket was collected throws', () => {
+    // The addon binds request and batch to the socket object's native state. A function
+    // kept after that object was garbage collected must throw, not touch freed memory.
+    const addonPath = createRequire(import.meta.url).resolve('../../build/Release/fstack_kni.node');
+    const script = `
+      const native = require(${JSON.stringify(addonPath)});
+      const message = Buffer.from(${JSON.stringify(raw.getLink(LO).toString('hex'))}, 'hex');
+      let socket = native.openRouteSocket({ onReply: () => {} });
+      const { request, batch } = socket;
+      let collected = false;
+      new FinalizationRegistry(() => { collected = true; }).register(socket, 'socket');
+      socket = undefined;
+      (async () => {
+        for (let i = 0; i < 50 && !collected; i++) {
+          globalThis.gc();
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+        for (const call of [() => request(message, false), () => batch(message)]) {
+          try { call(); console.log('no error'); } catch (error) { console.log(error.message); }
+        }
+      })();
+    `;
+    const output = execFileSync(process.execPath, ['--expose-gc', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(output.trim().split('\n')).toEqual([
+      'the netlink socket object was collected',
+      'the netlink socket object was collected',
+    ]);
   });
 
   it('idle socket lets the process exit', () => {

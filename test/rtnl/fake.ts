@@ -56,6 +56,37 @@ export class FakeTransport implements RtnlTransport {
   }
 }
 
+/**
+ * A FakeTransport that also takes batches packed into one buffer, as NetlinkSocket does.
+ * It records each message of a packed batch as batch() would.
+ */
+export class PackedFakeTransport extends FakeTransport {
+  /** Number of batchPacked() calls. */
+  packedBatches = 0;
+
+  batchPacked(messages: Buffer, ops: readonly Operation[]): Promise<BatchOutcome[]> {
+    this.packedBatches++;
+    const requests: Array<{ message: Buffer; op: Operation }> = [];
+    for (let offset = 0; offset < messages.length; ) {
+      const length = messages.readUInt32LE(offset);
+      const op = ops[requests.length];
+      if (length < 16 || offset + length > messages.length || op === undefined) {
+        throw new RangeError(
+          `invalid packed batch: the message at offset ${offset} is truncated or has no operation`,
+        );
+      }
+      requests.push({ message: messages.subarray(offset, offset + length), op });
+      offset += (length + 3) & ~3;
+    }
+    if (requests.length !== ops.length) {
+      throw new RangeError(
+        `invalid packed batch: ${ops.length} operations for ${requests.length} messages`,
+      );
+    }
+    return this.batch(requests);
+  }
+}
+
 /** A kernel-style error with errno and code, as the transport raises them. */
 export function kernelError(code: 'ENODEV' | 'EEXIST' | 'ENOENT', op: Operation): Error {
   const error = new Error(`${op.operation} ${op.object}: ${code}`) as Error & {

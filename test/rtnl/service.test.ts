@@ -11,22 +11,31 @@ import {
 import { NetlinkError } from '../../src/netlink/errors.js';
 import { Rtnl } from '../../src/rtnl/handle.js';
 import type { AddressSpec } from '../../src/rtnl/types.js';
-import { FakeTransport, kernelError, linkReply, requestedLinkName } from './fake.js';
+import {
+  type Answer,
+  FakeTransport,
+  kernelError,
+  linkReply,
+  PackedFakeTransport,
+  requestedLinkName,
+} from './fake.js';
 
-/** A fake kernel with links lo (1) and veth0 (5). */
-function kernel(): FakeTransport {
+/** Replies of a fake kernel with links lo (1) and veth0 (5). */
+const fakeKernel: Answer = (message, op) => {
   const links = new Map([
     ['lo', 1],
     ['veth0', 5],
   ]);
-  const transport: FakeTransport = new FakeTransport((message, op) => {
-    if (message.readUInt16LE(4) !== RTM_GETLINK) return undefined;
-    const name = requestedLinkName(message);
-    const index = name === undefined ? message.readInt32LE(20) : links.get(name);
-    const found = [...links].find(([, value]) => value === index);
-    return found === undefined ? kernelError('ENODEV', op) : linkReply(found[1], found[0]);
-  });
-  return transport;
+  if (message.readUInt16LE(4) !== RTM_GETLINK) return undefined;
+  const name = requestedLinkName(message);
+  const index = name === undefined ? message.readInt32LE(20) : links.get(name);
+  const found = [...links].find(([, value]) => value === index);
+  return found === undefined ? kernelError('ENODEV', op) : linkReply(found[1], found[0]);
+};
+
+/** Returns a FakeTransport that replies as fakeKernel does. */
+function kernel(): FakeTransport {
+  return new FakeTransport(fakeKernel);
 }
 
 const GOOD_ADDRESS: AddressSpec = { link: 'veth0', address: '192.0.2.79', prefixLength: 24 };
@@ -138,6 +147,25 @@ describe('misuse', () => {
       (nl) => nl.addresses.add({ ...GOOD_ADDRESS, broadcast: '2001:db8::ff' }),
       RangeError,
       /broadcast 2001:db8::ff is IPv6, but IPv4 is required/,
+    ],
+    [
+      'peer of IPv4 address',
+      (nl) => nl.addresses.add({ ...GOOD_ADDRESS, peer: '2001:db8::2' }),
+      RangeError,
+      /peer 2001:db8::2 is IPv6, but IPv4 is required/,
+    ],
+    [
+      'peer of IPv6 address',
+      (nl) =>
+        nl.addresses.add({ link: 5, address: '2001:db8::1', prefixLength: 64, peer: '192.0.2.2' }),
+      RangeError,
+      /peer 192.0.2.2 is IPv4, but IPv6 is required/,
+    ],
+    [
+      'peer not an address',
+      (nl) => nl.addresses.add({ ...GOOD_ADDRESS, peer: '192.0.2.300' }),
+      TypeError,
+      /peer "192.0.2.300" is not a valid IPv4 or IPv6 address/,
     ],
     [
       'label too long',
@@ -423,6 +451,30 @@ describe('Batch', () => {
       op: { operation: 'add' },
       error: { code: 'EEXIST' },
     });
+  });
+
+  it('sends one packed buffer to a transport that takes it', async () => {
+    const send = (transport: FakeTransport) =>
+      Rtnl.fromTransport(transport)
+        .batch()
+        .setLinkUp('veth0', true)
+        .addAddress(GOOD_ADDRESS)
+        .deleteAddress({ ...GOOD_ADDRESS, link: 5, address: '192.0.2.80', label: 'veth0:kni' })
+        .replaceRoute({ destination: 'default', gateway: '192.0.2.1', link: 5 })
+        .replaceNeighbour({ link: 5, address: '192.0.2.2', mac: '02:00:00:00:00:01' })
+        .send();
+    const plain = kernel();
+    const packed = new PackedFakeTransport(fakeKernel);
+
+    const plainResults = await send(plain);
+    const packedResults = await send(packed);
+    // The name lookup goes through batch(), the requests through one batchPacked().
+    expect(packed.packedBatches).toBe(1);
+    expect(packed.batches).toBe(2);
+    expect(packed.sent.map((sent) => sent.message)).toEqual(plain.sent.map((sent) => sent.message));
+    expect(packed.sent.map((sent) => sent.op)).toEqual(plain.sent.map((sent) => sent.op));
+    expect(packedResults).toEqual(plainResults);
+    expect(packedResults.every((result) => result.ok)).toBe(true);
   });
 
   it('sends nothing for an empty batch', async () => {
