@@ -24,7 +24,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestNetns, ip, kernelSkipReason, removeTestNetns } from '../helpers/netns.js';
 import { type PrivateSystemd, startPrivateSystemd, systemdSkipReason } from '../helpers/systemd.js';
@@ -51,19 +51,18 @@ const DYNAMIC_UID_MIN = 61184;
 const DYNAMIC_UID_MAX = 65519;
 
 // ProtectHome= hides these and PrivateTmp= replaces these, so a program or checkout there
-// is invisible to the unit.
+// is invisible to the unit unless the drop-in binds it back.
 const HIDDEN_PREFIXES = ['/home/', '/root/', '/run/user/', '/tmp/', '/var/tmp/'];
 
-function sandboxSkipReason(): string | undefined {
-  for (const path of [process.execPath, repoRoot]) {
-    const prefix = HIDDEN_PREFIXES.find((hidden) => path.startsWith(hidden));
-    if (prefix !== undefined)
-      return `${path} is under ${prefix}, which the unit's ProtectHome= or PrivateTmp= hides`;
-  }
-  return undefined;
+/** The checkout and Node's install directory when the sandbox would hide them. */
+function hiddenProgramPaths(): string[] {
+  const nodeInstall = dirname(dirname(process.execPath));
+  return [repoRoot, nodeInstall].filter((path) =>
+    HIDDEN_PREFIXES.some((hidden) => `${path}/`.startsWith(hidden)),
+  );
 }
 
-const skipReason = systemdSkipReason ?? kernelSkipReason ?? buildSkipReason ?? sandboxSkipReason();
+const skipReason = systemdSkipReason ?? kernelSkipReason ?? buildSkipReason;
 
 /** Polls `check` until it returns true. Throws after `timeoutMs`, a hang guard and not a timing check. */
 async function waitFor(
@@ -203,8 +202,10 @@ ExecStart=${process.execPath} ${cliPath} watch --json-log --config ${config} --u
 # F-Stack's interfaces live in the test namespace.
 NetworkNamespacePath=/run/netns/${netns}
 # PrivateTmp= hides the host's /tmp, where the config and the bus socket of the test are;
-# these binds show them, read-only, at the same paths in the unit's private /tmp.
-BindReadOnlyPaths=${dir} ${busSocket}
+# these binds show them, read-only, at the same paths in the unit's private /tmp. A site
+# installs fstack-kni and node outside the hidden paths; a checkout or node under them is
+# bound back the same way.
+BindReadOnlyPaths=${[dir, busSocket, ...hiddenProgramPaths()].join(' ')}
 StandardOutput=append:${logPath}
 StandardError=append:${logPath}
 `,
