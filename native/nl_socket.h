@@ -136,6 +136,7 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
   void Complete(PendingRequest& request, Status status, int error);
   void CompleteAll(Status status, int error);
   void MarkRepliesMaybeLost();
+  void DiscardStaleEvents();
   void FailLostReplies();
   void Deliver(bool overflow);
   CallOutcome CallReply(Napi::Env env, Completion& completion);

@@ -203,6 +203,7 @@ void RouteSocket::ReadAvailable(int pollStatus) {
       overflowSeen_ = false;
       overflow = true;
       MarkRepliesMaybeLost();
+      DiscardStaleEvents();
     }
     if (deferredError_ != 0) {
       // Other errors come from sk_err, which the kernel sets when it failed to produce the
@@ -410,6 +411,50 @@ void RouteSocket::MarkRepliesMaybeLost() {
       suspectLostReplies_ = true;
     }
   });
+}
+
+// After an ENOBUFS, the notifications read so far in this wakeup and those still queued are
+// older than the ones the kernel dropped, and applied after the resync's fresh dumps they
+// would undo later changes. So they are discarded: the queue is read until it is empty,
+// which also lets the kernel queue notifications again (it stops after a drop until then).
+// All of this happens before the overflow reaches JavaScript and its resync dumps the
+// state, so the dumps cover every discarded notification. Replies read meanwhile are
+// dispatched as usual. Under a flood the queue may never be empty. So the loop stops
+// after more bytes than the receive buffer holds, which is past every notification older
+// than the drop.
+void RouteSocket::DiscardStaleEvents() {
+  if (onEvent_.IsEmpty()) {
+    return;
+  }
+  events_.clear();
+
+  int receiveBuffer = 0;
+  socklen_t length = sizeof receiveBuffer;
+  if (getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, &length) < 0) {
+    receiveBuffer = 0;
+  }
+  // Payload bytes are fewer than the memory the kernel charges for them, and one datagram
+  // may be queued over the limit, hence the margin.
+  const size_t limit = static_cast<size_t>(receiveBuffer) + 64 * 1024;
+  size_t discarded = 0;
+  while (fd_ >= 0 && discarded <= limit) {
+    bool multicast = false;
+    uint32_t sender = 0;
+    ssize_t received = ReceiveDatagram(&multicast, &sender, true);
+    if (received < 0) {
+      int error = static_cast<int>(-received);
+      if (error == ENOBUFS || error == EINTR) {
+        continue;
+      }
+      if (error != EAGAIN && error != EWOULDBLOCK) {
+        deferredError_ = error;
+      }
+      break;
+    }
+    Dispatch(receiveBuffer_.data(), static_cast<size_t>(received), multicast, sender);
+    events_.clear();
+    discarded += static_cast<size_t>(received);
+  }
 }
 
 // Runs once the queue is empty: a marked request still waiting lost its reply.

@@ -5,7 +5,8 @@
 // with ENOBUFS. A subscription then delivers `overflow` to the listener, dumps the subscribed
 // kinds again and delivers the dumps as `resync`. Events that arrive while the dumps run are held
 // back and delivered after `resync`, in order. Replaying them over the snapshot is safe
-// because each event states an object's new state or its removal.
+// because each event states an object's new state or its removal, and because the addon
+// discards the notifications queued before the loss, which are older than the dropped ones.
 import {
   RTM_DELADDR,
   RTM_DELLINK,
@@ -59,7 +60,7 @@ export type RtnlEvent =
     }
   /**
    * A notification that could not be decoded, or a failed resync. Dumps interrupted by
-   * ongoing changes are tried again for about 0.85 s before a resync fails.
+   * ongoing changes are tried again for about 5 s before a resync fails.
    */
   | { kind: 'error'; error: Error };
 
@@ -70,7 +71,7 @@ export type RtnlListener = (event: RtnlEvent) => void;
  * The kernel keeps sending notifications after a burst of changes, IPv6 address ones from
  * a work queue, so the dumps of a resync can keep failing for a while after the overflow.
  */
-const INTERRUPTED_RESYNC_DELAYS_MS = [10, 40, 160, 640];
+const INTERRUPTED_RESYNC_DELAYS_MS = [10, 40, 160, 640, 1000, 1000, 1000, 1000];
 
 /** Checks the kinds argument of subscribe. */
 export function checkSubscribeKinds(kinds: unknown): SubscribeKinds {

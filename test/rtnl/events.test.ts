@@ -1,5 +1,5 @@
 // Subscription logic over a fake event socket: decoding, overflow, resync and held events.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   RTNLGRP_IPV4_IFADDR,
   RTNLGRP_IPV6_IFADDR,
@@ -175,12 +175,18 @@ describe('Subscription', () => {
     });
     nl.subscribe({ links: true }, (event) => events.push(event));
 
-    socket?.onOverflow();
-    while (events.length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    vi.useFakeTimers();
+    try {
+      socket?.onOverflow();
+      await vi.runAllTimersAsync();
+    } finally {
+      vi.useRealTimers();
+    }
 
     expect(events.map((event) => event.kind)).toEqual(['overflow', 'error']);
     expect((events[1] as RtnlEvent & { kind: 'error' }).error).toBeInstanceOf(DumpInterruptedError);
-    expect(transport.sent.filter((sent) => sent.kind === 'dump')).toHaveLength(5);
+    // The first dump and one after each of the 8 waits.
+    expect(transport.sent.filter((sent) => sent.kind === 'dump')).toHaveLength(9);
   });
 
   it('stops delivering after close and closes its socket', () => {
