@@ -29,6 +29,15 @@ method=accept
 tcp_port=22
 `;
 
+/** VALID with a second port, 1, on 198.51.100.0/24. */
+const TWO_PORTS = `${VALID.replace('port_list=0', 'port_list=0,1')}
+[port1]
+addr=198.51.100.2
+netmask=255.255.255.0
+broadcast=198.51.100.255
+gateway=198.51.100.1
+`;
+
 /** Returns VALID with one line replaced (`from` must occur in it). */
 function variant(from: string, to: string): string {
   if (!VALID.includes(from)) throw new Error(`no "${from}" in the base config`);
@@ -83,8 +92,48 @@ const CASES: Case[] = [
   {
     name: '--port not in port_list',
     args: ['apply', '--config', 'CONFIG', '--netns', 'NETNS', '--port', '5'],
-    code: FAILED,
-    stderr: 'fstack-kni: port 5 is not in [dpdk] port_list (0)\n',
+    code: USAGE,
+    stderr:
+      /^fstack-kni: --port 5: port 5 is not in \[dpdk\] port_list \(0\) of \S+\/case-\d+\.conf; use a port of port_list, or add 5 to port_list with a \[port5\] section\n$/,
+  },
+  {
+    name: '--interface for a port not in port_list',
+    args: ['apply', '--config', 'CONFIG', '--netns', 'NETNS', '--interface', '5=veth0'],
+    code: USAGE,
+    stderr:
+      /^fstack-kni: --interface 5=veth0: port 5 is not in \[dpdk\] port_list \(0\) of \S+\/case-\d+\.conf; use a port of port_list, or add 5 to port_list with a \[port5\] section\n$/,
+  },
+  {
+    name: '--mac for a port not in port_list',
+    args: ['status', '--config', 'CONFIG', '--netns', 'NETNS', '--mac', '3=02:00:00:00:00:01'],
+    code: USAGE,
+    stderr:
+      /^fstack-kni: --mac 3=02:00:00:00:00:01: port 3 is not in \[dpdk\] port_list \(0\) of \S+\/case-\d+\.conf; use a port of port_list, or add 3 to port_list with a \[port3\] section\n$/,
+  },
+  {
+    name: '--mac-from for a port not in port_list',
+    args: ['apply', '--check', '--config', 'CONFIG', '--netns', 'NETNS', '--mac-from', '1=lo'],
+    code: USAGE,
+    stderr:
+      /^fstack-kni: --mac-from 1=lo: port 1 is not in \[dpdk\] port_list \(0\) of \S+\/case-\d+\.conf; use a port of port_list, or add 1 to port_list with a \[port1\] section\n$/,
+  },
+  {
+    name: '--interface for a port that --port leaves out',
+    args: [
+      'apply',
+      '--config',
+      'CONFIG',
+      '--netns',
+      'NETNS',
+      '--port',
+      '0',
+      '--interface',
+      '1=veth9',
+    ],
+    config: TWO_PORTS,
+    code: USAGE,
+    stderr:
+      'fstack-kni: --interface 1=veth9: port 1 is not managed, because --port selects only 0; add --port 1 or drop --interface 1=veth9\n',
   },
   {
     name: '--port not a number',

@@ -8,7 +8,12 @@ import { type Diagnostic, type LoadedConfig, parseConfig } from '../../config/mo
 import { DEFAULT_FSTACK_VERSION } from '../../config/versions.js';
 import type { DesiredOptions } from '../../kni/desired.js';
 import { KniError } from '../../kni/errors.js';
-import { DEFAULT_CONFIG_PATH, desiredOptionsFrom, type TargetValues } from '../../kni/options.js';
+import {
+  checkOptionPorts,
+  DEFAULT_CONFIG_PATH,
+  desiredOptionsFrom,
+  type TargetValues,
+} from '../../kni/options.js';
 import { checkNetnsName, describeNetnsOpenError } from '../../netlink/netns.js';
 import { Rtnl } from '../../rtnl/index.js';
 import { ExitCode, UsageError } from '../output.js';
@@ -95,10 +100,15 @@ export async function readConfig(
   }
 }
 
-/** Builds DesiredOptions from the parsed values; a malformed value is a UsageError. */
+/**
+ * Builds DesiredOptions from the parsed values. A malformed value, or a port that the
+ * config's port_list lacks, is a UsageError.
+ */
 export function targetOptions(values: TargetValues, loaded: LoadedConfig): DesiredOptions {
   try {
-    return desiredOptionsFrom(values, loaded.version);
+    const options = desiredOptionsFrom(values, loaded.version);
+    checkOptionPorts(values, loaded.config.dpdk.portList, loaded.file);
+    return options;
   } catch (error) {
     if (error instanceof KniError && error.code === 'OPTION_INVALID')
       throw new UsageError(error.message);
