@@ -9,7 +9,8 @@ import { realpath } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { type LoadedConfig, loadConfig } from '../config/model.js';
-import { type DesiredOptions, type DesiredState, desiredState } from '../kni/desired.js';
+import { desiredStateOf } from '../kni/config-error.js';
+import type { DesiredOptions, DesiredState } from '../kni/desired.js';
 import { KniError } from '../kni/errors.js';
 
 /** A config that loaded without errors, with the desired state it defines. */
@@ -83,7 +84,7 @@ export async function loadGoodConfig(
 
   let desired: DesiredState | undefined;
   try {
-    desired = desiredState(loaded.config, options.desiredOptions(loaded));
+    desired = desiredStateOf(loaded, options.desiredOptions(loaded));
   } catch (error) {
     if (!(error instanceof KniError && error.code === 'KNI_DISABLED')) throw error;
   }

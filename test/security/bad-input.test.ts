@@ -373,14 +373,57 @@ const CASES: Case[] = [
     args: ['apply', '--config', 'CONFIG', '--netns', 'NETNS'],
     config: variant('addr=192.0.2.79', 'addr=192.0.2.300'),
     code: FAILED,
-    stderr: 'fstack-kni: [port0] addr "192.0.2.300" is not an IPv4 address\n',
+    stderr: new RegExp(
+      '^fstack-kni: \\[port0\\] addr "192\\.0\\.2\\.300" is not an IPv4 address\n' +
+        ' {2}\\S+/case-\\d+\\.conf:6:6: warning: addr "192\\.0\\.2\\.300" of \\[port0\\] is not an IPv4 address; ' +
+        'inet_pton fails and F-Stack uses 0\\.0\\.0\\.0 \\[ip-invalid\\]\n' +
+        ' {4}value: "192\\.0\\.2\\.300"\n {4}fix: write a valid IPv4 address\n$',
+    ),
+  },
+  {
+    name: 'invalid IP under --check',
+    args: ['apply', '--check', '--config', 'CONFIG', '--netns', 'NETNS'],
+    config: variant('addr=192.0.2.79', 'addr=192.0.2.300'),
+    code: FAILED,
+    stderr:
+      /^fstack-kni: \[port0\] addr "192\.0\.2\.300" is not an IPv4 address\n {2}\S+\/case-\d+\.conf:6:6: warning: /,
+  },
+  {
+    name: 'non-contiguous netmask (apply)',
+    args: ['apply', '--check', '--config', 'CONFIG', '--netns', 'NETNS'],
+    config: variant('netmask=255.255.255.0', 'netmask=255.0.255.0'),
+    code: FAILED,
+    stderr: new RegExp(
+      '^fstack-kni: \\[port0\\] netmask 255\\.0\\.255\\.0 has non-contiguous one-bits\n' +
+        ' {2}\\S+/case-\\d+\\.conf:7:9: warning: netmask 255\\.0\\.255\\.0 of \\[port0\\] has non-contiguous one-bits; ' +
+        'the kernel interface cannot use it as a prefix \\[netmask-not-contiguous\\]\n' +
+        ' {4}value: "255\\.0\\.255\\.0"\n {4}fix: write a netmask such as 255\\.255\\.255\\.0\n$',
+    ),
+  },
+  {
+    name: 'non-contiguous netmask (export)',
+    args: ['export', 'networkd', '--config', 'CONFIG'],
+    config: variant('netmask=255.255.255.0', 'netmask=255.0.255.0'),
+    code: FAILED,
+    stderr:
+      /^fstack-kni: \[port0\] netmask 255\.0\.255\.0 has non-contiguous one-bits\n {2}\S+\/case-\d+\.conf:7:9: warning: .*\n {4}value: "255\.0\.255\.0"\n {4}fix: write a netmask such as 255\.255\.255\.0\n$/,
+  },
+  {
+    name: 'invalid gateway (status)',
+    args: ['status', '--config', 'CONFIG', '--netns', 'NETNS'],
+    config: variant('gateway=192.0.2.1', 'gateway=192.0.2.1.5'),
+    code: FAILED,
+    stderr: '',
+    stdout:
+      /1\. \S+\/case-\d+\.conf:9:9: \[port0\] gateway "192\.0\.2\.1\.5" is not an IPv4 address\n {5}cause: gateway "192\.0\.2\.1\.5" of \[port0\] is not an IPv4 address; inet_pton fails and F-Stack uses 0\.0\.0\.0\n {5}fix: write a valid IPv4 address in f-stack\.conf, then run fstack-kni status again\n/,
   },
   {
     name: "address with a '#' comment",
     args: ['apply', '--config', 'CONFIG', '--netns', 'NETNS'],
     config: variant('addr=192.0.2.79', 'addr=192.0.2.79 # lab'),
     code: FAILED,
-    stderr: 'fstack-kni: [port0] addr "192.0.2.79 # lab" is not an IPv4 address\n',
+    stderr:
+      /^fstack-kni: \[port0\] addr "192\.0\.2\.79 # lab" is not an IPv4 address\n {2}\S+:6:6: warning: .*\n {4}value: "192\.0\.2\.79 # lab"\n {4}fix: write addr=192\.0\.2\.79 and put the comment on its own line\n$/,
   },
   {
     name: 'non-contiguous netmask with --strict',

@@ -6,7 +6,8 @@ import { unifiedDiff } from '../../config/diff.js';
 import { EditError, type EditOperation } from '../../config/edit.js';
 import type { Diagnostic, LoadedConfig } from '../../config/model.js';
 import type { EditFileResult } from '../../config/write.js';
-import { type DesiredState, desiredState } from '../../kni/desired.js';
+import { desiredStateOf } from '../../kni/config-error.js';
+import type { DesiredState } from '../../kni/desired.js';
 import { DEFAULT_CONFIG_PATH, type TargetValues } from '../../kni/options.js';
 import {
   editKniSection,
@@ -237,7 +238,7 @@ export async function toggle(
 function desiredAfter(after: LoadedConfig, values: ToggleValues): DesiredState | undefined {
   // With KNI off there is no interface to wait for: the unit is only restarted.
   if (!after.config.kni.enable) return undefined;
-  return desiredState(after.config, targetOptions(values, after));
+  return desiredStateOf(after, targetOptions(values, after));
 }
 
 async function editFile(

@@ -4,7 +4,8 @@
 import { constants } from 'node:os';
 import { formatDiagnostic } from '../../config/diagnostics.js';
 import type { Diagnostic } from '../../config/model.js';
-import { type DesiredState, desiredState } from '../../kni/desired.js';
+import { desiredStateOf } from '../../kni/config-error.js';
+import type { DesiredState } from '../../kni/desired.js';
 import { DEFAULT_CONFIG_PATH } from '../../kni/options.js';
 import type { Rtnl } from '../../rtnl/index.js';
 import type { BusTarget } from '../../service/bus.js';
@@ -345,7 +346,7 @@ export const command: Command = {
     const unit = parseUnitOption(values.unit);
 
     const { loaded, warnings } = await loadValidConfig(path, values['fstack-version']);
-    const desired = desiredState(loaded.config, targetOptions(values, loaded));
+    const desired = desiredStateOf(loaded, targetOptions(values, loaded));
 
     const report = await runRestart({
       unit,
