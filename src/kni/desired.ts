@@ -1,7 +1,7 @@
 // The kernel state that f-stack.conf requires: one entry per veth<N> (and per VLAN interface
 // on it) with its addresses, default routes, link state and MAC.
 import type { FstackConfig, PortConfig, VlanConfig } from '../config/model.js';
-import { hasInvalidNameByte } from '../net/interface-name.js';
+import { hasInvalidNameByte, NAME_BYTE_RULE } from '../net/interface-name.js';
 import {
   broadcastAddress,
   canonicalIp,
@@ -453,7 +453,7 @@ export function checkInterfaceName(name: string, what: string): void {
   if (!valid) {
     throw new KniError(
       'OPTION_INVALID',
-      `interface name "${name}" for ${what} is invalid: 1-${MAX_INTERFACE_NAME} characters (${MAX_INTERFACE_NAME} bytes of UTF-8 at most), no whitespace, "/" or ":"`,
+      `interface name "${name}" for ${what} is invalid: 1-${MAX_INTERFACE_NAME} characters (${MAX_INTERFACE_NAME} bytes of UTF-8 at most), not . or .., ${NAME_BYTE_RULE}`,
     );
   }
 }

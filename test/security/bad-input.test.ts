@@ -59,6 +59,10 @@ interface Case {
   stdout?: RegExp;
 }
 
+/** The byte rule that every interface name message ends with. */
+const NAME_RULE =
+  "no '/', ':', NUL or whitespace, and no byte 0xA0, which the kernel counts as a space (as in \u00e0, C3 A0)";
+
 const USAGE = 2;
 const FAILED = 1;
 
@@ -153,8 +157,7 @@ const CASES: Case[] = [
       '0=averyverylongname0',
     ],
     code: USAGE,
-    stderr:
-      'fstack-kni: interface name "averyverylongname0" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), no whitespace, "/" or ":"\n',
+    stderr: `fstack-kni: interface name "averyverylongname0" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), not . or .., ${NAME_RULE}\n`,
   },
   {
     name: 'interface name over 15 bytes of UTF-8',
@@ -168,29 +171,31 @@ const CASES: Case[] = [
       '0=\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9',
     ],
     code: USAGE,
-    stderr:
-      'fstack-kni: interface name "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), no whitespace, "/" or ":"\n',
+    stderr: `fstack-kni: interface name "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), not . or .., ${NAME_RULE}\n`,
+  },
+  {
+    name: 'interface name with byte 0xA0',
+    args: ['apply', '--config', 'CONFIG', '--netns', 'NETNS', '--interface', '0=veth\u00e0'],
+    code: USAGE,
+    stderr: `fstack-kni: interface name "veth\u00e0" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), not . or .., ${NAME_RULE}\n`,
   },
   {
     name: "interface name with '/'",
     args: ['apply', '--config', 'CONFIG', '--netns', 'NETNS', '--interface', '0=a/b'],
     code: USAGE,
-    stderr:
-      'fstack-kni: interface name "a/b" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), no whitespace, "/" or ":"\n',
+    stderr: `fstack-kni: interface name "a/b" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), not . or .., ${NAME_RULE}\n`,
   },
   {
     name: 'interface name with a space',
     args: ['apply', '--config', 'CONFIG', '--netns', 'NETNS', '--interface', '0=a b'],
     code: USAGE,
-    stderr:
-      'fstack-kni: interface name "a b" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), no whitespace, "/" or ":"\n',
+    stderr: `fstack-kni: interface name "a b" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), not . or .., ${NAME_RULE}\n`,
   },
   {
     name: 'interface name ..',
     args: ['status', '--config', 'CONFIG', '--netns', 'NETNS', '--interface', '0=..'],
     code: USAGE,
-    stderr:
-      'fstack-kni: interface name ".." for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), no whitespace, "/" or ":"\n',
+    stderr: `fstack-kni: interface name ".." for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), not . or .., ${NAME_RULE}\n`,
   },
   {
     name: '--interface without =',
