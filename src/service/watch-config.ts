@@ -8,7 +8,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { formatDiagnostic } from '../config/diagnostics.js';
-import { type LoadedConfig, loadConfig } from '../config/model.js';
+import { configDirectoryMessage, type LoadedConfig, loadConfig } from '../config/model.js';
 import { desiredStateOf } from '../kni/config-error.js';
 import type { DesiredOptions, DesiredState } from '../kni/desired.js';
 import { KniError } from '../kni/errors.js';
@@ -71,6 +71,7 @@ export async function loadGoodConfig(
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new KniError('CONFIG_INVALID', missingConfigMessage(path));
+    if (code === 'EISDIR') throw new KniError('CONFIG_INVALID', configDirectoryMessage(path));
     throw error;
   }
   const errors = loaded.diagnostics.filter((diagnostic) => diagnostic.severity === 'error');

@@ -63,6 +63,10 @@ interface Case {
 const NAME_RULE =
   "no '/', ':', NUL or whitespace, and no byte 0xA0, which the kernel counts as a space (as in \u00e0, C3 A0)";
 
+/** The whole stderr for --config naming the directory DIR. */
+const DIRECTORY_MESSAGE =
+  /^fstack-kni: (\S+\/adir) is a directory, not a config file; give --config the path of f-stack\.conf itself, e\.g\. --config \1\/f-stack\.conf\n$/;
+
 const USAGE = 2;
 const FAILED = 1;
 
@@ -343,13 +347,25 @@ const CASES: Case[] = [
     name: 'config path is a directory',
     args: ['apply', '--config', 'DIR', '--netns', 'NETNS'],
     code: FAILED,
-    stderr: /^fstack-kni: cannot read \S+\/adir: EISDIR: illegal operation on a directory, read\n$/,
+    stderr: DIRECTORY_MESSAGE,
   },
   {
     name: 'config set on a directory',
     args: ['config', 'set', 'kni.enable=1', '--config', 'DIR'],
     code: FAILED,
-    stderr: /^fstack-kni: cannot read \S+\/adir: EISDIR: illegal operation on a directory, read\n$/,
+    stderr: DIRECTORY_MESSAGE,
+  },
+  {
+    name: 'enable on a directory',
+    args: ['enable', '--tcp-port', '22', '--config', 'DIR'],
+    code: FAILED,
+    stderr: DIRECTORY_MESSAGE,
+  },
+  {
+    name: 'watch on a directory',
+    args: ['watch', '--config', 'DIR', '--netns', 'NETNS'],
+    code: FAILED,
+    stderr: DIRECTORY_MESSAGE,
   },
   {
     name: 'missing config',

@@ -4,7 +4,12 @@
 import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
 import { formatDiagnostic } from '../../config/diagnostics.js';
-import { type Diagnostic, type LoadedConfig, parseConfig } from '../../config/model.js';
+import {
+  configDirectoryMessage,
+  type Diagnostic,
+  type LoadedConfig,
+  parseConfig,
+} from '../../config/model.js';
 import { DEFAULT_FSTACK_VERSION } from '../../config/versions.js';
 import type { DesiredOptions } from '../../kni/desired.js';
 import { KniError } from '../../kni/errors.js';
@@ -93,6 +98,7 @@ export async function readConfig(
     const code = (error as { code?: unknown }).code;
     if (code === 'ENOENT')
       throw new KniError('CONFIG_INVALID', `f-stack.conf not found: ${path}; give --config PATH`);
+    if (code === 'EISDIR') throw new KniError('CONFIG_INVALID', configDirectoryMessage(path));
     if (typeof code === 'string' && typeof (error as { syscall?: unknown }).syscall === 'string') {
       throw new KniError('CONFIG_INVALID', `cannot read ${path}: ${(error as Error).message}`);
     }
