@@ -471,6 +471,14 @@ const CASES: Case[] = [
       /^fstack-kni: \S+ has 1 error\(s\); nothing was changed\n {2}\S+:13:8: error: method "acept" is neither accept nor reject; F-Stack fails to start \[kni-method-invalid\]\n/,
   },
   {
+    name: 'unknown method (explain)',
+    args: ['explain', '--config', 'CONFIG', 'tcp/22'],
+    config: variant('method=accept', 'method=acept'),
+    code: FAILED,
+    stderr:
+      /^fstack-kni: \S+\.conf has 1 error\(s\)\n {2}\S+:13:8: error: method "acept" is neither accept nor reject; F-Stack fails to start \[kni-method-invalid\]\n {4}value: "acept"\n {4}fix: write method=accept or method=reject\n$/,
+  },
+  {
     name: 'port missing its address keys',
     args: ['apply', '--config', 'CONFIG', '--netns', 'NETNS'],
     config: '[dpdk]\nport_list=0\n[port0]\naddr=192.0.2.79\n[kni]\nenable=1\nmethod=accept\n',

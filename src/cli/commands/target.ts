@@ -59,17 +59,22 @@ export interface ValidConfig {
   warnings: Diagnostic[];
 }
 
-/** Reads f-stack.conf; throws KniError CONFIG_INVALID listing every error when it has any. */
+/**
+ * Reads f-stack.conf; throws KniError CONFIG_INVALID listing every error when it has any.
+ * The message says that nothing was changed unless `readOnly` is set, for a command that
+ * never changes anything.
+ */
 export async function loadValidConfig(
   path: string,
   fstackVersion: string | undefined,
+  readOnly = false,
 ): Promise<ValidConfig> {
   const loaded = await readConfig(path, fstackVersion);
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
     throw new KniError(
       'CONFIG_INVALID',
-      `${path} has ${errors.length} error(s); nothing was changed`,
+      `${path} has ${errors.length} error(s)${readOnly ? '' : '; nothing was changed'}`,
       errors.map(formatDiagnostic),
     );
   }
