@@ -266,6 +266,11 @@ export function parseConfig(text: string | Uint8Array, options: ParseOptions = {
   return analyzeDocument(parseDocument(bytes), { file, version });
 }
 
+/** Returns the message for a --config path that names a directory (EISDIR on read). */
+export function configDirectoryMessage(path: string): string {
+  return `${path} is a directory, not a config file; give --config the path of f-stack.conf itself, e.g. --config ${path.replace(/\/+$/, '')}/f-stack.conf`;
+}
+
 /** Reads and parses a file. Throws the file system error when it cannot be read. */
 export async function loadConfig(
   path: string,

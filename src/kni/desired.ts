@@ -1,7 +1,7 @@
 // The kernel state that f-stack.conf requires: one entry per veth<N> (and per VLAN interface
 // on it) with its addresses, default routes, link state and MAC.
 import type { FstackConfig, PortConfig, VlanConfig } from '../config/model.js';
-import { hasInvalidNameByte } from '../net/interface-name.js';
+import { hasInvalidNameByte, NAME_BYTE_RULE } from '../net/interface-name.js';
 import {
   broadcastAddress,
   canonicalIp,
@@ -272,18 +272,19 @@ function ipv4Address(
 
   const bytes = parseIPv4(addr);
   if (bytes === undefined) {
-    throw new KniError('PORT_INVALID', `${section} addr "${addr}" is not an IPv4 address`);
+    throw keyError(section, 'addr', `${section} addr "${addr}" is not an IPv4 address`);
   }
   const mask = netmask === undefined ? undefined : parseIPv4(netmask);
   if (mask === undefined) {
-    throw new KniError(
-      'PORT_INVALID',
+    throw keyError(
+      section,
+      'netmask',
       `${section} netmask "${netmask ?? ''}" is missing or not an IPv4 netmask`,
     );
   }
   const prefixLength = prefixFromNetmask(mask);
   if (prefixLength === undefined) {
-    throw new KniError('PORT_INVALID', `${section} netmask ${netmask} has non-contiguous one-bits`);
+    throw keyError(section, 'netmask', `${section} netmask ${netmask} has non-contiguous one-bits`);
   }
 
   const computed = formatIPv4(broadcastAddress(bytes, prefixLength));
@@ -292,8 +293,9 @@ function ipv4Address(
   if (broadcast !== undefined) {
     const given = parseIPv4(broadcast);
     if (given === undefined) {
-      throw new KniError(
-        'PORT_INVALID',
+      throw keyError(
+        section,
+        'broadcast',
         `${section} broadcast "${broadcast}" is not an IPv4 address`,
       );
     }
@@ -318,11 +320,15 @@ function ipv6Address(
 
   const canonical = parseIPv6(addr6) === undefined ? undefined : canonicalIp(addr6);
   if (canonical === undefined) {
-    throw new KniError('PORT_INVALID', `${section} addr6 "${addr6}" is not an IPv6 address`);
+    throw keyError(section, 'addr6', `${section} addr6 "${addr6}" is not an IPv6 address`);
   }
   const prefixLength = prefixLen === undefined || prefixLen === 0 ? DEFAULT_IPV6_PREFIX : prefixLen;
   if (!Number.isInteger(prefixLength) || prefixLength < 1 || prefixLength > 128) {
-    throw new KniError('PORT_INVALID', `${section} prefix_len ${prefixLen} is out of range 1-128`);
+    throw keyError(
+      section,
+      'prefix_len',
+      `${section} prefix_len ${prefixLen} is out of range 1-128`,
+    );
   }
   const keys = prefixLen === undefined ? `${section} addr6` : `${section} addr6, prefix_len`;
   return { family: 6, address: canonical, prefixLength, source: keys };
@@ -381,8 +387,9 @@ function defaultRoutes(
   if (port.gateway !== undefined) {
     const gateway = parseIPv4(port.gateway);
     if (gateway === undefined) {
-      throw new KniError(
-        'PORT_INVALID',
+      throw keyError(
+        section,
+        'gateway',
         `${section} gateway "${port.gateway}" is not an IPv4 address`,
       );
     }
@@ -404,8 +411,9 @@ function defaultRoutes(
     const canonical =
       parseIPv6(port.gateway6) === undefined ? undefined : canonicalIp(port.gateway6);
     if (canonical === undefined) {
-      throw new KniError(
-        'PORT_INVALID',
+      throw keyError(
+        section,
+        'gateway6',
         `${section} gateway6 "${port.gateway6}" is not an IPv6 address`,
       );
     }
@@ -417,6 +425,11 @@ function defaultRoutes(
   }
 
   return routes;
+}
+
+/** Returns KniError PORT_INVALID about `key` of `section` (written as `[port0]`). */
+function keyError(section: string, key: string, message: string): KniError {
+  return new KniError('PORT_INVALID', message, [], { section: section.slice(1, -1), key });
 }
 
 /** Default routes handed out so far per family; later ports get the next metric. */
@@ -440,7 +453,7 @@ export function checkInterfaceName(name: string, what: string): void {
   if (!valid) {
     throw new KniError(
       'OPTION_INVALID',
-      `interface name "${name}" for ${what} is invalid: 1-${MAX_INTERFACE_NAME} characters (${MAX_INTERFACE_NAME} bytes of UTF-8 at most), no whitespace, "/" or ":"`,
+      `interface name "${name}" for ${what} is invalid: 1-${MAX_INTERFACE_NAME} characters (${MAX_INTERFACE_NAME} bytes of UTF-8 at most), not . or .., ${NAME_BYTE_RULE}`,
     );
   }
 }

@@ -13,17 +13,28 @@ export type KniErrorCode =
   /** The plan cannot be applied: an interface is missing or a route would collide. */
   | 'PLAN_BLOCKED';
 
+/** The f-stack.conf key an error is about, such as `addr` of `port0`. */
+export interface ConfigKey {
+  /** Section name without brackets: `port0`, `vlan10`. */
+  section: string;
+  key: string;
+}
+
 /** A failure found before any change was made; exit code 1. */
 export class KniError extends Error {
   override name = 'KniError';
   readonly exitCode = 1;
+  /** The config key whose value caused the error, when one did. */
+  readonly configKey?: ConfigKey;
 
   constructor(
     readonly code: KniErrorCode,
     message: string,
     /** One line per underlying problem (config diagnostics, blockers). */
     readonly details: string[] = [],
+    configKey?: ConfigKey,
   ) {
     super(details.length === 0 ? message : `${message}\n  ${details.join('\n  ')}`);
+    if (configKey !== undefined) this.configKey = configKey;
   }
 }

@@ -49,6 +49,52 @@ export function desiredOptionsFrom(values: TargetValues, fallbackVersion: string
   return options;
 }
 
+/** Per-port options of the form `PORT=VALUE`, as they appear on the command line. */
+const PORT_MAP_OPTIONS = ['interface', 'mac', 'mac-from'] as const;
+
+/**
+ * Checks that every port the options name is one that the command manages: a port of
+ * `[dpdk] port_list` in `file`, and one of the `--port` values when any were given. Without
+ * this check, desiredState would skip `--interface 5=veth5` for a port outside port_list
+ * and report success. Run it after desiredOptionsFrom, which checks the syntax. Throws
+ * KniError OPTION_INVALID naming the option, the value and the fix.
+ */
+export function checkOptionPorts(
+  values: TargetValues,
+  portList: readonly number[],
+  file: string,
+): void {
+  const listed = `[dpdk] port_list (${portList.join(',') || 'empty'}) of ${file}`;
+  for (const text of values.port ?? []) {
+    const port = Number(text);
+    if (!portList.includes(port)) {
+      throw new KniError(
+        'OPTION_INVALID',
+        `--port ${text}: port ${port} is not in ${listed}; use a port of port_list, or add ${port} to port_list with a [port${port}] section`,
+      );
+    }
+  }
+
+  const selected = (values.port ?? []).map(Number);
+  for (const name of PORT_MAP_OPTIONS) {
+    for (const entry of values[name] ?? []) {
+      const port = Number(entry.slice(0, entry.indexOf('=')));
+      if (!portList.includes(port)) {
+        throw new KniError(
+          'OPTION_INVALID',
+          `--${name} ${entry}: port ${port} is not in ${listed}; use a port of port_list, or add ${port} to port_list with a [port${port}] section`,
+        );
+      }
+      if (selected.length > 0 && !selected.includes(port)) {
+        throw new KniError(
+          'OPTION_INVALID',
+          `--${name} ${entry}: port ${port} is not managed, because --port selects only ${selected.join(', ')}; add --port ${port} or drop --${name} ${entry}`,
+        );
+      }
+    }
+  }
+}
+
 function parsePortId(text: string, option: string): number {
   if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) {
     throw new KniError(

@@ -1,7 +1,9 @@
 // Diagnosis: f-stack.conf next to the kernel state of each veth<N>, with every mismatch
 // turned into a problem that names its likely cause and the fix.
+import type { Diagnostic } from '../config/diagnostics.js';
 import type { FstackConfig } from '../config/model.js';
 import type { Link } from '../rtnl/types.js';
+import { keyDiagnostic } from './config-error.js';
 import { type DesiredOptions, type DesiredState, desiredState } from './desired.js';
 import {
   describeBackend,
@@ -79,6 +81,8 @@ export interface StatusInput {
   config: FstackConfig;
   /** Validation errors of the config, one line each. */
   configErrors: readonly string[];
+  /** Every diagnostic of the config, for the location and fix of a key it cannot use. */
+  diagnostics?: readonly Diagnostic[];
   options: DesiredOptions;
   live: LiveState;
   environment: StatusEnvironment;
@@ -128,7 +132,10 @@ export function diagnose(input: StatusInput): StatusReport {
     desired = desiredState(config, input.options);
   } catch (error) {
     if (!(error instanceof KniError)) throw error;
-    report.problems.push(problemFromError(error, applyCommand(input.applyArguments ?? [])));
+    const diagnostic = keyDiagnostic(error, config, input.diagnostics ?? []);
+    report.problems.push(
+      problemFromError(error, applyCommand(input.applyArguments ?? []), diagnostic),
+    );
     return finish(report);
   }
 
@@ -207,7 +214,11 @@ function interfaceStatus(
   return status;
 }
 
-function problemFromError(error: KniError, apply: string): Problem {
+function problemFromError(
+  error: KniError,
+  apply: string,
+  diagnostic: Diagnostic | undefined,
+): Problem {
   if (error.code === 'KNI_DISABLED') {
     return {
       code: 'kni-disabled',
@@ -215,6 +226,14 @@ function problemFromError(error: KniError, apply: string): Problem {
       cause:
         '[kni] enable is missing or 0, so F-Stack creates no veth interface and the kernel receives nothing',
       fix: `add [kni] with enable=1, method=accept and tcp_port=22 (for ssh), restart F-Stack, then run ${apply}`,
+    };
+  }
+  if (diagnostic !== undefined) {
+    return {
+      code: 'config-invalid',
+      message: `${diagnostic.file}:${diagnostic.line}:${diagnostic.column}: ${error.message}`,
+      cause: diagnostic.message,
+      fix: `${diagnostic.fix ?? 'correct the value'} in f-stack.conf, then run fstack-kni status again`,
     };
   }
   return {

@@ -3,7 +3,7 @@
 // number or length outside its allowed range, or values that contradict each other, raise
 // RangeError. Every message names the offending value.
 
-import { hasInvalidNameByte } from '../net/interface-name.js';
+import { hasInvalidNameByte, NAME_BYTE_RULE } from '../net/interface-name.js';
 import { formatIp, type IpAddress, maxPrefixLength, parseIp } from '../net/ip.js';
 import { AF_INET, AF_INET6, AF_UNSPEC, IFNAMSIZ } from '../netlink/constants.js';
 import type { Family } from './types.js';
@@ -29,7 +29,7 @@ export function checkLinkName(name: unknown, valueName = 'link name'): string {
   }
   if (name === '.' || name === '..' || hasInvalidNameByte(name)) {
     throw new TypeError(
-      `${valueName} ${JSON.stringify(name)} is invalid: it must not be . or .. or contain /, :, NUL or whitespace`,
+      `${valueName} ${JSON.stringify(name)} is invalid: it must not be . or .., and must have ${NAME_BYTE_RULE}`,
     );
   }
   return name;

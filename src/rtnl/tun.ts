@@ -3,7 +3,7 @@
 import { Buffer } from 'node:buffer';
 import { addon } from '../native/addon.js';
 import type { NativeNetnsTarget } from '../native/native.js';
-import { hasInvalidNameByte } from '../net/interface-name.js';
+import { hasInvalidNameByte, NAME_BYTE_RULE } from '../net/interface-name.js';
 import { resolveNetnsTarget } from '../netlink/netns.js';
 import type { NetnsTarget } from './types.js';
 
@@ -85,7 +85,7 @@ export function checkInterfaceName(name: unknown): string {
     hasInvalidNameByte(name)
   ) {
     throw new RangeError(
-      `invalid interface name ${JSON.stringify(name)}: expected 1 to ${MAX_NAME_BYTES} bytes without '/', ':' or whitespace`,
+      `invalid interface name ${JSON.stringify(name)}: expected 1 to ${MAX_NAME_BYTES} bytes, not . or .., ${NAME_BYTE_RULE}`,
     );
   }
   return name;

@@ -8,8 +8,9 @@ import { type FSWatcher, watch } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { formatDiagnostic } from '../config/diagnostics.js';
-import { type LoadedConfig, loadConfig } from '../config/model.js';
-import { type DesiredOptions, type DesiredState, desiredState } from '../kni/desired.js';
+import { configDirectoryMessage, type LoadedConfig, loadConfig } from '../config/model.js';
+import { desiredStateOf } from '../kni/config-error.js';
+import type { DesiredOptions, DesiredState } from '../kni/desired.js';
 import { KniError } from '../kni/errors.js';
 
 /** A config that loaded without errors, with the desired state it defines. */
@@ -70,6 +71,7 @@ export async function loadGoodConfig(
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new KniError('CONFIG_INVALID', missingConfigMessage(path));
+    if (code === 'EISDIR') throw new KniError('CONFIG_INVALID', configDirectoryMessage(path));
     throw error;
   }
   const errors = loaded.diagnostics.filter((diagnostic) => diagnostic.severity === 'error');
@@ -83,7 +85,7 @@ export async function loadGoodConfig(
 
   let desired: DesiredState | undefined;
   try {
-    desired = desiredState(loaded.config, options.desiredOptions(loaded));
+    desired = desiredStateOf(loaded, options.desiredOptions(loaded));
   } catch (error) {
     if (!(error instanceof KniError && error.code === 'KNI_DISABLED')) throw error;
   }

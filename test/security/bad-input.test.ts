@@ -29,6 +29,15 @@ method=accept
 tcp_port=22
 `;
 
+/** VALID with a second port, 1, on 198.51.100.0/24. */
+const TWO_PORTS = `${VALID.replace('port_list=0', 'port_list=0,1')}
+[port1]
+addr=198.51.100.2
+netmask=255.255.255.0
+broadcast=198.51.100.255
+gateway=198.51.100.1
+`;
+
 /** Returns VALID with one line replaced (`from` must occur in it). */
 function variant(from: string, to: string): string {
   if (!VALID.includes(from)) throw new Error(`no "${from}" in the base config`);
@@ -49,6 +58,14 @@ interface Case {
   /** A pattern stdout must match, for errors reported there. */
   stdout?: RegExp;
 }
+
+/** The byte rule that every interface name message ends with. */
+const NAME_RULE =
+  "no '/', ':', NUL or whitespace, and no byte 0xA0, which the kernel counts as a space (as in \u00e0, C3 A0)";
+
+/** The whole stderr for --config naming the directory DIR. */
+const DIRECTORY_MESSAGE =
+  /^fstack-kni: (\S+\/adir) is a directory, not a config file; give --config the path of f-stack\.conf itself, e\.g\. --config \1\/f-stack\.conf\n$/;
 
 const USAGE = 2;
 const FAILED = 1;
@@ -83,8 +100,48 @@ const CASES: Case[] = [
   {
     name: '--port not in port_list',
     args: ['apply', '--config', 'CONFIG', '--netns', 'NETNS', '--port', '5'],
-    code: FAILED,
-    stderr: 'fstack-kni: port 5 is not in [dpdk] port_list (0)\n',
+    code: USAGE,
+    stderr:
+      /^fstack-kni: --port 5: port 5 is not in \[dpdk\] port_list \(0\) of \S+\/case-\d+\.conf; use a port of port_list, or add 5 to port_list with a \[port5\] section\n$/,
+  },
+  {
+    name: '--interface for a port not in port_list',
+    args: ['apply', '--config', 'CONFIG', '--netns', 'NETNS', '--interface', '5=veth0'],
+    code: USAGE,
+    stderr:
+      /^fstack-kni: --interface 5=veth0: port 5 is not in \[dpdk\] port_list \(0\) of \S+\/case-\d+\.conf; use a port of port_list, or add 5 to port_list with a \[port5\] section\n$/,
+  },
+  {
+    name: '--mac for a port not in port_list',
+    args: ['status', '--config', 'CONFIG', '--netns', 'NETNS', '--mac', '3=02:00:00:00:00:01'],
+    code: USAGE,
+    stderr:
+      /^fstack-kni: --mac 3=02:00:00:00:00:01: port 3 is not in \[dpdk\] port_list \(0\) of \S+\/case-\d+\.conf; use a port of port_list, or add 3 to port_list with a \[port3\] section\n$/,
+  },
+  {
+    name: '--mac-from for a port not in port_list',
+    args: ['apply', '--check', '--config', 'CONFIG', '--netns', 'NETNS', '--mac-from', '1=lo'],
+    code: USAGE,
+    stderr:
+      /^fstack-kni: --mac-from 1=lo: port 1 is not in \[dpdk\] port_list \(0\) of \S+\/case-\d+\.conf; use a port of port_list, or add 1 to port_list with a \[port1\] section\n$/,
+  },
+  {
+    name: '--interface for a port that --port leaves out',
+    args: [
+      'apply',
+      '--config',
+      'CONFIG',
+      '--netns',
+      'NETNS',
+      '--port',
+      '0',
+      '--interface',
+      '1=veth9',
+    ],
+    config: TWO_PORTS,
+    code: USAGE,
+    stderr:
+      'fstack-kni: --interface 1=veth9: port 1 is not managed, because --port selects only 0; add --port 1 or drop --interface 1=veth9\n',
   },
   {
     name: '--port not a number',
@@ -104,8 +161,7 @@ const CASES: Case[] = [
       '0=averyverylongname0',
     ],
     code: USAGE,
-    stderr:
-      'fstack-kni: interface name "averyverylongname0" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), no whitespace, "/" or ":"\n',
+    stderr: `fstack-kni: interface name "averyverylongname0" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), not . or .., ${NAME_RULE}\n`,
   },
   {
     name: 'interface name over 15 bytes of UTF-8',
@@ -119,29 +175,31 @@ const CASES: Case[] = [
       '0=\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9',
     ],
     code: USAGE,
-    stderr:
-      'fstack-kni: interface name "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), no whitespace, "/" or ":"\n',
+    stderr: `fstack-kni: interface name "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), not . or .., ${NAME_RULE}\n`,
+  },
+  {
+    name: 'interface name with byte 0xA0',
+    args: ['apply', '--config', 'CONFIG', '--netns', 'NETNS', '--interface', '0=veth\u00e0'],
+    code: USAGE,
+    stderr: `fstack-kni: interface name "veth\u00e0" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), not . or .., ${NAME_RULE}\n`,
   },
   {
     name: "interface name with '/'",
     args: ['apply', '--config', 'CONFIG', '--netns', 'NETNS', '--interface', '0=a/b'],
     code: USAGE,
-    stderr:
-      'fstack-kni: interface name "a/b" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), no whitespace, "/" or ":"\n',
+    stderr: `fstack-kni: interface name "a/b" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), not . or .., ${NAME_RULE}\n`,
   },
   {
     name: 'interface name with a space',
     args: ['apply', '--config', 'CONFIG', '--netns', 'NETNS', '--interface', '0=a b'],
     code: USAGE,
-    stderr:
-      'fstack-kni: interface name "a b" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), no whitespace, "/" or ":"\n',
+    stderr: `fstack-kni: interface name "a b" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), not . or .., ${NAME_RULE}\n`,
   },
   {
     name: 'interface name ..',
     args: ['status', '--config', 'CONFIG', '--netns', 'NETNS', '--interface', '0=..'],
     code: USAGE,
-    stderr:
-      'fstack-kni: interface name ".." for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), no whitespace, "/" or ":"\n',
+    stderr: `fstack-kni: interface name ".." for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), not . or .., ${NAME_RULE}\n`,
   },
   {
     name: '--interface without =',
@@ -289,13 +347,25 @@ const CASES: Case[] = [
     name: 'config path is a directory',
     args: ['apply', '--config', 'DIR', '--netns', 'NETNS'],
     code: FAILED,
-    stderr: /^fstack-kni: cannot read \S+\/adir: EISDIR: illegal operation on a directory, read\n$/,
+    stderr: DIRECTORY_MESSAGE,
   },
   {
     name: 'config set on a directory',
     args: ['config', 'set', 'kni.enable=1', '--config', 'DIR'],
     code: FAILED,
-    stderr: /^fstack-kni: cannot read \S+\/adir: EISDIR: illegal operation on a directory, read\n$/,
+    stderr: DIRECTORY_MESSAGE,
+  },
+  {
+    name: 'enable on a directory',
+    args: ['enable', '--tcp-port', '22', '--config', 'DIR'],
+    code: FAILED,
+    stderr: DIRECTORY_MESSAGE,
+  },
+  {
+    name: 'watch on a directory',
+    args: ['watch', '--config', 'DIR', '--netns', 'NETNS'],
+    code: FAILED,
+    stderr: DIRECTORY_MESSAGE,
   },
   {
     name: 'missing config',
@@ -324,14 +394,57 @@ const CASES: Case[] = [
     args: ['apply', '--config', 'CONFIG', '--netns', 'NETNS'],
     config: variant('addr=192.0.2.79', 'addr=192.0.2.300'),
     code: FAILED,
-    stderr: 'fstack-kni: [port0] addr "192.0.2.300" is not an IPv4 address\n',
+    stderr: new RegExp(
+      '^fstack-kni: \\[port0\\] addr "192\\.0\\.2\\.300" is not an IPv4 address\n' +
+        ' {2}\\S+/case-\\d+\\.conf:6:6: warning: addr "192\\.0\\.2\\.300" of \\[port0\\] is not an IPv4 address; ' +
+        'inet_pton fails and F-Stack uses 0\\.0\\.0\\.0 \\[ip-invalid\\]\n' +
+        ' {4}value: "192\\.0\\.2\\.300"\n {4}fix: write a valid IPv4 address\n$',
+    ),
+  },
+  {
+    name: 'invalid IP under --check',
+    args: ['apply', '--check', '--config', 'CONFIG', '--netns', 'NETNS'],
+    config: variant('addr=192.0.2.79', 'addr=192.0.2.300'),
+    code: FAILED,
+    stderr:
+      /^fstack-kni: \[port0\] addr "192\.0\.2\.300" is not an IPv4 address\n {2}\S+\/case-\d+\.conf:6:6: warning: /,
+  },
+  {
+    name: 'non-contiguous netmask (apply)',
+    args: ['apply', '--check', '--config', 'CONFIG', '--netns', 'NETNS'],
+    config: variant('netmask=255.255.255.0', 'netmask=255.0.255.0'),
+    code: FAILED,
+    stderr: new RegExp(
+      '^fstack-kni: \\[port0\\] netmask 255\\.0\\.255\\.0 has non-contiguous one-bits\n' +
+        ' {2}\\S+/case-\\d+\\.conf:7:9: warning: netmask 255\\.0\\.255\\.0 of \\[port0\\] has non-contiguous one-bits; ' +
+        'the kernel interface cannot use it as a prefix \\[netmask-not-contiguous\\]\n' +
+        ' {4}value: "255\\.0\\.255\\.0"\n {4}fix: write a netmask such as 255\\.255\\.255\\.0\n$',
+    ),
+  },
+  {
+    name: 'non-contiguous netmask (export)',
+    args: ['export', 'networkd', '--config', 'CONFIG'],
+    config: variant('netmask=255.255.255.0', 'netmask=255.0.255.0'),
+    code: FAILED,
+    stderr:
+      /^fstack-kni: \[port0\] netmask 255\.0\.255\.0 has non-contiguous one-bits\n {2}\S+\/case-\d+\.conf:7:9: warning: .*\n {4}value: "255\.0\.255\.0"\n {4}fix: write a netmask such as 255\.255\.255\.0\n$/,
+  },
+  {
+    name: 'invalid gateway (status)',
+    args: ['status', '--config', 'CONFIG', '--netns', 'NETNS'],
+    config: variant('gateway=192.0.2.1', 'gateway=192.0.2.1.5'),
+    code: FAILED,
+    stderr: '',
+    stdout:
+      /1\. \S+\/case-\d+\.conf:9:9: \[port0\] gateway "192\.0\.2\.1\.5" is not an IPv4 address\n {5}cause: gateway "192\.0\.2\.1\.5" of \[port0\] is not an IPv4 address; inet_pton fails and F-Stack uses 0\.0\.0\.0\n {5}fix: write a valid IPv4 address in f-stack\.conf, then run fstack-kni status again\n/,
   },
   {
     name: "address with a '#' comment",
     args: ['apply', '--config', 'CONFIG', '--netns', 'NETNS'],
     config: variant('addr=192.0.2.79', 'addr=192.0.2.79 # lab'),
     code: FAILED,
-    stderr: 'fstack-kni: [port0] addr "192.0.2.79 # lab" is not an IPv4 address\n',
+    stderr:
+      /^fstack-kni: \[port0\] addr "192\.0\.2\.79 # lab" is not an IPv4 address\n {2}\S+:6:6: warning: .*\n {4}value: "192\.0\.2\.79 # lab"\n {4}fix: write addr=192\.0\.2\.79 and put the comment on its own line\n$/,
   },
   {
     name: 'non-contiguous netmask with --strict',
@@ -356,6 +469,14 @@ const CASES: Case[] = [
     code: FAILED,
     stderr:
       /^fstack-kni: \S+ has 1 error\(s\); nothing was changed\n {2}\S+:13:8: error: method "acept" is neither accept nor reject; F-Stack fails to start \[kni-method-invalid\]\n/,
+  },
+  {
+    name: 'unknown method (explain)',
+    args: ['explain', '--config', 'CONFIG', 'tcp/22'],
+    config: variant('method=accept', 'method=acept'),
+    code: FAILED,
+    stderr:
+      /^fstack-kni: \S+\.conf has 1 error\(s\)\n {2}\S+:13:8: error: method "acept" is neither accept nor reject; F-Stack fails to start \[kni-method-invalid\]\n {4}value: "acept"\n {4}fix: write method=accept or method=reject\n$/,
   },
   {
     name: 'port missing its address keys',

@@ -80,6 +80,20 @@ describe('interface name validators', () => {
     });
   }
 
+  it('names byte 0xA0 in every message', () => {
+    const rule =
+      "no '/', ':', NUL or whitespace, and no byte 0xA0, which the kernel counts as a space (as in \u00e0, C3 A0)";
+    expect(() => checkDesiredName('veth\u00e0', 'port 0')).toThrow(
+      `interface name "veth\u00e0" for port 0 is invalid: 1-15 characters (15 bytes of UTF-8 at most), not . or .., ${rule}`,
+    );
+    expect(() => checkLinkName('veth\u00e0')).toThrow(
+      `link name "veth\u00e0" is invalid: it must not be . or .., and must have ${rule}`,
+    );
+    expect(() => checkTunName('veth\u00e0')).toThrow(
+      `invalid interface name "veth\u00e0": expected 1 to 15 bytes, not . or .., ${rule}`,
+    );
+  });
+
   it('--interface raises OPTION_INVALID naming the value', () => {
     expect(() => desiredOptionsFrom({ interface: ['0=a/b'] }, '1.25')).toThrow(KniError);
     expect(() => desiredOptionsFrom({ interface: ['0=a/b'] }, '1.25')).toThrow(

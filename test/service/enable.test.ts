@@ -240,6 +240,156 @@ describe.skipIf(editSkip !== undefined)(
   },
 );
 
+const earlySkip = kernelSkipReason ?? buildSkipReason;
+
+describe.skipIf(earlySkip !== undefined)(
+  `enable --restart failing before the edit${earlySkip ? ` (skipped: ${earlySkip})` : ''}`,
+  () => {
+    let netns = '';
+    let dir = '';
+    let config = '';
+    let noBus = '';
+
+    beforeAll(() => {
+      netns = createTestNetns('fkearly');
+    });
+
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'fstack-kni-enable-early-'));
+      config = join(dir, 'f-stack.conf');
+      noBus = `unix:path=${join(dir, 'no-bus')}`;
+      writeFileSync(config, SHIPPED_LIKE);
+    });
+
+    afterEach(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    afterAll(() => {
+      if (netns !== '') removeTestNetns(netns);
+    });
+
+    it('leaves the file on a bus error', async () => {
+      const run = await runCliAsync([
+        'enable',
+        '--tcp-port',
+        '22',
+        '--restart',
+        '--bus',
+        noBus,
+        '--netns',
+        netns,
+        '--config',
+        config,
+      ]);
+
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toBe(
+        `fstack-kni: cannot connect to ${noBus}: No such file or directory; no socket exists at ${noBus}; ` +
+          'check the path, e.g. unix:path=/run/systemd/private or unix:path=/run/user/UID/bus\n',
+      );
+      expect(run.code).toBe(4);
+      expect(readFileSync(config, 'utf8')).toBe(SHIPPED_LIKE);
+    });
+
+    it('leaves the file on disable too', async () => {
+      writeFileSync(config, ENABLED_22);
+
+      const run = await runCliAsync([
+        'disable',
+        '--restart',
+        '--bus',
+        noBus,
+        '--netns',
+        netns,
+        '--config',
+        config,
+        '--json',
+      ]);
+
+      expect(run.code).toBe(4);
+      const report = JSON.parse(run.stdout) as { ok: boolean; error: { code: string } };
+      expect(report.ok).toBe(false);
+      expect(report.error.code).toBe('ECONNECT');
+      expect(readFileSync(config, 'utf8')).toBe(ENABLED_22);
+    });
+
+    it('explains a missing user bus', async () => {
+      // sd-bus finds no user bus address without these two variables.
+      const run = await runCliAsync(
+        [
+          'enable',
+          '--tcp-port',
+          '22',
+          '--restart',
+          '--bus',
+          'user',
+          '--netns',
+          netns,
+          '--config',
+          config,
+        ],
+        { prefix: ['env', '-u', 'XDG_RUNTIME_DIR', '-u', 'DBUS_SESSION_BUS_ADDRESS'] },
+      );
+
+      expect(run.stderr).toBe(
+        'fstack-kni: cannot connect to the user bus: No medium found; there is no user bus for this user: ' +
+          'neither $DBUS_SESSION_BUS_ADDRESS nor $XDG_RUNTIME_DIR is set (as under sudo or in a system service); ' +
+          'log in as the user that runs F-Stack, give --bus unix:path=/run/user/UID/bus, ' +
+          'or leave out --bus to use the system bus\n',
+      );
+      expect(run.code).toBe(4);
+      expect(readFileSync(config, 'utf8')).toBe(SHIPPED_LIKE);
+    });
+
+    it('leaves the file on a missing netns', async () => {
+      const run = await runCliAsync([
+        'enable',
+        '--tcp-port',
+        '22',
+        '--restart',
+        '--bus',
+        noBus,
+        '--netns',
+        `${netns}-gone`,
+        '--config',
+        config,
+      ]);
+
+      expect(run.stderr).toBe(
+        `fstack-kni: network namespace "${netns}-gone" not found (no /run/netns/${netns}-gone); ` +
+          'list them with "ip netns list" or create it\n',
+      );
+      expect(run.code).toBe(1);
+      expect(readFileSync(config, 'utf8')).toBe(SHIPPED_LIKE);
+    });
+
+    it('leaves the file on an unusable address', async () => {
+      // An invalid addr is a warning for F-Stack, so the edit alone would go through.
+      const broken = SHIPPED_LIKE.replace('addr=192.0.2.79', 'addr=192.0.2.300');
+      writeFileSync(config, broken);
+
+      const run = await runCliAsync([
+        'enable',
+        '--tcp-port',
+        '22',
+        '--restart',
+        '--bus',
+        noBus,
+        '--netns',
+        netns,
+        '--config',
+        config,
+      ]);
+
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain('"192.0.2.300" is not an IPv4 address');
+      expect(run.code).toBe(1);
+      expect(readFileSync(config, 'utf8')).toBe(broken);
+    });
+  },
+);
+
 const runbookSkip = systemdSkipReason ?? kernelSkipReason ?? buildSkipReason;
 
 describe.skipIf(runbookSkip !== undefined)(

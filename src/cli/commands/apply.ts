@@ -1,9 +1,10 @@
 // `fstack-kni apply`: make veth<N> match f-stack.conf.
 import { type Diagnostic, formatDiagnostic } from '../../config/diagnostics.js';
 import type { StepResult } from '../../kni/apply.js';
+import { desiredStateOf } from '../../kni/config-error.js';
 import { type ConvergeReport, converge, hasPendingChanges } from '../../kni/converge.js';
 import { describeOperation } from '../../kni/describe.js';
-import { type DesiredState, desiredState } from '../../kni/desired.js';
+import type { DesiredState } from '../../kni/desired.js';
 import { rtnlKernel } from '../../kni/kernel.js';
 import { DEFAULT_CONFIG_PATH } from '../../kni/options.js';
 import type { Plan } from '../../kni/plan.js';
@@ -70,7 +71,7 @@ export const command: Command = {
     const json = values.json ?? false;
 
     const { loaded, warnings } = await loadValidConfig(path, values['fstack-version']);
-    const desired = desiredState(loaded.config, targetOptions(values, loaded));
+    const desired = desiredStateOf(loaded, targetOptions(values, loaded));
 
     const nl = openRtnl(values.netns);
     let report: ConvergeReport;

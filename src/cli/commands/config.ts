@@ -4,7 +4,12 @@
 import { countDiagnostics, type Diagnostic, formatDiagnostic } from '../../config/diagnostics.js';
 import { unifiedDiff } from '../../config/diff.js';
 import { applyEdits, EditError, type EditOperation, parseKeyPath } from '../../config/edit.js';
-import { getValue, type LoadedConfig, loadConfig } from '../../config/model.js';
+import {
+  configDirectoryMessage,
+  getValue,
+  type LoadedConfig,
+  loadConfig,
+} from '../../config/model.js';
 import { DEFAULT_FSTACK_VERSION, parseFstackVersion } from '../../config/versions.js';
 import { writeConfigFile } from '../../config/write.js';
 import { parseCommandArgs } from '../arguments.js';
@@ -152,6 +157,12 @@ async function read(values: ConfigValues): Promise<LoadedConfig> {
           exitCode: ExitCode.Failed,
         },
       );
+    }
+    if (err.code === 'EISDIR') {
+      throw Object.assign(new Error(configDirectoryMessage(path), { cause: error }), {
+        code: err.code,
+        exitCode: ExitCode.Failed,
+      });
     }
     if (typeof err.code === 'string' && typeof err.syscall === 'string') {
       throw Object.assign(new Error(`cannot read ${path}: ${err.message}`), {

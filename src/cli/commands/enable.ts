@@ -6,7 +6,8 @@ import { unifiedDiff } from '../../config/diff.js';
 import { EditError, type EditOperation } from '../../config/edit.js';
 import type { Diagnostic, LoadedConfig } from '../../config/model.js';
 import type { EditFileResult } from '../../config/write.js';
-import { type DesiredState, desiredState } from '../../kni/desired.js';
+import { desiredStateOf } from '../../kni/config-error.js';
+import type { DesiredState } from '../../kni/desired.js';
 import { DEFAULT_CONFIG_PATH, type TargetValues } from '../../kni/options.js';
 import {
   editKniSection,
@@ -21,9 +22,12 @@ import { parseCommandArgs } from '../arguments.js';
 import { ExitCode, errorToJson, style, UsageError } from '../output.js';
 import type { Command } from '../run.js';
 import {
+  closeRestartConnections,
+  openRestartConnections,
   parseBusOption,
   parseTimeoutOption,
   parseUnitOption,
+  type RestartConnections,
   renderRestart,
   restartToJson,
   runRestart,
@@ -138,7 +142,27 @@ export async function toggle(
   const loaded = await readConfig(path, values['fstack-version']);
   // A malformed --port, --mac, ... must stop the command before the file is written.
   if (values.restart === true) targetOptions(values, loaded);
-  const edit = await editFile(path, operationsFor(loaded), values['fstack-version'], dryRun);
+  const restarting = values.restart === true && !dryRun;
+  const operations = operationsFor(loaded);
+
+  // Check what the restart needs before the file is written, so that a failure leaves the
+  // file unchanged: the desired state of the edited config, the namespace and systemd.
+  let connections: RestartConnections | undefined;
+  if (restarting) {
+    const preview = await editFile(path, operations, values['fstack-version'], true);
+    desiredAfter(preview.result.loaded, values);
+    connections = await openRestartConnections(bus, values.netns);
+  }
+
+  let edit: EditOutcome;
+  let desired: DesiredState | undefined;
+  try {
+    edit = await editFile(path, operations, values['fstack-version'], dryRun);
+    if (restarting) desired = desiredAfter(edit.result.loaded, values);
+  } catch (error) {
+    if (connections !== undefined) closeRestartConnections(connections);
+    throw error;
+  }
   // Disable leaves [kni] with settings and enable=0 on purpose, so enable can restore them.
   if (verb === 'disable') {
     edit.newWarnings = edit.newWarnings.filter(
@@ -147,23 +171,23 @@ export async function toggle(
   }
   const after = edit.result.loaded;
 
-  let desired: DesiredState | undefined;
   let restart: RestartReport | undefined;
   let verify: VerifyReport | undefined;
   let restartError: unknown;
-  if (values.restart === true && !dryRun) {
-    // With KNI off there is no interface to wait for: the unit is only restarted.
-    if (after.config.kni.enable) desired = desiredState(after.config, targetOptions(values, after));
+  if (connections !== undefined) {
     try {
-      restart = await runRestart({
-        unit,
-        bus,
-        netns: values.netns,
-        timeoutMs,
-        desired,
-        apply: true,
-        prune: values.prune ?? false,
-      });
+      restart = await runRestart(
+        {
+          unit,
+          bus,
+          netns: values.netns,
+          timeoutMs,
+          desired,
+          apply: true,
+          prune: values.prune ?? false,
+        },
+        connections,
+      );
       if (restart.ok && desired !== undefined) {
         verify = await verifyTcpPorts(
           after.config,
@@ -208,6 +232,13 @@ export async function toggle(
   }
   if (restart !== undefined && !restart.ok) return ExitCode.Failed;
   return verify === undefined || verify.ok ? ExitCode.Ok : ExitCode.Failed;
+}
+
+/** Returns the desired state of the edited config; undefined when KNI ends up off. */
+function desiredAfter(after: LoadedConfig, values: ToggleValues): DesiredState | undefined {
+  // With KNI off there is no interface to wait for: the unit is only restarted.
+  if (!after.config.kni.enable) return undefined;
+  return desiredStateOf(after, targetOptions(values, after));
 }
 
 async function editFile(

@@ -44,7 +44,7 @@ export const command: Command = {
     const path = values.config ?? DEFAULT_CONFIG_PATH;
     const packets = parsePackets(positionals);
 
-    const { loaded, warnings } = await loadValidConfig(path, values['fstack-version']);
+    const { loaded, warnings } = await loadValidConfig(path, values['fstack-version'], true);
     const explanation = explainPackets(loaded.config.kni, loaded.version, packets);
 
     if (values.json ?? false) {

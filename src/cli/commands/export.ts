@@ -4,7 +4,8 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { formatDiagnostic } from '../../config/diagnostics.js';
 import { NETWORKD_FILE_PREFIX, type NetworkdFile, networkdFiles } from '../../export/networkd.js';
-import { type DesiredState, desiredState } from '../../kni/desired.js';
+import { desiredStateOf } from '../../kni/config-error.js';
+import type { DesiredState } from '../../kni/desired.js';
 import { KniError } from '../../kni/errors.js';
 import { DEFAULT_CONFIG_PATH } from '../../kni/options.js';
 import { parseCommandArgs } from '../arguments.js';
@@ -65,7 +66,7 @@ export const command: Command = {
 
     const path = values.config ?? DEFAULT_CONFIG_PATH;
     const { loaded, warnings } = await loadValidConfig(path, values['fstack-version']);
-    const desired = desiredState(loaded.config, targetOptions(values, loaded));
+    const desired = desiredStateOf(loaded, targetOptions(values, loaded));
     const files = renderFiles(desired, path, values.prefix);
 
     const output = values.output;

@@ -1,9 +1,11 @@
 // `fstack-kni restart`: restart F-Stack's unit, wait for veth<N> to come back, apply
 // f-stack.conf. Also home of the systemd options and output that enable and disable share.
 
+import { constants } from 'node:os';
 import { formatDiagnostic } from '../../config/diagnostics.js';
 import type { Diagnostic } from '../../config/model.js';
-import { type DesiredState, desiredState } from '../../kni/desired.js';
+import { desiredStateOf } from '../../kni/config-error.js';
+import type { DesiredState } from '../../kni/desired.js';
 import { DEFAULT_CONFIG_PATH } from '../../kni/options.js';
 import type { Rtnl } from '../../rtnl/index.js';
 import type { BusTarget } from '../../service/bus.js';
@@ -28,6 +30,14 @@ import {
   TARGET_USAGE,
   targetOptions,
 } from './target.js';
+
+const { errno } = constants;
+
+/**
+ * Linux errno "No medium found" (generic value; MIPS and SPARC differ), which sd-bus
+ * returns when neither $DBUS_SESSION_BUS_ADDRESS nor $XDG_RUNTIME_DIR is set.
+ */
+const ENOMEDIUM = 123;
 
 /** Options that select the unit and the systemd instance. */
 export const SERVICE_OPTIONS = {
@@ -85,7 +95,7 @@ export function parseTimeoutOption(text: string | undefined): number {
 
 /**
  * Connects to systemd. A missing libsystemd or an unreachable systemd exits with
- * "unavailable" (4).
+ * "unavailable" (4), and a connection error gets a fix for the usual causes.
  */
 export async function connectSystemd(bus: BusTarget): Promise<SystemdManager> {
   try {
@@ -97,8 +107,76 @@ export async function connectSystemd(bus: BusTarget): Promise<SystemdManager> {
     ) {
       Object.assign(error, { exitCode: ExitCode.Unavailable });
     }
+    if (error instanceof SystemdError && error.code === 'ECONNECT') {
+      error.message += `; ${busConnectFix(bus, error)}`;
+    }
     throw error;
   }
+}
+
+/** Returns what to check or change after a failed connection to `bus`. */
+function busConnectFix(bus: BusTarget, error: SystemdError): string {
+  const address = typeof bus === 'object' ? bus.address : undefined;
+  // A connection that opened but whose Version call failed: no systemd on that bus.
+  if (error.message.startsWith('systemd does not respond')) {
+    return 'is systemd on this bus? --bus needs the bus that systemd is on or its private socket (unix:path=/run/systemd/private)';
+  }
+  if (error.errno === errno.EACCES || error.errno === errno.EPERM) {
+    return 'run as root, or as the user that owns the bus';
+  }
+  if (bus === 'user' && error.errno === ENOMEDIUM) {
+    return (
+      'there is no user bus for this user: neither $DBUS_SESSION_BUS_ADDRESS nor $XDG_RUNTIME_DIR ' +
+      'is set (as under sudo or in a system service); log in as the user that runs F-Stack, ' +
+      'give --bus unix:path=/run/user/UID/bus, or leave out --bus to use the system bus'
+    );
+  }
+  if (bus === 'user') {
+    return 'is systemd --user running for this user? Check $XDG_RUNTIME_DIR, or give --bus ADDRESS';
+  }
+  if (bus === 'system') {
+    return (
+      'is D-Bus running (systemctl status dbus.socket)? The system bus socket is ' +
+      '/run/dbus/system_bus_socket unless $DBUS_SYSTEM_BUS_ADDRESS names another; ' +
+      'give --bus ADDRESS for a bus or a systemd socket elsewhere'
+    );
+  }
+  if (error.errno === errno.ENOENT) {
+    return `no socket exists at ${address}; check the path, e.g. unix:path=/run/systemd/private or unix:path=/run/user/UID/bus`;
+  }
+  if (error.errno === errno.ECONNREFUSED) {
+    return `nothing listens at ${address}; is the bus daemon or systemd running?`;
+  }
+  return `check the address ${address}`;
+}
+
+/** The handles a restart works with, opened before anything is changed. */
+export interface RestartConnections {
+  nl: Rtnl;
+  manager: SystemdManager;
+}
+
+/**
+ * Opens the rtnetlink handle and connects to systemd, so that a command can fail on either
+ * before it edits f-stack.conf. Throws as openRtnl and connectSystemd do.
+ */
+export async function openRestartConnections(
+  bus: BusTarget,
+  netns: string | undefined,
+): Promise<RestartConnections> {
+  const nl = openRtnl(netns);
+  try {
+    return { nl, manager: await connectSystemd(bus) };
+  } catch (error) {
+    nl.close();
+    throw error;
+  }
+}
+
+/** Closes what openRestartConnections opened. */
+export function closeRestartConnections(connections: RestartConnections): void {
+  connections.manager.close();
+  connections.nl.close();
 }
 
 /** Parameters of runRestart. */
@@ -113,15 +191,16 @@ export interface RestartRequest {
 }
 
 /**
- * Runs restartAndConverge with its own systemd connection and rtnetlink handle. A timeout
- * or a failure of the restart is rethrown with the unit's state attached (`unitState`) and
- * named in the message.
+ * Runs restartAndConverge over `connections`, or over its own when none are given, and
+ * closes them at the end. A timeout or a failure of the restart is rethrown with the
+ * unit's state attached (`unitState`) and named in the message.
  */
-export async function runRestart(request: RestartRequest): Promise<RestartReport> {
-  const nl: Rtnl = openRtnl(request.netns);
-  let manager: SystemdManager | undefined;
+export async function runRestart(
+  request: RestartRequest,
+  connections?: RestartConnections,
+): Promise<RestartReport> {
+  const { nl, manager } = connections ?? (await openRestartConnections(request.bus, request.netns));
   try {
-    manager = await connectSystemd(request.bus);
     return await restartAndConverge({
       manager,
       nl,
@@ -134,16 +213,14 @@ export async function runRestart(request: RestartRequest): Promise<RestartReport
     });
   } catch (error) {
     if (
-      manager !== undefined &&
-      (error instanceof LinkWaitError ||
-        (error instanceof SystemdError && error.code === 'ETIMEDOUT'))
+      error instanceof LinkWaitError ||
+      (error instanceof SystemdError && error.code === 'ETIMEDOUT')
     ) {
       await attachUnitState(error, manager, request.unit);
     }
     throw error;
   } finally {
-    manager?.close();
-    nl.close();
+    closeRestartConnections({ nl, manager });
   }
 }
 
@@ -269,7 +346,7 @@ export const command: Command = {
     const unit = parseUnitOption(values.unit);
 
     const { loaded, warnings } = await loadValidConfig(path, values['fstack-version']);
-    const desired = desiredState(loaded.config, targetOptions(values, loaded));
+    const desired = desiredStateOf(loaded, targetOptions(values, loaded));
 
     const report = await runRestart({
       unit,

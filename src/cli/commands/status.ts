@@ -46,6 +46,7 @@ export const command: Command = {
       report = diagnose({
         config: loaded.config,
         configErrors,
+        diagnostics: loaded.diagnostics,
         options,
         live,
         environment: { exists: existsSync },

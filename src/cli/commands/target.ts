@@ -4,11 +4,21 @@
 import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
 import { formatDiagnostic } from '../../config/diagnostics.js';
-import { type Diagnostic, type LoadedConfig, parseConfig } from '../../config/model.js';
+import {
+  configDirectoryMessage,
+  type Diagnostic,
+  type LoadedConfig,
+  parseConfig,
+} from '../../config/model.js';
 import { DEFAULT_FSTACK_VERSION } from '../../config/versions.js';
 import type { DesiredOptions } from '../../kni/desired.js';
 import { KniError } from '../../kni/errors.js';
-import { DEFAULT_CONFIG_PATH, desiredOptionsFrom, type TargetValues } from '../../kni/options.js';
+import {
+  checkOptionPorts,
+  DEFAULT_CONFIG_PATH,
+  desiredOptionsFrom,
+  type TargetValues,
+} from '../../kni/options.js';
 import { checkNetnsName, describeNetnsOpenError } from '../../netlink/netns.js';
 import { Rtnl } from '../../rtnl/index.js';
 import { ExitCode, UsageError } from '../output.js';
@@ -49,17 +59,22 @@ export interface ValidConfig {
   warnings: Diagnostic[];
 }
 
-/** Reads f-stack.conf; throws KniError CONFIG_INVALID listing every error when it has any. */
+/**
+ * Reads f-stack.conf; throws KniError CONFIG_INVALID listing every error when it has any.
+ * The message says that nothing was changed unless `readOnly` is set, for a command that
+ * never changes anything.
+ */
 export async function loadValidConfig(
   path: string,
   fstackVersion: string | undefined,
+  readOnly = false,
 ): Promise<ValidConfig> {
   const loaded = await readConfig(path, fstackVersion);
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
     throw new KniError(
       'CONFIG_INVALID',
-      `${path} has ${errors.length} error(s); nothing was changed`,
+      `${path} has ${errors.length} error(s)${readOnly ? '' : '; nothing was changed'}`,
       errors.map(formatDiagnostic),
     );
   }
@@ -88,6 +103,7 @@ export async function readConfig(
     const code = (error as { code?: unknown }).code;
     if (code === 'ENOENT')
       throw new KniError('CONFIG_INVALID', `f-stack.conf not found: ${path}; give --config PATH`);
+    if (code === 'EISDIR') throw new KniError('CONFIG_INVALID', configDirectoryMessage(path));
     if (typeof code === 'string' && typeof (error as { syscall?: unknown }).syscall === 'string') {
       throw new KniError('CONFIG_INVALID', `cannot read ${path}: ${(error as Error).message}`);
     }
@@ -95,10 +111,15 @@ export async function readConfig(
   }
 }
 
-/** Builds DesiredOptions from the parsed values; a malformed value is a UsageError. */
+/**
+ * Builds DesiredOptions from the parsed values. A malformed value, or a port that the
+ * config's port_list lacks, is a UsageError.
+ */
 export function targetOptions(values: TargetValues, loaded: LoadedConfig): DesiredOptions {
   try {
-    return desiredOptionsFrom(values, loaded.version);
+    const options = desiredOptionsFrom(values, loaded.version);
+    checkOptionPorts(values, loaded.config.dpdk.portList, loaded.file);
+    return options;
   } catch (error) {
     if (error instanceof KniError && error.code === 'OPTION_INVALID')
       throw new UsageError(error.message);
