@@ -1,7 +1,9 @@
 // Throwaway network namespaces for kernel tests. Tests inspect them with `ip -j` as an
 // oracle independent of the library; the library itself never runs `ip`.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** Why kernel tests cannot run here, or undefined when they can. */
 export const kernelSkipReason: string | undefined =
@@ -22,12 +24,22 @@ export function createTestNetns(prefix = 'fkt'): string {
   return name;
 }
 
-/** Removes a namespace if it still exists; safe to call twice. */
+/**
+ * Removes a namespace if it still exists; safe to call twice. A failed `ip netns delete`
+ * is tried again a few times and then raised, so that a test never leaves a namespace
+ * behind without a word.
+ */
 export function removeTestNetns(name: string): void {
-  try {
-    execFileSync('ip', ['netns', 'delete', name], { stdio: 'ignore' });
-  } catch {
-    // Already gone.
+  let lastError = '';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (!existsSync(join('/run/netns', name))) return;
+    const result = spawnSync('ip', ['netns', 'delete', name], { encoding: 'utf8' });
+    if (result.status === 0) return;
+    lastError = result.stderr.trim() || `exit ${result.status}`;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+  }
+  if (existsSync(join('/run/netns', name))) {
+    throw new Error(`cannot remove test namespace ${name}: ${lastError}`);
   }
 }
 
