@@ -18,7 +18,7 @@ class BatchLayout {
  public:
   // Finds the messages of `data`. Returns false when `size` is 0, or when a header is
   // truncated, its nlmsg_len is below kHeaderSize or runs past the end; malformedOffset()
-  // then tells where. The last message may omit its padding, as MessageWalker allows.
+  // then returns where. The last message may omit its padding, as MessageWalker allows.
   bool Parse(const uint8_t* data, size_t size);
 
   size_t count() const { return offsets_.empty() ? 0 : offsets_.size() - 1; }

@@ -81,7 +81,7 @@ export interface NativeRouteSocket {
   request(message: Buffer, dump: boolean): number;
   /**
    * Sends several plain requests in as few sendmsg calls as possible (one per 256
-   * messages or 64 KiB). `messages` holds them back to back, each at a 4-byte aligned
+   * messages or 64 KiB). `messages` contains them back to back, each at a 4-byte aligned
    * offset; the addon stamps each in place as request() does. Returns per message what
    * request() returns for it: a sequence number, 0 (already acknowledged) or -errno.
    * Messages after a failed sendmsg are not sent and get the same -errno. Throws

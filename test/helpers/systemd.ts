@@ -4,7 +4,7 @@
 // - `unshare --mount --propagation slave` gives the manager its own mount namespace, where
 //   a tmpfs on /run/systemd contains an empty /run/systemd/system: systemd --user refuses to
 //   start unless that directory exists, and the host's /run/systemd stays untouched. The
-//   tmpfs also holds /run/systemd/inaccessible/, which sandboxed units need.
+//   tmpfs also contains /run/systemd/inaccessible/, which sandboxed units need.
 //   Slave rather than private propagation lets mounts made later on the host reach the
 //   manager (nothing flows back), so units can use NetworkNamespacePath=/run/netns/NAME
 //   for a namespace created by `ip netns add` after the manager started.

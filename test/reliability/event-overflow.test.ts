@@ -246,7 +246,8 @@ describe.skipIf(kernelSkipReason !== undefined)('event socket overflow', () => {
 
       // Still subscribed: a later change arrives as an event, not through a resync. The
       // kernel sends IPv6 address notifications from a work queue, so the burst may still
-      // overflow the socket for a while and carry a change into a resync; then try another.
+      // overflow the socket for a while and carry a change into a resync. Then the loop
+      // tries another change.
       let eventDelivered = false;
       for (let host = 100; host < 110 && !eventDelivered; host++) {
         const resyncs = model.counts.resync;

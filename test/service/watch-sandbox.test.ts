@@ -54,7 +54,7 @@ const DYNAMIC_UID_MAX = 65519;
 // is invisible to the unit unless the drop-in binds it back.
 const HIDDEN_PREFIXES = ['/home/', '/root/', '/run/user/', '/tmp/', '/var/tmp/'];
 
-/** The checkout and Node's install directory when the sandbox would hide them. */
+/** Returns the checkout and Node's install directory when the sandbox would hide them. */
 function hiddenProgramPaths(): string[] {
   const nodeInstall = dirname(dirname(process.execPath));
   return [repoRoot, nodeInstall].filter((path) =>

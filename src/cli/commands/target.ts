@@ -60,9 +60,9 @@ export interface ValidConfig {
 }
 
 /**
- * Reads f-stack.conf; throws KniError CONFIG_INVALID listing every error when it has any.
- * The message says that nothing was changed unless `readOnly` is set, for a command that
- * never changes anything.
+ * Reads f-stack.conf and throws KniError CONFIG_INVALID listing every error when it has
+ * any. The message ends with "nothing was changed" unless `readOnly` is set, which a
+ * command that never changes anything sets.
  */
 export async function loadValidConfig(
   path: string,
