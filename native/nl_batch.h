@@ -17,7 +17,7 @@ namespace fstack_kni::netlink {
 class BatchLayout {
  public:
   // Finds the messages of `data`. Returns false when `size` is 0, or when a header is
-  // truncated, its nlmsg_len is below kHeaderSize or runs past the end; malformedOffset()
+  // truncated or its nlmsg_len is below kHeaderSize or runs past the end. malformedOffset()
   // then returns where. The last message may omit its padding, as MessageWalker allows.
   bool Parse(const uint8_t* data, size_t size);
 

@@ -266,6 +266,19 @@ export function parseConfig(text: string | Uint8Array, options: ParseOptions = {
   return analyzeDocument(parseDocument(bytes), { file, version });
 }
 
+/**
+ * Returns the message for a config file that does not exist. systemd sets INVOCATION_ID in
+ * the environment of every unit it runs, and there the unit's sandbox may hide the file.
+ */
+export function missingConfigMessage(path: string, env: NodeJS.ProcessEnv = process.env): string {
+  const message = `f-stack.conf not found: ${path}; give --config PATH`;
+  if (env.INVOCATION_ID === undefined) return message;
+  return (
+    `${message}. Under systemd, also check that the unit's sandbox does not hide it: ` +
+    'ProtectHome= hides /home, /root and /run/user, and PrivateTmp= hides /tmp and /var/tmp'
+  );
+}
+
 /** Returns the message for a --config path that names a directory (EISDIR on read). */
 export function configDirectoryMessage(path: string): string {
   return `${path} is a directory, not a config file; give --config the path of f-stack.conf itself, e.g. --config ${path.replace(/\/+$/, '')}/f-stack.conf`;

@@ -8,7 +8,12 @@ import { type FSWatcher, watch } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { formatDiagnostic } from '../config/diagnostics.js';
-import { configDirectoryMessage, type LoadedConfig, loadConfig } from '../config/model.js';
+import {
+  configDirectoryMessage,
+  type LoadedConfig,
+  loadConfig,
+  missingConfigMessage,
+} from '../config/model.js';
 import { desiredStateOf } from '../kni/config-error.js';
 import type { DesiredOptions, DesiredState } from '../kni/desired.js';
 import { KniError } from '../kni/errors.js';
@@ -39,19 +44,6 @@ export type ReloadOutcome =
   | { status: 'reloaded'; reason: ReloadReason; previous: GoodConfig; config: GoodConfig }
   | { status: 'unchanged'; reason: ReloadReason }
   | { status: 'invalid'; reason: ReloadReason; error: Error };
-
-/**
- * Returns the message for a config file that does not exist. systemd sets INVOCATION_ID in
- * the environment of every unit it runs, and there the unit's sandbox may hide the file.
- */
-export function missingConfigMessage(path: string, env: NodeJS.ProcessEnv = process.env): string {
-  const message = `f-stack.conf not found: ${path}; give --config PATH`;
-  if (env.INVOCATION_ID === undefined) return message;
-  return (
-    `${message}. Under systemd, also check that the unit's sandbox does not hide it: ` +
-    'ProtectHome= hides /home, /root and /run/user, and PrivateTmp= hides /tmp and /var/tmp'
-  );
-}
 
 /**
  * Reads f-stack.conf and turns it into the desired state. Throws KniError CONFIG_INVALID

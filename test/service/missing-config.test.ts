@@ -1,6 +1,6 @@
 // The message for a missing f-stack.conf, with the sandbox hint given under systemd.
 import { describe, expect, it } from 'vitest';
-import { missingConfigMessage } from '../../src/service/watch-config.js';
+import { missingConfigMessage } from '../../src/config/model.js';
 
 describe('missing config message', () => {
   it('names the path and the option', () => {

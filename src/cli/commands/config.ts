@@ -9,6 +9,7 @@ import {
   getValue,
   type LoadedConfig,
   loadConfig,
+  missingConfigMessage,
 } from '../../config/model.js';
 import { DEFAULT_FSTACK_VERSION, parseFstackVersion } from '../../config/versions.js';
 import { writeConfigFile } from '../../config/write.js';
@@ -150,13 +151,10 @@ async function read(values: ConfigValues): Promise<LoadedConfig> {
   } catch (error) {
     const err = error as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') {
-      throw Object.assign(
-        new Error(`f-stack.conf not found: ${path}; give --config PATH`, { cause: error }),
-        {
-          code: err.code,
-          exitCode: ExitCode.Failed,
-        },
-      );
+      throw Object.assign(new Error(missingConfigMessage(path), { cause: error }), {
+        code: err.code,
+        exitCode: ExitCode.Failed,
+      });
     }
     if (err.code === 'EISDIR') {
       throw Object.assign(new Error(configDirectoryMessage(path), { cause: error }), {

@@ -8,6 +8,7 @@ import {
   configDirectoryMessage,
   type Diagnostic,
   type LoadedConfig,
+  missingConfigMessage,
   parseConfig,
 } from '../../config/model.js';
 import { DEFAULT_FSTACK_VERSION } from '../../config/versions.js';
@@ -101,8 +102,7 @@ export async function readConfig(
   } catch (error) {
     if (error instanceof RangeError) throw new UsageError(`--fstack-version: ${error.message}`);
     const code = (error as { code?: unknown }).code;
-    if (code === 'ENOENT')
-      throw new KniError('CONFIG_INVALID', `f-stack.conf not found: ${path}; give --config PATH`);
+    if (code === 'ENOENT') throw new KniError('CONFIG_INVALID', missingConfigMessage(path));
     if (code === 'EISDIR') throw new KniError('CONFIG_INVALID', configDirectoryMessage(path));
     if (typeof code === 'string' && typeof (error as { syscall?: unknown }).syscall === 'string') {
       throw new KniError('CONFIG_INVALID', `cannot read ${path}: ${(error as Error).message}`);
