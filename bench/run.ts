@@ -4,8 +4,11 @@
 // docs/benchmarks.md (see report.ts), or with --quick runs every case once with tiny
 // counts and writes only what --json / --markdown name.
 //
-// Usage: node dist-bench/bench/run.js [--quick] [--rounds N] [--json PATH] [--markdown PATH]
-//   BENCH_QUICK=1 is the same as --quick. Needs root (network namespaces) and `cc`.
+// Usage: node dist-bench/bench/run.js [--quick] [--rounds N] [--only REGEXP] [--json PATH]
+//                                      [--markdown PATH]
+//   BENCH_QUICK=1 is the same as --quick. --only runs the rows whose id matches (such as
+//   `address/`), with the floor, skips the soak, cold start and restart, and like --quick
+//   writes only what --json / --markdown name. Needs root (network namespaces) and `cc`.
 //
 // Every tool runs as a process of its own under bench/runner.c, which enters the namespace
 // and records the process's peak RSS. Rounds alternate all rows, with the start rotated
@@ -46,6 +49,7 @@ import {
 interface Options {
   quick: boolean;
   rounds: number;
+  only?: RegExp;
   json?: string;
   markdown?: string;
 }
@@ -56,6 +60,7 @@ function parseOptions(argv: string[]): Options {
     options: {
       quick: { type: 'boolean' },
       rounds: { type: 'string' },
+      only: { type: 'string' },
       json: { type: 'string' },
       markdown: { type: 'string' },
     },
@@ -66,8 +71,10 @@ function parseOptions(argv: string[]): Options {
   if (!Number.isInteger(rounds) || rounds < 1)
     throw new RangeError(`--rounds must be a positive integer, got ${values.rounds}`);
   const options: Options = { quick, rounds };
-  const json = values.json ?? (quick ? undefined : join(repoRoot, 'docs', 'benchmarks.json'));
-  const markdown = values.markdown ?? (quick ? undefined : join(repoRoot, 'docs', 'benchmarks.md'));
+  if (values.only !== undefined) options.only = parseOnly(values.only);
+  const partial = quick || options.only !== undefined;
+  const json = values.json ?? (partial ? undefined : join(repoRoot, 'docs', 'benchmarks.json'));
+  const markdown = values.markdown ?? (partial ? undefined : join(repoRoot, 'docs', 'benchmarks.md'));
   if (json !== undefined) options.json = json;
   if (markdown !== undefined) options.markdown = markdown;
   return options;
@@ -147,6 +154,36 @@ function measureFloor(context: BenchContext, quick: boolean): Map<string, RowSam
 }
 
 /** Averages a floor case's two runs of one round, or returns the first error when a run failed. */
+function parseOnly(pattern: string): RegExp {
+  try {
+    return new RegExp(pattern);
+  } catch (error) {
+    throw new RangeError(
+      `--only must be a regular expression matched against row ids such as address/library/batch, got ${JSON.stringify(pattern)}: ${(error as Error).message}`,
+    );
+  }
+}
+
+/** The rows --only selects, with the floor rows their ratios need; all rows without it. */
+function selectRows(rows: RowDefinition[], only: RegExp | undefined): RowDefinition[] {
+  if (only === undefined) return rows;
+  const chosen = rows.filter((row) => only.test(row.id));
+  if (chosen.length === 0) {
+    throw new RangeError(
+      `--only ${only.source} matches no row; row ids: ${rows.map((row) => row.id).join(', ')}`,
+    );
+  }
+  const operations = new Set(chosen.map((row) => row.operation));
+  return rows.filter(
+    (row) => chosen.includes(row) || (row.tool === 'floor' && operations.has(row.operation)),
+  );
+}
+
+/** The outcome recorded for a measurement --only left out. */
+function skipped(): RunOutcome<never> {
+  return { ok: false, error: 'skipped: not selected by --only' };
+}
+
 function bracket(
   before: Map<string, RowSample>,
   after: Map<string, RowSample>,
@@ -245,6 +282,15 @@ function measureRestart(quick: boolean): RunOutcome {
   }
 }
 
+/** The command line of this run, as the report shows it. */
+function benchCommand(options: Options): string {
+  const flags = [
+    ...(options.quick ? ['--quick'] : []),
+    ...(options.only !== undefined ? ['--only', `'${options.only.source}'`] : []),
+  ];
+  return flags.length === 0 ? 'npm run bench' : `npm run bench -- ${flags.join(' ')}`;
+}
+
 function describeEnvironment(
   options: Options,
   context: BenchContext,
@@ -264,7 +310,7 @@ function describeEnvironment(
     ).version;
   return {
     date: startedAt.toISOString(),
-    command: options.quick ? 'npm run bench -- --quick' : 'npm run bench',
+    command: benchCommand(options),
     quick: options.quick,
     rounds: options.rounds,
     cpu: cpus()[0]?.model ?? 'unknown',
@@ -329,15 +375,16 @@ async function main(): Promise<void> {
     if (python.python !== undefined) context.python = python.python;
     if (python.skip !== undefined) context.pythonSkip = python.skip;
 
-    const rows = rowDefinitions(options.quick);
+    const rows = selectRows(rowDefinitions(options.quick), options.only);
     const environment = describeEnvironment(options, context, startedAt);
     const { samples, loads } = runRounds(context, rows, options);
-    process.stderr.write('bench: soak of one handle\n');
-    const soak = measureSoak(context, options.quick);
-    process.stderr.write('bench: CLI cold start\n');
-    const coldStart = measureColdStart(context, options.quick);
-    process.stderr.write('bench: restart to configured\n');
-    const restart = measureRestart(options.quick);
+    const everything = options.only === undefined;
+    if (everything) process.stderr.write('bench: soak of one handle\n');
+    const soak = everything ? measureSoak(context, options.quick) : skipped();
+    if (everything) process.stderr.write('bench: CLI cold start\n');
+    const coldStart = everything ? measureColdStart(context, options.quick) : skipped();
+    if (everything) process.stderr.write('bench: restart to configured\n');
+    const restart = everything ? measureRestart(options.quick) : skipped();
 
     const report: BenchReport = buildReport({
       environment,

@@ -278,8 +278,9 @@ Napi::Value RouteSocket::Request(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, sequence);
 }
 
-// batch(messages) -> per message a sequence number, 0 when it already completed with a
-// plain ack, or -errno when its sendmsg failed. `messages` contains the requests back to back,
+// batch(messages) -> null when every message already completed with a plain ack, else per
+// message a sequence number, 0 when it already completed with a plain ack, or -errno when
+// its sendmsg failed. `messages` contains the requests back to back,
 // each at a 4-byte aligned offset. They are stamped in place and go out in as few datagrams
 // as the limits above allow. After a failed sendmsg the remaining messages are not sent
 // either, so a later message never takes effect when an earlier one could not be sent.
@@ -312,7 +313,11 @@ Napi::Value RouteSocket::Batch(const Napi::CallbackInfo& info) {
     readingAcks = CanReadAckNow(data + layout.offset(i), layout.offset(i + 1) - layout.offset(i));
   }
 
-  std::vector<uint32_t> sequences(count);
+  // Kept between calls, like batchLayout_, so a batch allocates nothing once they have grown.
+  std::vector<uint32_t>& sequences = batchSequences_;
+  std::vector<uint8_t>& acknowledged = batchAcknowledged_;
+  sequences.resize(count);
+  acknowledged.assign(count, 0);
   for (size_t i = 0; i < count; ++i) {
     PendingRequest& request = requests_.Allocate();
     sequences[i] = request.sequence;
@@ -320,7 +325,6 @@ Napi::Value RouteSocket::Batch(const Napi::CallbackInfo& info) {
     StampHeader(data + layout.offset(i), request.sequence, portId_, false);
   }
 
-  std::vector<bool> acknowledged(count, false);
   size_t nextAck = 0;
   int error = 0;
   size_t failedFrom = count;
@@ -332,10 +336,19 @@ Napi::Value RouteSocket::Batch(const Napi::CallbackInfo& info) {
       break;
     }
     for (; readingAcks && nextAck < end; ++nextAck) {
-      acknowledged[nextAck] = ReadAckNow(sequences[nextAck]) == AckResult::Acknowledged;
-      readingAcks = acknowledged[nextAck];
+      acknowledged[nextAck] = ReadAckNow(sequences[nextAck]) == AckResult::Acknowledged ? 1 : 0;
+      readingAcks = acknowledged[nextAck] != 0;
     }
     first = end;
+  }
+
+  // The common case needs no array: every message sent and acknowledged.
+  if (count > 0 && failedFrom == count && nextAck == count && acknowledged[count - 1] != 0) {
+    for (size_t i = 0; i < count; ++i) {
+      requests_.Release(*requests_.Find(sequences[i]));
+    }
+    UpdateRef();
+    return env.Null();
   }
 
   Napi::Float64Array result = Napi::Float64Array::New(env, count);
@@ -343,7 +356,7 @@ Napi::Value RouteSocket::Batch(const Napi::CallbackInfo& info) {
     if (i >= failedFrom) {
       requests_.Release(*requests_.Find(sequences[i]));
       result[i] = -error;
-    } else if (acknowledged[i]) {
+    } else if (acknowledged[i] != 0) {
       requests_.Release(*requests_.Find(sequences[i]));
       result[i] = 0;
     } else {

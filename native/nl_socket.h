@@ -130,6 +130,7 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
   void HandleReceiveError(int error);
   void ScheduleRead();
   ssize_t ReceiveDatagram(bool* multicast, uint32_t* sender, bool peekFirst);
+  ssize_t ReceiveFromKernel();
   void Dispatch(const uint8_t* data, size_t size, bool multicast, uint32_t sender);
   void HandleReply(PendingRequest& request, const MessageView& message);
   void FinishDump(PendingRequest& request);
@@ -178,6 +179,8 @@ class RouteSocket : public Napi::ObjectWrap<RouteSocket> {
   std::vector<Completion> completions_;
   std::vector<Completion> delivering_;
   BatchLayout batchLayout_;
+  std::vector<uint32_t> batchSequences_;
+  std::vector<uint8_t> batchAcknowledged_;
 };
 
 // Checks the options object of openRouteSocket; throws TypeError or RangeError.

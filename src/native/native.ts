@@ -83,11 +83,12 @@ export interface NativeRouteSocket {
    * Sends several plain requests in as few sendmsg calls as possible (one per 256
    * messages or 64 KiB). `messages` contains them back to back, each at a 4-byte aligned
    * offset; the addon stamps each in place as request() does. Returns per message what
-   * request() returns for it: a sequence number, 0 (already acknowledged) or -errno.
-   * Messages after a failed sendmsg are not sent and get the same -errno. Throws
-   * RangeError when a message header is truncated or its nlmsg_len does not fit.
+   * request() returns for it: a sequence number, 0 (already acknowledged) or -errno, or
+   * null when every message was acknowledged already. Messages after a failed sendmsg are
+   * not sent and get the same -errno. Throws RangeError when a message header is truncated
+   * or its nlmsg_len does not fit.
    */
-  batch(messages: Buffer): Float64Array;
+  batch(messages: Buffer): Float64Array | null;
   /** Number of requests waiting for a reply, queued dumps included. */
   pending(): number;
   /** Whether the poll handle currently keeps the event loop alive. */

@@ -361,6 +361,11 @@ export class NetlinkSocket {
     if (operations.length === 0) return Promise.resolve([]);
 
     const sequences = this.#native.batch(messages);
+    if (sequences === null) {
+      if (this.#trace !== undefined)
+        this.#traceBatch(messages, new Float64Array(operations.length), operations);
+      return Promise.resolve(new Array(operations.length).fill(acknowledgedItem));
+    }
     if (this.#trace !== undefined) this.#traceBatch(messages, sequences, operations);
     const results = new Array<NetlinkBatchResult>(sequences.length);
     let remaining = 0;

@@ -7,7 +7,7 @@
 // batch goes out, with one more batch of RTM_GETLINK requests, so a link created in the same
 // batch cannot be named there: pass its index, or send those requests in a second batch.
 import { NetlinkError } from '../netlink/errors.js';
-import { MessageWriter, splitMessages } from '../netlink/message.js';
+import { MessageWriter } from '../netlink/message.js';
 import {
   type AddressAction,
   addressOperation,
@@ -46,12 +46,20 @@ import {
   neighbourRequest,
 } from './neighbour.js';
 import { checkRouteSpec, type RouteAction, routeOperation, writeRouteMessage } from './route.js';
-import type { BatchOutcome, Operation, RtnlTransport } from './transport.js';
+import { type BatchResult, batchResult, PreparedBatch, sendMessages } from './prepared-batch.js';
+import type { Operation, RtnlTransport } from './transport.js';
 import type { AddressSpec, NeighbourSpec, RouteSpec } from './types.js';
 
-/** Outcome of one request of a batch, with the description it was sent under. */
-export type BatchResult = { ok: true; op: Operation } | { ok: false; op: Operation; error: Error };
 
+/** The requests of a batch encoded for sending; see Batch.encodeAll. */
+interface EncodedBatch {
+  messages: Buffer | undefined;
+  ops: Operation[];
+  sent: number[];
+  results: BatchResult[];
+}
+
+/** A request that names its link, kept until the name is resolved when the batch is sent. */
 interface Entry {
   op: Operation;
   /** Link whose index the request carries. A name is resolved before sending. */
@@ -61,8 +69,8 @@ interface Entry {
 }
 
 /**
- * An address request, the most common kind in a batch. A class rather than an object
- * literal with a closure: 52 bytes of heap per request instead of 141 on Node 20.
+ * An address request on a named link. A class rather than an object literal with a
+ * closure: 52 bytes of heap per request instead of 141 on Node 20.
  */
 class AddressEntry implements Entry {
   readonly link: LinkRef;
@@ -86,27 +94,36 @@ class AddressEntry implements Entry {
  * fit in Node's buffer pool, which is much cheaper than a buffer of its own.
  */
 const MESSAGE_SIZE_ESTIMATE = 56;
+const BATCH_SIZE_ESTIMATE = 64;
 
 /**
  * Collects requests and sends them together. Each method checks its arguments at once,
  * raising TypeError or RangeError before anything is sent, and returns the batch for chaining.
+ *
+ * A request is encoded as soon as it is added, as long as every request so far carries its
+ * link as an index or needs none. From the first request that names a link for an index
+ * on, requests wait in `deferred` until send() has resolved the names, so the messages
+ * still go out in the order the requests were added.
  */
 export class Batch {
-  private readonly entries: Entry[] = [];
+  /** Messages of the requests encoded so far, created with the first one. */
+  private writer: MessageWriter | undefined;
+  /** One operation per message in `writer`. */
+  private ops: Operation[] = [];
+  private deferred: Entry[] = [];
 
   /** Use Rtnl.batch(). */
   constructor(private readonly transport: RtnlTransport) {}
 
   /** Number of requests collected. */
   get size(): number {
-    return this.entries.length;
+    return this.ops.length + this.deferred.length;
   }
 
   /** `ip link set dev LINK up|down mtu N address MAC` in one request, as LinkService.set. */
   setLink(link: LinkRef, change: LinkChange): this {
     const { message, op } = linkSetRequest(link, change);
-    this.entries.push({ op, write: (writer) => writer.append(message) });
-    return this;
+    return this.addMessage(op, message);
   }
 
   /** `ip link set dev LINK up|down`. */
@@ -132,8 +149,7 @@ export class Batch {
   /** `ip link delete dev LINK`. */
   deleteLink(link: LinkRef): this {
     const { message, op } = linkDeleteRequest(link);
-    this.entries.push({ op, write: (writer) => writer.append(message) });
-    return this;
+    return this.addMessage(op, message);
   }
 
   /** `ip link add NAME type veth peer name PEER`. A batch cannot put the peer in another namespace. */
@@ -147,22 +163,16 @@ export class Batch {
     const name = checkLinkName(fields.name, 'veth name');
     const peerName = checkLinkName(fields.peerName, 'veth peer name');
     const message = encodeVethCreate(name, peerName);
-    this.entries.push({
-      op: { operation: 'create', object: `veth ${name} with peer ${peerName}` },
-      write: (writer) => writer.append(message),
-    });
-    return this;
+    return this.addMessage(
+      { operation: 'create', object: `veth ${name} with peer ${peerName}` },
+      message,
+    );
   }
 
   /** `ip link add NAME type bridge`. */
   createBridge(spec: BridgeSpec): this {
     const name = checkLinkName(checkObject(spec, 'bridge spec').name, 'bridge name');
-    const message = encodeBridgeCreate(name);
-    this.entries.push({
-      op: { operation: 'create', object: `bridge ${name}` },
-      write: (writer) => writer.append(message),
-    });
-    return this;
+    return this.addMessage({ operation: 'create', object: `bridge ${name}` }, encodeBridgeCreate(name));
   }
 
   /** `ip link add NAME link PARENT type macvlan mode MODE`. */
@@ -171,12 +181,11 @@ export class Batch {
     const name = checkLinkName(fields.name, 'macvlan name');
     const parent = checkLinkRef(fields.parent, 'macvlan parent');
     const mode = macvlanModes.number(fields.mode ?? 'bridge');
-    this.entries.push({
+    return this.addEntry({
       op: { operation: 'create', object: `macvlan ${name} on ${describeLink(parent)}` },
       link: parent,
       write: (writer, index) => writer.append(encodeMacvlanCreate(name, index as number, mode)),
     });
-    return this;
   }
 
   /** `ip link add NAME link PARENT type vlan id ID`. */
@@ -185,12 +194,11 @@ export class Batch {
     const name = checkLinkName(fields.name, 'vlan name');
     const parent = checkLinkRef(fields.parent, 'vlan parent');
     const vlanId = checkInteger(fields.vlanId, 'VLAN id', 1, 4094);
-    this.entries.push({
+    return this.addEntry({
       op: { operation: 'create', object: `vlan ${name} id ${vlanId} on ${describeLink(parent)}` },
       link: parent,
       write: (writer, index) => writer.append(encodeVlanCreate(name, index as number, vlanId)),
     });
-    return this;
   }
 
   /** `ip address add ADDR/PLEN [broadcast B] dev LINK`. */
@@ -239,18 +247,69 @@ export class Batch {
    * requests that use it, which are not sent. An empty batch sends nothing.
    */
   async send(): Promise<BatchResult[]> {
-    const entries = this.entries.splice(0);
-    if (entries.length === 0) return [];
+    if (this.deferred.length === 0) {
+      // Every request is encoded already: no lookup, and results map one to one.
+      const writer = this.writer;
+      const ops = this.ops;
+      this.writer = undefined;
+      this.ops = [];
+      if (writer === undefined) return [];
+      const outcomes = await sendMessages(this.transport, writer.finish(), ops);
+      return outcomes.map((outcome, i) => batchResult(outcome, ops[i] as Operation));
+    }
 
-    const names = linkNames(entries);
+    const { messages, ops, sent, results } = await this.encodeAll();
+    if (messages !== undefined) {
+      const outcomes = await sendMessages(this.transport, messages, ops);
+      outcomes.forEach((outcome, i) => {
+        results[sent[i] as number] = batchResult(outcome, ops[i] as Operation);
+      });
+    }
+    return results;
+  }
+
+  /**
+   * Takes the requests collected, resolves the link names they use and encodes them once,
+   * for sending as often as needed (see PreparedBatch). Rejects with the error of the first
+   * request whose link name cannot be resolved; nothing is sent, and the batch is empty
+   * afterwards either way.
+   */
+  async prepare(): Promise<PreparedBatch> {
+    const { messages, ops, results } = await this.encodeAll();
+    for (const result of results) {
+      if (result !== undefined && !result.ok) throw result.error;
+    }
+    return new PreparedBatch(this.transport, messages ?? Buffer.alloc(0), ops);
+  }
+
+  /**
+   * Takes the requests collected and encodes them, in order, after looking up the link
+   * names they need. `results` holds the failure of each request whose name could not be
+   * resolved and a hole for each request in `messages`; `sent[i]` is the position in
+   * `results` of the i-th message.
+   */
+  private async encodeAll(): Promise<EncodedBatch> {
+    const writer = this.writer;
+    const ops = this.ops;
+    const deferred = this.deferred;
+    this.writer = undefined;
+    this.ops = [];
+    this.deferred = [];
+
+    const names = linkNames(deferred);
     const resolved =
       names.length === 0 ? new Map<string, number | Error>() : await this.resolveNames(names);
-    const results: BatchResult[] = new Array(entries.length);
-    const sent: number[] = [];
-    const ops: Operation[] = [];
-    const writer = new MessageWriter(MESSAGE_SIZE_ESTIMATE * entries.length);
-
-    entries.forEach((entry, position) => {
+    const encoded = ops.length;
+    const results: BatchResult[] = new Array(encoded + deferred.length);
+    // The requests encoded when they were added come first.
+    const sent: number[] = ops.map((_, position) => position);
+    const all =
+      writer ??
+      (deferred.length === 0
+        ? undefined
+        : new MessageWriter(MESSAGE_SIZE_ESTIMATE * deferred.length));
+    deferred.forEach((entry, i) => {
+      const position = encoded + i;
       const link = entry.link;
       const index = typeof link === 'string' ? resolved.get(link) : link;
       if (index instanceof Error) {
@@ -259,18 +318,9 @@ export class Batch {
       }
       sent.push(position);
       ops.push(entry.op);
-      entry.write(writer, index);
+      entry.write(all as MessageWriter, index);
     });
-
-    if (ops.length > 0) {
-      const outcomes = await sendMessages(this.transport, writer.finish(), ops);
-      outcomes.forEach((outcome, i) => {
-        const position = sent[i] as number;
-        const op = ops[i] as Operation;
-        results[position] = outcome.ok ? { ok: true, op } : { ok: false, op, error: outcome.error };
-      });
-    }
-    return results;
+    return { messages: ops.length > 0 ? all?.finish() : undefined, ops, sent, results };
   }
 
   /** Looks up link names that must become an index, in one batch of RTM_GETLINK. */
@@ -301,55 +351,80 @@ export class Batch {
 
   private address(action: AddressAction, spec: AddressSpec): this {
     const address = checkAddressSpec(spec);
-    this.entries.push(new AddressEntry(addressOperation(action, address), action, address));
-    return this;
+    const op = addressOperation(action, address);
+    const link = address.link;
+    if (typeof link === 'number' && this.deferred.length === 0) {
+      writeAddressMessage(this.messages(), action, address, link);
+      this.ops.push(op);
+      return this;
+    }
+    return this.addEntry(new AddressEntry(op, action, address));
   }
 
   private route(action: RouteAction, spec: RouteSpec): this {
     const route = checkRouteSpec(spec, action);
-    const entry: Entry = {
-      op: routeOperation(action, route),
+    const op = routeOperation(action, route);
+    const link = route.link;
+    if (typeof link !== 'string' && this.deferred.length === 0) {
+      writeRouteMessage(this.messages(), action, route, link);
+      this.ops.push(op);
+      return this;
+    }
+    return this.addEntry({
+      op,
+      link,
       write: (writer, index) => writeRouteMessage(writer, action, route, index),
-    };
-    if (route.link !== undefined) entry.link = route.link;
-    this.entries.push(entry);
-    return this;
+    });
   }
 
   private neighbour(action: NeighbourAction, spec: NeighbourSpec): this {
     const neighbour = checkNeighbourSpec(spec);
-    this.entries.push({
+    return this.addEntry({
       op: neighbourOperation(action, neighbour),
       link: neighbour.link,
       write: (writer, index) =>
         writer.append(neighbourRequest(action, neighbour, index as number).message),
     });
+  }
+
+  /** Adds a request whose message is complete: the kernel resolves a link name itself. */
+  private addMessage(op: Operation, message: Buffer): this {
+    if (this.deferred.length > 0) {
+      this.deferred.push({ op, write: (writer) => writer.append(message) });
+    } else {
+      this.messages().append(message);
+      this.ops.push(op);
+    }
     return this;
+  }
+
+  /** Adds a request that carries a link index: encoded now when it has one and none waits. */
+  private addEntry(entry: Entry): this {
+    const link = entry.link;
+    if (typeof link === 'string' || this.deferred.length > 0) {
+      this.deferred.push(entry);
+    } else {
+      entry.write(this.messages(), link);
+      this.ops.push(entry.op);
+    }
+    return this;
+  }
+
+  /** The writer of the messages encoded so far. */
+  private messages(): MessageWriter {
+    if (this.writer === undefined)
+      this.writer = new MessageWriter(MESSAGE_SIZE_ESTIMATE * BATCH_SIZE_ESTIMATE);
+    return this.writer;
   }
 }
 
 /** Returns the link names, each once, that requests of the batch need as an index. */
-function linkNames(entries: Entry[]): string[] {
+function linkNames(entries: readonly Entry[]): string[] {
   const names = new Set<string>();
   for (const entry of entries) {
     if (typeof entry.link === 'string') names.add(entry.link);
   }
   return [...names];
-}
-
-/**
- * Sends messages packed back to back with one operation each: in one piece when the
- * transport has batchPacked, else as one Buffer per message through batch().
- */
-function sendMessages(
-  transport: RtnlTransport,
-  messages: Buffer,
-  ops: Operation[],
-): Promise<BatchOutcome[]> {
-  if (transport.batchPacked !== undefined) return transport.batchPacked(messages, ops);
-  return transport.batch(
-    splitMessages(messages).map((message, i) => ({ message, op: ops[i] as Operation })),
-  );
 }
 
 /** Restates a failed name lookup as a failure of the request that needed the name. */

@@ -1,7 +1,8 @@
 // Public rtnetlink API: the handle, its services, the data types and the request encoders.
 
 export { type AddressFilter, AddressService } from './address.js';
-export { Batch, type BatchResult } from './batch.js';
+export { Batch } from './batch.js';
+export { type BatchResult, PreparedBatch } from './prepared-batch.js';
 export {
   type EventAction,
   type RtnlEvent,

@@ -248,6 +248,38 @@ describe.skipIf(kernelSkipReason !== undefined)('addresses on the kernel', () =>
     );
   });
 
+  it('sends a prepared batch again and again', async () => {
+    const hosts = ['192.0.2.20', '192.0.2.21', '192.0.2.22'];
+    const adds = nl.batch();
+    for (const address of hosts) adds.addAddress({ link: 'veth0', address, prefixLength: 24 });
+    // Secondaries first: deleting the primary address takes the secondaries with it.
+    const deletes = nl.batch();
+    for (const address of [...hosts].reverse())
+      deletes.deleteAddress({ link: veth0, address, prefixLength: 24 });
+    const up = await adds.prepare();
+    const down = await deletes.prepare();
+    const locals = () =>
+      ipAddresses('veth0', '-4')
+        .map((entry) => entry.local)
+        .filter((local) => hosts.includes(local));
+
+    for (let round = 0; round < 3; round++) {
+      expect((await up.send()).every((result) => result.ok)).toBe(true);
+      expect(locals().sort()).toEqual(hosts);
+      expect((await down.send()).every((result) => result.ok)).toBe(true);
+      expect(locals()).toEqual([]);
+    }
+
+    // Two sends at once: the second finds every address present.
+    const [first, second] = await Promise.all([up.send(), up.send()]);
+    expect(first?.every((result) => result.ok)).toBe(true);
+    expect(second?.map((result) => (result.ok ? 'ok' : (result.error as NetlinkError).code))).toEqual(
+      ['EEXIST', 'EEXIST', 'EEXIST'],
+    );
+    expect((await down.send()).every((result) => result.ok)).toBe(true);
+    expect(locals()).toEqual([]);
+  });
+
   it('sends nothing for invalid input', async () => {
     const before = ip(netns, 'address', 'show');
     await expect(

@@ -482,4 +482,133 @@ describe('Batch', () => {
     expect(await Rtnl.fromTransport(transport).batch().send()).toEqual([]);
     expect(transport.batches).toBe(0);
   });
+
+  it('keeps the order and the result positions when indexes and names mix', async () => {
+    const transport = kernel();
+    const results = await Rtnl.fromTransport(transport)
+      .batch()
+      .addAddress({ ...GOOD_ADDRESS, link: 5 })
+      .addAddress({ ...GOOD_ADDRESS, link: 'nope0', address: '192.0.2.80' })
+      .addAddress({ ...GOOD_ADDRESS, link: 5, address: '192.0.2.81' })
+      .addAddress({ ...GOOD_ADDRESS, address: '192.0.2.82' })
+      .send();
+    expect(results.map((result) => [result.ok, result.op.object])).toEqual([
+      [true, 'address 192.0.2.79/24 on index 5'],
+      [false, 'address 192.0.2.80/24 on nope0'],
+      [true, 'address 192.0.2.81/24 on index 5'],
+      [true, 'address 192.0.2.82/24 on veth0'],
+    ]);
+    const sentAddresses = transport.sent
+      .filter((sent) => sent.type === RTM_NEWADDR)
+      .map((sent) => [...sent.message.subarray(28, 32)].join('.'));
+    expect(sentAddresses).toEqual(['192.0.2.79', '192.0.2.81', '192.0.2.82']);
+  });
+
+  it('leaves a batch unchanged when an added request is invalid', async () => {
+    const transport = kernel();
+    const batch = Rtnl.fromTransport(transport).batch().addAddress({ ...GOOD_ADDRESS, link: 5 });
+    expect(() => batch.addAddress({ ...GOOD_ADDRESS, link: 5, prefixLength: 33 })).toThrow(
+      RangeError,
+    );
+    expect(batch.size).toBe(1);
+    const results = await batch.send();
+    expect(results).toHaveLength(1);
+    expect(transport.sent).toHaveLength(1);
+    expect(batch.size).toBe(0);
+  });
+});
+
+describe('PreparedBatch', () => {
+  it('sends the same messages on every send, with the names resolved once', async () => {
+    const transport = new PackedFakeTransport(fakeKernel);
+    const batch = Rtnl.fromTransport(transport)
+      .batch()
+      .addAddress({ ...GOOD_ADDRESS, link: 5 })
+      .addAddress({ ...GOOD_ADDRESS, address: '192.0.2.80' })
+      .setLinkUp('veth0', true);
+    const prepared = await batch.prepare();
+    expect(batch.size).toBe(0);
+    expect(prepared.size).toBe(3);
+    expect(transport.batches).toBe(1); // the name lookup
+
+    const first = await prepared.send();
+    const second = await prepared.send();
+    expect(transport.packedBatches).toBe(2);
+    const sends = transport.sent.filter((sent) => sent.type !== RTM_GETLINK);
+    expect(sends.map((sent) => sent.type)).toEqual([
+      RTM_NEWADDR,
+      RTM_NEWADDR,
+      RTM_NEWLINK,
+      RTM_NEWADDR,
+      RTM_NEWADDR,
+      RTM_NEWLINK,
+    ]);
+    expect(sends.slice(3).map((sent) => sent.message)).toEqual(
+      sends.slice(0, 3).map((sent) => sent.message),
+    );
+    // The name became index 5 in the message.
+    expect(sends[1]?.message.readInt32LE(20)).toBe(5);
+    expect(first).toEqual(second);
+    expect(first.map((result) => result.op.object)).toEqual([
+      'address 192.0.2.79/24 on index 5',
+      'address 192.0.2.80/24 on veth0',
+      'link veth0 up',
+    ]);
+  });
+
+  it('reports kernel errors per request on each send', async () => {
+    let failing = false;
+    const transport = new PackedFakeTransport((message, op) =>
+      failing && message.readUInt16LE(4) === RTM_NEWADDR ? kernelError('EEXIST', op) : undefined,
+    );
+    const prepared = await Rtnl.fromTransport(transport)
+      .batch()
+      .addAddress({ ...GOOD_ADDRESS, link: 5 })
+      .setLinkUp(5, true)
+      .prepare();
+    expect((await prepared.send()).map((result) => result.ok)).toEqual([true, true]);
+    failing = true;
+    const results = await prepared.send();
+    expect(results[0]).toMatchObject({ ok: false, error: { code: 'EEXIST' } });
+    expect(results[1]?.ok).toBe(true);
+  });
+
+  it('rejects when a name cannot be resolved, and sends nothing', async () => {
+    const transport = new FakeTransport((message, op) =>
+      message.readUInt16LE(4) === RTM_GETLINK
+        ? new NetlinkError({ kind: 'kernel', errno: 19, ...op })
+        : undefined,
+    );
+    const batch = Rtnl.fromTransport(transport)
+      .batch()
+      .addAddress({ ...GOOD_ADDRESS, link: 5 })
+      .addAddress({ ...GOOD_ADDRESS, link: 'nope0' });
+    await expect(batch.prepare()).rejects.toMatchObject({
+      code: 'ENODEV',
+      operation: 'add',
+      object: 'address 192.0.2.79/24 on nope0',
+    });
+    expect(transport.sent.map((sent) => sent.type)).toEqual([RTM_GETLINK]);
+  });
+
+  it('keeps its descriptions when a caller changes a result', async () => {
+    const prepared = await Rtnl.fromTransport(kernel())
+      .batch()
+      .addAddress({ ...GOOD_ADDRESS, link: 5 })
+      .prepare();
+    const [first] = await prepared.send();
+    expect(() => {
+      (first?.op as { object: string }).object = 'changed';
+    }).toThrow(TypeError);
+    const [second] = await prepared.send();
+    expect(second?.op.object).toBe('address 192.0.2.79/24 on index 5');
+  });
+
+  it('sends nothing when prepared empty', async () => {
+    const transport = kernel();
+    const prepared = await Rtnl.fromTransport(transport).batch().prepare();
+    expect(prepared.size).toBe(0);
+    expect(await prepared.send()).toEqual([]);
+    expect(transport.batches).toBe(0);
+  });
 });
