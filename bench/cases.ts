@@ -124,6 +124,14 @@ export function rowDefinitions(quick: boolean): RowDefinition[] {
       worker: { program: 'library', case: 'address-batch', ...blocks },
     },
     {
+      id: 'address/library/prepared',
+      operation: 'address',
+      tool: 'library',
+      mode: 'prepared batch (Batch.prepare), 64 per send',
+      reference: 'batched',
+      worker: { program: 'library', case: 'address-prepared', ...blocks },
+    },
+    {
       id: 'address/library/transport',
       operation: 'address',
       tool: 'library',

@@ -227,6 +227,7 @@ function judgeTargets(
     transportBatch === null ? '' : ` (transport alone ${fixed(1 / transportBatch)}x, not judged)`;
   const throughputs = [
     ['batch API', ratio('address/library/batch')],
+    ['prepared batch', ratio('address/library/prepared')],
     ['64 in flight', ratio('address/library/in-flight')],
   ]
     .filter((pair): pair is [string, number] => pair[1] !== null)

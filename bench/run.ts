@@ -74,7 +74,8 @@ function parseOptions(argv: string[]): Options {
   if (values.only !== undefined) options.only = parseOnly(values.only);
   const partial = quick || options.only !== undefined;
   const json = values.json ?? (partial ? undefined : join(repoRoot, 'docs', 'benchmarks.json'));
-  const markdown = values.markdown ?? (partial ? undefined : join(repoRoot, 'docs', 'benchmarks.md'));
+  const markdown =
+    values.markdown ?? (partial ? undefined : join(repoRoot, 'docs', 'benchmarks.md'));
   if (json !== undefined) options.json = json;
   if (markdown !== undefined) options.markdown = markdown;
   return options;

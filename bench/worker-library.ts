@@ -85,6 +85,22 @@ function addressBatch(nl: Rtnl, spec: WorkerSpec): Loop {
   };
 }
 
+// The same requests as addressBatch, prepared once before the timed loop.
+async function addressPrepared(nl: Rtnl, spec: WorkerSpec): Promise<Loop> {
+  const adds = nl.batch();
+  for (let i = 0; i < BATCH; i++) adds.addAddress(addressSpec(spec.ifindex, i));
+  const deletes = nl.batch();
+  for (let i = BATCH - 1; i >= 0; i--) deletes.deleteAddress(addressSpec(spec.ifindex, i));
+  const up = await adds.prepare();
+  const down = await deletes.prepare();
+  return async (operations) => {
+    for (let i = 0; i < operations; i += 2 * BATCH) {
+      checkBatch(await up.send());
+      checkBatch(await down.send());
+    }
+  };
+}
+
 // The transport alone: messages encoded once, as bench/transport-quick.mjs sends them.
 async function addressTransport(
   socket: NetlinkSocket,
@@ -280,6 +296,9 @@ async function main(): Promise<void> {
         break;
       case 'address-batch':
         report(await timeLoop(spec, addressBatch(nl, spec)));
+        break;
+      case 'address-prepared':
+        report(await timeLoop(spec, await addressPrepared(nl, spec)));
         break;
       case 'address-transport':
         report(await timeLoop(spec, await addressTransport(socket, spec, false)));

@@ -309,11 +309,11 @@ ssize_t RouteSocket::ReceiveDatagram(bool* multicast, uint32_t* sender, bool pee
 
 // Reads one datagram into receiveBuffer_ with a plain recv, for ReadAckNow only, and
 // returns its size or -errno. recv skips the msghdr and the sender's address that recvmsg
-// copies in and out, which costs about 5% of a batched request (docs/benchmarks.md). The
-// sender needs no check here: the socket is connected to the kernel, so the kernel refuses
-// unicast to it from any other port, and CanReadAckNow excludes a socket that joined
-// groups, the only way to receive multicast. A truncated datagram is handled as in
-// ReceiveDatagram.
+// copies in and out, which cost about 4% of a batched request in a C variant of the
+// floor (docs/benchmarks.md). The sender needs no check here: the socket is connected to
+// the kernel, so the kernel refuses unicast to it from any other port, and CanReadAckNow
+// excludes a socket that joined groups, the only way to receive multicast. A truncated
+// datagram is handled as in ReceiveDatagram.
 ssize_t RouteSocket::ReceiveFromKernel() {
   ssize_t received =
       recv(fd_, receiveBuffer_.data(), receiveBuffer_.size(), MSG_DONTWAIT | MSG_TRUNC);

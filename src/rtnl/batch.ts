@@ -45,11 +45,10 @@ import {
   neighbourOperation,
   neighbourRequest,
 } from './neighbour.js';
-import { checkRouteSpec, type RouteAction, routeOperation, writeRouteMessage } from './route.js';
 import { type BatchResult, batchResult, PreparedBatch, sendMessages } from './prepared-batch.js';
+import { checkRouteSpec, type RouteAction, routeOperation, writeRouteMessage } from './route.js';
 import type { Operation, RtnlTransport } from './transport.js';
 import type { AddressSpec, NeighbourSpec, RouteSpec } from './types.js';
-
 
 /** The requests of a batch encoded for sending; see Batch.encodeAll. */
 interface EncodedBatch {
@@ -172,7 +171,10 @@ export class Batch {
   /** `ip link add NAME type bridge`. */
   createBridge(spec: BridgeSpec): this {
     const name = checkLinkName(checkObject(spec, 'bridge spec').name, 'bridge name');
-    return this.addMessage({ operation: 'create', object: `bridge ${name}` }, encodeBridgeCreate(name));
+    return this.addMessage(
+      { operation: 'create', object: `bridge ${name}` },
+      encodeBridgeCreate(name),
+    );
   }
 
   /** `ip link add NAME link PARENT type macvlan mode MODE`. */
@@ -410,7 +412,7 @@ export class Batch {
     return this;
   }
 
-  /** The writer of the messages encoded so far. */
+  /** Returns the writer of the messages encoded so far, created on first use. */
   private messages(): MessageWriter {
     if (this.writer === undefined)
       this.writer = new MessageWriter(MESSAGE_SIZE_ESTIMATE * BATCH_SIZE_ESTIMATE);

@@ -2,7 +2,6 @@
 
 export { type AddressFilter, AddressService } from './address.js';
 export { Batch } from './batch.js';
-export { type BatchResult, PreparedBatch } from './prepared-batch.js';
 export {
   type EventAction,
   type RtnlEvent,
@@ -22,6 +21,7 @@ export {
   type VlanSpec,
 } from './link.js';
 export { type NeighbourFilter, NeighbourService } from './neighbour.js';
+export { type BatchResult, PreparedBatch } from './prepared-batch.js';
 export { type RouteFilter, RouteService } from './route.js';
 export type { BatchOutcome, Operation, RtnlTransport } from './transport.js';
 export type * from './types.js';

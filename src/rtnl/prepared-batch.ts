@@ -45,7 +45,7 @@ export class PreparedBatch {
   }
 }
 
-/** The result of one request, from its transport outcome. */
+/** Turns the transport outcome of one request into its result. */
 export function batchResult(outcome: BatchOutcome, op: Operation): BatchResult {
   return outcome.ok ? { ok: true, op } : { ok: false, op, error: outcome.error };
 }

@@ -273,9 +273,9 @@ describe.skipIf(kernelSkipReason !== undefined)('addresses on the kernel', () =>
     // Two sends at once: the second finds every address present.
     const [first, second] = await Promise.all([up.send(), up.send()]);
     expect(first?.every((result) => result.ok)).toBe(true);
-    expect(second?.map((result) => (result.ok ? 'ok' : (result.error as NetlinkError).code))).toEqual(
-      ['EEXIST', 'EEXIST', 'EEXIST'],
-    );
+    expect(
+      second?.map((result) => (result.ok ? 'ok' : (result.error as NetlinkError).code)),
+    ).toEqual(['EEXIST', 'EEXIST', 'EEXIST']);
     expect((await down.send()).every((result) => result.ok)).toBe(true);
     expect(locals()).toEqual([]);
   });

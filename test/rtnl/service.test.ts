@@ -506,7 +506,9 @@ describe('Batch', () => {
 
   it('leaves a batch unchanged when an added request is invalid', async () => {
     const transport = kernel();
-    const batch = Rtnl.fromTransport(transport).batch().addAddress({ ...GOOD_ADDRESS, link: 5 });
+    const batch = Rtnl.fromTransport(transport)
+      .batch()
+      .addAddress({ ...GOOD_ADDRESS, link: 5 });
     expect(() => batch.addAddress({ ...GOOD_ADDRESS, link: 5, prefixLength: 33 })).toThrow(
       RangeError,
     );
