@@ -297,6 +297,7 @@ function disableSection(
   section: string,
 ): ConfigDocument {
   const layout = layoutOf(document, maxLine);
+  refuseContinuations(document, layout, section);
   let result = document;
   for (const occurrence of layout.sections.filter((candidate) => candidate.name === section)) {
     for (let line = occurrence.header; line < occurrence.end; line++) {
@@ -307,6 +308,27 @@ function disableSection(
     }
   }
   return result;
+}
+
+/**
+ * Refuses to disable a section with a value continued on an indented line. Commented out,
+ * such a line looks like the prose comments of F-Stack's samples (`# The format is same as
+ * port_list`), so enable-section could not tell it apart and would leave it out.
+ */
+function refuseContinuations(document: ConfigDocument, layout: DocumentLayout, section: string) {
+  const entry = layout.entries.find(
+    (candidate) => candidate.section === section && candidate.continuations.length > 0,
+  );
+  if (entry === undefined) return;
+  const continuation = entry.continuations[0] as number;
+  const text = (document.lines[continuation]?.text ?? '').trim();
+  throw new EditError(
+    'edit-side-effect',
+    `line ${continuation + 1} (${JSON.stringify(text)}) is indented, so F-Stack reads it as another value of ` +
+      `${section}.${entry.name} from line ${entry.line + 1}, and once commented out enable-section could not ` +
+      `tell it from a comment; write lines ${entry.line + 1}-${continuation + 1} as one ${entry.name}= line ` +
+      `with the value you mean, then disable [${section}] again. Nothing was written`,
+  );
 }
 
 /** Returns `#key=value` for a `##key=value` line written by disableSection, else undefined. */

@@ -271,6 +271,20 @@ describe.skipIf(distSkipReason !== undefined)(
         expect(readFileSync(file, 'utf8')).toBe(CLEAN);
       });
 
+      it('refuses to disable a section it could not enable again, and writes nothing', () => {
+        expect(run('enable-section', 'kni', '--config', file).code).toBe(0);
+        const continued = readFileSync(file, 'utf8').replace(
+          'method=reject\n',
+          'method=reject\n  accept\n',
+        );
+        writeFileSync(file, continued);
+        const result = run('disable-section', 'kni', '--config', file);
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain('("accept") is indented');
+        expect(result.stderr).toContain('Nothing was written');
+        expect(readFileSync(file, 'utf8')).toBe(continued);
+      });
+
       it('reports when nothing changes', () => {
         const result = run('set', 'port0.addr=192.0.2.79', '--config', file);
         expect(result.code).toBe(0);

@@ -199,6 +199,25 @@ describe('sections', () => {
     expect(enabled.loaded.config.kni.udpPorts).toEqual([]);
   });
 
+  it('refuses to disable a section with an indented continuation line', () => {
+    const text = `${KNI.replace('tcp_port=22\n', 'tcp_port=22\n  80\n')}`;
+    const loaded = parseConfig(text, { file: 'f-stack.conf' });
+    let thrown: unknown;
+    try {
+      applyEdits(loaded, [{ kind: 'disable-section', section: 'kni' }]);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(EditError);
+    expect((thrown as EditError).code).toBe('edit-side-effect');
+    const line = text.split('\n').indexOf('  80') + 1;
+    expect((thrown as EditError).message).toBe(
+      `line ${line} ("80") is indented, so F-Stack reads it as another value of kni.tcp_port from line ${line - 1}, ` +
+        'and once commented out enable-section could not tell it from a comment; ' +
+        `write lines ${line - 1}-${line} as one tcp_port= line with the value you mean, then disable [kni] again. Nothing was written`,
+    );
+  });
+
   it('adds an empty section when none is commented out', () => {
     expect(edit(BASE, [{ kind: 'enable-section', section: 'pcap' }]).text).toBe(
       `${BASE}\n[pcap]\n`,
