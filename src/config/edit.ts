@@ -297,7 +297,7 @@ function disableSection(
   section: string,
 ): ConfigDocument {
   const layout = layoutOf(document, maxLine);
-  refuseContinuations(document, layout, section);
+  rejectContinuations(document, layout, section);
   let result = document;
   for (const occurrence of layout.sections.filter((candidate) => candidate.name === section)) {
     for (let line = occurrence.header; line < occurrence.end; line++) {
@@ -311,11 +311,11 @@ function disableSection(
 }
 
 /**
- * Refuses to disable a section with a value continued on an indented line. Commented out,
+ * Rejects disabling a section with a value continued on an indented line. Commented out,
  * such a line looks like the prose comments of F-Stack's samples (`# The format is same as
  * port_list`), so enable-section could not tell it apart and would leave it out.
  */
-function refuseContinuations(document: ConfigDocument, layout: DocumentLayout, section: string) {
+function rejectContinuations(document: ConfigDocument, layout: DocumentLayout, section: string) {
   const entry = layout.entries.find(
     (candidate) => candidate.section === section && candidate.continuations.length > 0,
   );

@@ -271,7 +271,7 @@ describe.skipIf(distSkipReason !== undefined)(
         expect(readFileSync(file, 'utf8')).toBe(CLEAN);
       });
 
-      it('refuses to disable a section it could not enable again, and writes nothing', () => {
+      it('rejects disabling a section it could not enable again, and writes nothing', () => {
         expect(run('enable-section', 'kni', '--config', file).code).toBe(0);
         const continued = readFileSync(file, 'utf8').replace(
           'method=reject\n',

@@ -199,7 +199,7 @@ describe('sections', () => {
     expect(enabled.loaded.config.kni.udpPorts).toEqual([]);
   });
 
-  it('refuses to disable a section with an indented continuation line', () => {
+  it('rejects disabling a section with an indented continuation line', () => {
     const text = `${KNI.replace('tcp_port=22\n', 'tcp_port=22\n  80\n')}`;
     const loaded = parseConfig(text, { file: 'f-stack.conf' });
     let thrown: unknown;
