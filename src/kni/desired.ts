@@ -124,6 +124,7 @@ export function desiredState(config: FstackConfig, options: DesiredOptions): Des
   }
 
   const ports = selectPorts(config, options.ports);
+  checkPortOptions(options, ports);
   const interfaces: DesiredInterface[] = [];
   const names = new Set<string>();
   const gateways: GatewayCount = { 4: 0, 6: 0 };
@@ -171,6 +172,28 @@ function selectPorts(config: FstackConfig, requested: readonly number[] | undefi
     }
   }
   return [...new Set(requested)];
+}
+
+/**
+ * Rejects a per-port option for a port outside `ports`, which would otherwise be ignored
+ * without a word (an interface name for port 1 while only port 0 is managed).
+ */
+function checkPortOptions(options: DesiredOptions, ports: readonly number[]): void {
+  const perPort = [
+    ['interfaceNames', options.interfaceNames],
+    ['macs', options.macs],
+    ['macSources', options.macSources],
+  ] as const;
+  for (const [option, map] of perPort) {
+    for (const port of map?.keys() ?? []) {
+      if (ports.includes(port)) continue;
+      throw new KniError(
+        'OPTION_INVALID',
+        `${option} has an entry for port ${port}, which is not managed (managed ports: ${ports.join(',') || 'none'}); ` +
+          'remove the entry, or add the port to [dpdk] port_list and to the ports option',
+      );
+    }
+  }
 }
 
 function vlansOfPort(config: FstackConfig, portId: number): VlanConfig[] {

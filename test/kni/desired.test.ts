@@ -151,6 +151,23 @@ describe('desiredState', () => {
     expect(error.message).toContain('port 3');
   });
 
+  it.each([
+    ['interfaceNames', { interfaceNames: new Map([[1, 'ens1']]) }],
+    ['macs', { macs: new Map([[1, '02:00:00:00:00:01']]) }],
+    ['macSources', { macSources: new Map([[1, 'eth1']]) }],
+  ])('rejects %s for a port that is not managed', (option, extra) => {
+    const config = makeConfig({ ports: [runbookPort(0), runbookPort(1)] });
+    expect(() => desiredState(config, { fstackVersion: '1.25', ...extra })).not.toThrow();
+    const error = errorOf(() =>
+      desiredState(config, { fstackVersion: '1.25', ports: [0], ...extra }),
+    );
+    expect(error.code).toBe('OPTION_INVALID');
+    expect(error.message).toBe(
+      `${option} has an entry for port 1, which is not managed (managed ports: 0); ` +
+        'remove the entry, or add the port to [dpdk] port_list and to the ports option',
+    );
+  });
+
   it('rejects a listed port without section', () => {
     const error = errorOf(() =>
       desiredState(makeConfig({ portList: [0, 1] }), { fstackVersion: '1.25' }),
