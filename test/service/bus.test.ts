@@ -1,8 +1,8 @@
 // DBusConnection against peers the test sets up itself: unix socket servers that hang up,
 // stay silent, or belong to another user. None of them speaks D-Bus.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -162,7 +162,9 @@ describe.skipIf(!addon().busLibrary().available || process.getuid?.() !== 0)(
         ['-e', `require('net').createServer((s) => s.resume()).listen(${JSON.stringify(path)})`],
         { uid: 65534, gid: 65534, stdio: 'ignore' },
       );
-      for (let attempt = 0; attempt < 200 && !existsSync(path); attempt += 1) {
+      // The file appears at bind(), before listen(): wait until a connection is accepted, or
+      // the check below could meet ECONNREFUSED instead of the peer's credentials.
+      for (let attempt = 0; attempt < 400 && !(await accepts(path)); attempt += 1) {
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
 
@@ -182,3 +184,15 @@ describe.skipIf(!addon().busLibrary().available || process.getuid?.() !== 0)(
     });
   },
 );
+
+/** Resolves whether a Unix socket at `path` accepts a connection now. */
+function accepts(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
