@@ -668,6 +668,35 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
     }
   });
 
+  it('tracing records each message of a batch acknowledged at once', async () => {
+    const records: string[] = [];
+    const traced = NetlinkSocket.open({
+      netns: { name: netns },
+      trace: (record) =>
+        records.push(`${record.type}:${'sequence' in record ? record.sequence : ''}`),
+    });
+    try {
+      const adds = [raw.addAddress(LO, '192.0.2.61', 32), raw.addAddress(LO, '192.0.2.62', 32)];
+      const messages = Buffer.concat(adds);
+      const results = await traced.batchPacked(messages, [undefined, undefined]);
+      expect(results.map((result) => result.ok)).toEqual([true, true]);
+      const first = messages.readUInt32LE(8);
+      const second = messages.readUInt32LE((adds[0]?.length as number) + 8);
+      expect(records).toEqual([
+        `send:${first}`,
+        `reply:${first}`,
+        `send:${second}`,
+        `reply:${second}`,
+      ]);
+      await traced.batch([
+        { message: raw.deleteAddress(LO, '192.0.2.62', 32) },
+        { message: raw.deleteAddress(LO, '192.0.2.61', 32) },
+      ]);
+    } finally {
+      traced.close();
+    }
+  });
+
   it('FSTACK_KNI_NLDEBUG traces to stderr', async () => {
     const written: string[] = [];
     const write = process.stderr.write;
