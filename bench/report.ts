@@ -298,7 +298,7 @@ function judgeTargets(
     verdicts.push({
       id: 'soak',
       target: '1,000,000 requests on one handle',
-      measured: `failed: ${soak.error}`,
+      measured: notMeasured(soak.error),
       met: null,
     });
   }
@@ -315,7 +315,7 @@ function judgeTargets(
     verdicts.push({
       id: 'cold-start',
       target: '`fstack-kni status` cold start <= 1.5x `node -e 0`',
-      measured: `failed: ${coldStart.error}`,
+      measured: notMeasured(coldStart.error),
       met: null,
     });
   }
@@ -393,6 +393,11 @@ function resultTables(report: BenchReport): string[] {
   return lines;
 }
 
+/** Returns the measured text of a target whose run failed or was skipped. */
+function notMeasured(error: string): string {
+  return error.startsWith('skipped:') ? error : `failed: ${error}`;
+}
+
 function describeRestart(restart: RunOutcome): string[] {
   if (!restart.ok) return [`Not measured: ${restart.error}.`];
   type Distribution = { median: number; p99: number; max: number; samples: number };
@@ -433,6 +438,11 @@ export function renderMarkdown(report: BenchReport): string {
     `\`${env.command}\` (bench/run.ts); the notes at the end are kept by hand in`,
     '`bench/benchmarks-notes.md`.',
     '',
+    '`npm run bench -- --only REGEXP` runs only the rows whose id matches, such as',
+    "`'address/library/(batch|prepared)'`, with their floor, and writes neither file. The last",
+    'line on standard output is the targets as JSON; `npm run -s bench` leaves out the lines',
+    'npm prints before it.',
+    '',
     '## Machine and run',
     '',
     '| | |',
@@ -467,7 +477,8 @@ export function renderMarkdown(report: BenchReport): string {
     'of single applies). An address operation is one request, an add or a delete. "vs floor"',
     'compares with the floor row of the same operation: the one-at-a-time floor for rows that',
     'wait for each ack, the batched floor (64 requests per sendmsg) for batches and requests in',
-    'flight. It is the median over rounds of the ratio within each round, and in each round the',
+    'flight. It is a ratio of times, so a throughput target of 0.8x the floor means at most',
+    '1.25x here. It is the median over rounds of the ratio within each round, and in each round the',
     "floor runs right before and right after this library's rows, so the two sides share the",
     "machine's load of that minute. Peak RSS is the largest ru_maxrss of the tool's process",
     'over rounds: one Node or Python process per row, and for `ip`, `ifconfig` and `route`',

@@ -333,7 +333,16 @@ function describeEnvironment(
 }
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
+  let options: Options;
+  let rows: RowDefinition[];
+  try {
+    options = parseOptions(process.argv.slice(2));
+    rows = selectRows(rowDefinitions(options.quick), options.only);
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   if (process.getuid?.() !== 0) {
     process.stderr.write('bench: needs root, to create network namespaces and veth pairs\n');
     process.exitCode = 2;
@@ -376,7 +385,6 @@ async function main(): Promise<void> {
     if (python.python !== undefined) context.python = python.python;
     if (python.skip !== undefined) context.pythonSkip = python.skip;
 
-    const rows = selectRows(rowDefinitions(options.quick), options.only);
     const environment = describeEnvironment(options, context, startedAt);
     const { samples, loads } = runRounds(context, rows, options);
     const everything = options.only === undefined;

@@ -25,6 +25,10 @@ export interface NetlinkErrorOptions {
   extackOffset?: number;
   /** The failed system call, for kind `socket`. */
   syscall?: string;
+  /** Kind `closed`: the socket was closed before the request was sent, not after. */
+  unsent?: boolean;
+  /** The fix to suggest, appended to the message. */
+  hint?: string;
 }
 
 const { EACCES, EINTR, ENOBUFS, EPERM } = constants.errno;
@@ -86,6 +90,8 @@ export class NetlinkError extends Error {
   /** Offset of the rejected attribute from the start of the request message. */
   readonly extackOffset: number | undefined;
   readonly syscall: string | undefined;
+  /** The fix the library suggests, if any; also the end of the message. */
+  readonly hint: string | undefined;
 
   constructor(options: NetlinkErrorOptions) {
     const { code, description } = describeErrno(options.errno);
@@ -98,6 +104,7 @@ export class NetlinkError extends Error {
     this.extackMessage = options.extackMessage;
     this.extackOffset = options.extackOffset;
     this.syscall = options.syscall;
+    this.hint = options.hint;
   }
 }
 
@@ -125,7 +132,10 @@ function formatMessage(options: NetlinkErrorOptions, code: string, description: 
   let reason: string;
   switch (options.kind) {
     case 'closed':
-      reason = `the netlink socket was closed before the reply arrived (${code})`;
+      reason =
+        options.unsent === true
+          ? `the netlink socket is closed, so nothing was sent (${code})`
+          : `the netlink socket was closed before the reply arrived (${code})`;
       break;
     case 'socket':
       reason = `${options.syscall ?? 'netlink socket call'} failed: ${description} (${code})`;
@@ -141,6 +151,7 @@ function formatMessage(options: NetlinkErrorOptions, code: string, description: 
   if (options.extackMessage !== undefined && options.extackMessage !== '') {
     message += `: ${options.extackMessage}`;
   }
+  if (options.hint !== undefined) message += `: ${options.hint}`;
   // Some drivers return EPERM for other reasons (a tap refuses carrier on while no process
   // holds it), so the capability is only named when the process does not have it.
   const denied = options.kind === 'kernel' && (options.errno === EPERM || options.errno === EACCES);

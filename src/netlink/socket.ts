@@ -337,7 +337,7 @@ export class NetlinkSocket {
   }
 
   #send(message: Buffer, op: NetlinkOperation, dump: boolean): Promise<Buffer | undefined> {
-    if (this.#closed) return Promise.reject(closedError(op));
+    if (this.#closed) return Promise.reject(closedError(op, true));
 
     const sequence = this.#native.request(message, dump);
     this.#traceSend(dump, message, op);
@@ -355,7 +355,7 @@ export class NetlinkSocket {
   #sendBatch(messages: Buffer, operations: NetlinkOperation[]): Promise<NetlinkBatchResult[]> {
     if (this.#closed) {
       return Promise.resolve(
-        operations.map((op) => ({ ok: false as const, error: closedError(op) })),
+        operations.map((op) => ({ ok: false as const, error: closedError(op, true) })),
       );
     }
     if (operations.length === 0) return Promise.resolve([]);
@@ -467,8 +467,16 @@ export class NetlinkSocket {
   }
 }
 
-function closedError(op: NetlinkOperation): NetlinkError {
-  return new NetlinkError({ kind: 'closed', errno: ECANCELED, ...op });
+/** The fix for a request made after close, also given by Rtnl. */
+export const REOPEN_HINT = 'open a new handle with Rtnl.open, or a new NetlinkSocket';
+
+function closedError(op: NetlinkOperation, unsent = false): NetlinkError {
+  return new NetlinkError({
+    kind: 'closed',
+    errno: ECANCELED,
+    ...op,
+    ...(unsent && { unsent, hint: REOPEN_HINT }),
+  });
 }
 
 function sendError(errno: number, op: NetlinkOperation): NetlinkError {

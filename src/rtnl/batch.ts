@@ -101,7 +101,7 @@ const BATCH_SIZE_ESTIMATE = 64;
  *
  * A request is encoded as soon as it is added, as long as every request so far carries its
  * link as an index or needs none. From the first request that names a link for an index
- * on, requests wait in `deferred` until send() has resolved the names, so the messages
+ * on, requests wait until send() or prepare() has resolved the names, so the messages
  * still go out in the order the requests were added.
  */
 export class Batch {
@@ -277,7 +277,7 @@ export class Batch {
    * afterwards either way.
    */
   async prepare(): Promise<PreparedBatch> {
-    const { messages, ops, results } = await this.encodeAll();
+    const { messages, ops, results } = await this.encodeAll(true);
     for (const result of results) {
       if (result !== undefined && !result.ok) throw result.error;
     }
@@ -285,12 +285,13 @@ export class Batch {
   }
 
   /**
-   * Takes the requests collected and encodes them, in order, after looking up the link
-   * names they need. `results` holds the failure of each request whose name could not be
-   * resolved and a hole for each request in `messages`; `sent[i]` is the position in
-   * `results` of the i-th message.
+   * Takes the requests collected and encodes them in order, after looking up the link
+   * names they need. With `describeIndexes`, a request that named its link is described
+   * with the index it was sent with. `results` holds the failure of each request whose name
+   * could not be resolved and a hole for each request in `messages`. `sent[i]` is the
+   * position in `results` of the i-th message.
    */
-  private async encodeAll(): Promise<EncodedBatch> {
+  private async encodeAll(describeIndexes = false): Promise<EncodedBatch> {
     const writer = this.writer;
     const ops = this.ops;
     const deferred = this.deferred;
@@ -319,7 +320,14 @@ export class Batch {
         return;
       }
       sent.push(position);
-      ops.push(entry.op);
+      ops.push(
+        describeIndexes && typeof link === 'string'
+          ? {
+              operation: entry.op.operation,
+              object: `${entry.op.object} (index ${index} when prepared)`,
+            }
+          : entry.op,
+      );
       entry.write(all as MessageWriter, index);
     });
     return { messages: ops.length > 0 ? all?.finish() : undefined, ops, sent, results };
@@ -439,5 +447,9 @@ function relabel(error: Error, op: Operation): Error {
     object: op.object,
     ...(error.extackMessage !== undefined && { extackMessage: error.extackMessage }),
     ...(error.syscall !== undefined && { syscall: error.syscall }),
+    ...(error.code === 'ENODEV' && { hint: NAME_NOT_FOUND_HINT }),
   });
 }
+
+const NAME_NOT_FOUND_HINT =
+  'no link has this name; a link created in the same batch must be named in a later batch, or given by index';

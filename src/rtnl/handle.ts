@@ -1,5 +1,7 @@
 // Rtnl: one rtnetlink handle for one network namespace, composing the per-object services.
-import { NetlinkSocket } from '../netlink/socket.js';
+import { constants } from 'node:os';
+import { NetlinkError } from '../netlink/errors.js';
+import { NetlinkSocket, REOPEN_HINT } from '../netlink/socket.js';
 import { AddressService } from './address.js';
 import { checkInteger, checkObject } from './arguments.js';
 import { Batch } from './batch.js';
@@ -142,7 +144,16 @@ export class Rtnl {
     this.transport.close();
   }
 
+  /** Throws NetlinkError kind `closed` (ECANCELED) once close() was called. */
   private checkOpen(): void {
-    if (this.closed) throw new Error('the rtnetlink handle is closed');
+    if (this.closed) {
+      throw new NetlinkError({
+        kind: 'closed',
+        errno: constants.errno.ECANCELED,
+        operation: 'use the rtnetlink handle',
+        unsent: true,
+        hint: REOPEN_HINT,
+      });
+    }
   }
 }

@@ -1,6 +1,7 @@
 // A batch encoded once and sent as often as needed, for agents that flip between known
 // states (add a set of addresses, later delete them, and again). Each send costs the
 // transport and one result per request, without checking or encoding the requests again.
+import { NetlinkError } from '../netlink/errors.js';
 import { splitMessages } from '../netlink/message.js';
 import type { BatchOutcome, Operation, RtnlTransport } from './transport.js';
 
@@ -40,9 +41,29 @@ export class PreparedBatch {
     const ops = this.#ops;
     if (ops.length === 0) return Promise.resolve([]);
     return sendMessages(this.#transport, this.#messages, ops).then((outcomes) =>
-      outcomes.map((outcome, i) => batchResult(outcome, ops[i] as Operation)),
+      outcomes.map((outcome, i) =>
+        batchResult(
+          outcome.ok ? outcome : { ok: false, error: withHint(outcome.error) },
+          ops[i] as Operation,
+        ),
+      ),
     );
   }
+}
+
+/** Adds the likely cause to a kernel's ENODEV: the link is gone or has a new index. */
+function withHint(error: Error): Error {
+  if (!(error instanceof NetlinkError) || error.kind !== 'kernel' || error.code !== 'ENODEV')
+    return error;
+  return new NetlinkError({
+    kind: error.kind,
+    errno: error.errno,
+    operation: error.operation,
+    ...(error.object !== undefined && { object: error.object }),
+    ...(error.extackMessage !== undefined && { extackMessage: error.extackMessage }),
+    ...(error.extackOffset !== undefined && { extackOffset: error.extackOffset }),
+    hint: 'the link was deleted or created anew since prepare(); prepare the batch again',
+  });
 }
 
 /** Turns the transport outcome of one request into its result. */

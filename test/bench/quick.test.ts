@@ -135,3 +135,57 @@ describe.skipIf(skipReason !== undefined)(
     });
   },
 );
+
+describe.skipIf(skipReason !== undefined)(
+  `bench --only${skipReason ? ` (skipped: ${skipReason})` : ''}`,
+  () => {
+    const run = (...args: string[]) => {
+      try {
+        const stdout = execFileSync(
+          process.execPath,
+          [join(repoRoot, 'dist-bench', 'bench', 'run.js'), ...args],
+          { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 },
+        );
+        return { code: 0, stdout, stderr: '' };
+      } catch (error) {
+        const failed = error as { status: number; stdout: string; stderr: string };
+        return { code: failed.status, stdout: failed.stdout, stderr: failed.stderr };
+      }
+    };
+
+    it('runs matching rows and their floor', () => {
+      const directory = mkdtempSync(join(tmpdir(), 'fstack-kni-bench-only-'));
+      try {
+        const json = join(directory, 'bench.json');
+        const result = run('--quick', '--only', 'address/library/prepared', '--json', json);
+        expect(result.code, result.stderr).toBe(0);
+        const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
+        expect(report.rows.map((row) => row.id)).toEqual([
+          'address/floor/single',
+          'address/floor/batched',
+          'address/library/prepared',
+        ]);
+        expect(report.rows.every((row) => row.errors.length === 0)).toBe(true);
+        expect(report.soak).toEqual({ ok: false, error: 'skipped: not selected by --only' });
+        const soak = report.targets.find((target) => target.id === 'soak');
+        expect(soak?.measured).toBe('skipped: not selected by --only');
+      } finally {
+        rmSync(directory, { recursive: true, force: true });
+      }
+    }, 60_000);
+
+    it.each([
+      [['--only', '('], /--only must be a regular expression .* got "\("/],
+      [
+        ['--only', 'no-such-row'],
+        /--only no-such-row matches no row; row ids: address\/floor\/single/,
+      ],
+      [['--rounds', 'x'], /--rounds must be a positive integer, got x/],
+    ])('rejects %j with exit code 2 before it creates anything', (args, message) => {
+      const result = run(...args);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).not.toContain('    at ');
+    });
+  },
+);

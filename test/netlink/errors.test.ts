@@ -76,6 +76,20 @@ describe('NetlinkError', () => {
     );
   });
 
+  it('closed socket error for a request made after close, with a hint', () => {
+    const error = new NetlinkError({
+      kind: 'closed',
+      errno: 125,
+      operation: 'list links',
+      unsent: true,
+      hint: 'open a new socket',
+    });
+    expect(error.hint).toBe('open a new socket');
+    expect(error.message).toBe(
+      'list links: the netlink socket is closed, so nothing was sent (ECANCELED): open a new socket',
+    );
+  });
+
   it('socket error names the system call', () => {
     const sent = new NetlinkError({
       kind: 'socket',

@@ -520,6 +520,27 @@ describe('Batch', () => {
   });
 });
 
+describe('a closed handle', () => {
+  it('raises NetlinkError ECANCELED with the fix, and sends nothing', async () => {
+    const transport = kernel();
+    const nl = Rtnl.fromTransport(transport);
+    nl.close();
+    expect(() => nl.batch()).toThrow(
+      'use the rtnetlink handle: the netlink socket is closed, so nothing was sent (ECANCELED): ' +
+        'open a new handle with Rtnl.open, or a new NetlinkSocket',
+    );
+    let thrown: unknown;
+    try {
+      nl.batch();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(NetlinkError);
+    expect(thrown).toMatchObject({ kind: 'closed', code: 'ECANCELED' });
+    expect(transport.sent).toEqual([]);
+  });
+});
+
 describe('PreparedBatch', () => {
   it('sends the same messages on every send, with the names resolved once', async () => {
     const transport = new PackedFakeTransport(fakeKernel);
@@ -553,7 +574,7 @@ describe('PreparedBatch', () => {
     expect(first).toEqual(second);
     expect(first.map((result) => result.op.object)).toEqual([
       'address 192.0.2.79/24 on index 5',
-      'address 192.0.2.80/24 on veth0',
+      'address 192.0.2.80/24 on veth0 (index 5 when prepared)',
       'link veth0 up',
     ]);
   });
@@ -589,8 +610,28 @@ describe('PreparedBatch', () => {
       code: 'ENODEV',
       operation: 'add',
       object: 'address 192.0.2.79/24 on nope0',
+      message:
+        'add address 192.0.2.79/24 on nope0: No such device (ENODEV): no link has this name; ' +
+        'a link created in the same batch must be named in a later batch, or given by index',
     });
     expect(transport.sent.map((sent) => sent.type)).toEqual([RTM_GETLINK]);
+  });
+
+  it('names the likely cause of ENODEV on a later send', async () => {
+    let gone = false;
+    const transport = new PackedFakeTransport((message, op) =>
+      gone && message.readUInt16LE(4) === RTM_NEWADDR
+        ? new NetlinkError({ kind: 'kernel', errno: 19, ...op })
+        : fakeKernel(message, op),
+    );
+    const prepared = await Rtnl.fromTransport(transport).batch().addAddress(GOOD_ADDRESS).prepare();
+    expect((await prepared.send())[0]?.ok).toBe(true);
+    gone = true;
+    const [result] = await prepared.send();
+    expect((result as { error: Error }).error.message).toBe(
+      'add address 192.0.2.79/24 on veth0 (index 5 when prepared): No such device (ENODEV): ' +
+        'the link was deleted or created anew since prepare(); prepare the batch again',
+    );
   });
 
   it('keeps its descriptions when a caller changes a result', async () => {
