@@ -1,5 +1,5 @@
 // `fstack-kni config ...` run as a user would: the built CLI on files in a temporary directory.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -283,6 +283,37 @@ describe.skipIf(distSkipReason !== undefined)(
         expect(result.stderr).toContain('("accept") is indented');
         expect(result.stderr).toContain('Nothing was written');
         expect(readFileSync(file, 'utf8')).toBe(continued);
+      });
+
+      it('applies concurrent sets one after another', async () => {
+        const edits = [
+          'dpdk.promiscuous=1',
+          'dpdk.numa_on=1',
+          'dpdk.tso=0',
+          'dpdk.vlan_strip=1',
+          'dpdk.idle_sleep=10',
+          'dpdk.pkt_tx_delay=20',
+          'dpdk.symmetric_rss=0',
+          'port0.if_name=eth1',
+        ];
+        const codes = await Promise.all(
+          edits.map(
+            (assignment) =>
+              new Promise<number | null>((resolve) => {
+                const child = spawn(
+                  process.execPath,
+                  [cliPath, 'config', 'set', assignment, '--config', file],
+                  { stdio: 'ignore', env: { ...process.env, NO_COLOR: '1' } },
+                );
+                child.on('exit', (code) => resolve(code));
+              }),
+          ),
+        );
+        expect(codes).toEqual(edits.map(() => 0));
+        for (const assignment of edits) {
+          const [key, value] = assignment.split('=') as [string, string];
+          expect(run('get', key, '--config', file).stdout, key).toBe(`${value}\n`);
+        }
       });
 
       it('reports when nothing changes', () => {

@@ -12,7 +12,7 @@ import {
   missingConfigMessage,
 } from '../../config/model.js';
 import { DEFAULT_FSTACK_VERSION, parseFstackVersion } from '../../config/versions.js';
-import { writeConfigFile } from '../../config/write.js';
+import { editConfigFile } from '../../config/write.js';
 import { parseCommandArgs } from '../arguments.js';
 import { ExitCode, style, UsageError } from '../output.js';
 import type { Command } from '../run.js';
@@ -224,13 +224,28 @@ async function get(values: ConfigValues, key: string): Promise<number> {
 }
 
 async function edit(values: ConfigValues, operations: EditOperation[]): Promise<number> {
-  const loaded = await read(values);
+  // A real edit reads the file again under its lock (editConfigFile), so that concurrent
+  // editors apply their changes one after another instead of failing as changed since read.
+  let loaded = await read(values);
   const json = values.json === true;
   const dryRun = values['dry-run'] === true;
 
   let result: ReturnType<typeof applyEdits>;
+  let backupPath: string | undefined;
   try {
-    result = applyEdits(loaded, operations);
+    if (dryRun) {
+      result = applyEdits(loaded, operations);
+    } else {
+      const backup = values['backup-suffix'] ?? (values.backup === true ? true : undefined);
+      // A LockTimeoutError reaches reportError and exits with 1.
+      const edited = await editConfigFile(loaded.file, operations, {
+        ...(values['fstack-version'] !== undefined && { fstackVersion: values['fstack-version'] }),
+        ...(backup !== undefined && { backup }),
+      });
+      loaded = { ...edited.before, file: loaded.file };
+      result = edited;
+      backupPath = edited.written?.backupPath;
+    }
   } catch (error) {
     if (error instanceof EditError) return reportEditFailure(error, loaded, json);
     throw error;
@@ -241,17 +256,6 @@ async function edit(values: ConfigValues, operations: EditOperation[]): Promise<
     after: `${loaded.file} (edited)`,
   });
   const newWarnings = newDiagnostics(loaded.diagnostics, result.loaded.diagnostics);
-  let backupPath: string | undefined;
-
-  if (result.changed && !dryRun) {
-    const backup = values['backup-suffix'] ?? (values.backup === true ? true : undefined);
-    // A ConflictError or LockTimeoutError reaches reportError and exits with 1.
-    const written = await writeConfigFile(loaded.file, result.document, {
-      ...(loaded.snapshot !== undefined ? { expected: loaded.snapshot } : {}),
-      ...(backup !== undefined ? { backup } : {}),
-    });
-    backupPath = written.backupPath;
-  }
 
   if (json) {
     printJson({
