@@ -1,6 +1,7 @@
 // Quick benchmark of the netlink transport against plain C (bench/floor.c): RTM_NEWADDR +
 // RTM_DELADDR of 192.0.2.10/24 on lo, one awaited request at a time and 64 per batch,
-// inside a throwaway network namespace. Needs root, `cc` and a build (`npm run install`
+// then the same 64-request batches through the batch API (`Rtnl.batch()`, checked and
+// encoded on every send), inside a throwaway network namespace, in one long-running process. Needs root, `cc` and a build (`npm run install`
 // for the addon, `npm run build` for dist/).
 //
 // Usage: node bench/transport-quick.mjs [PAIRS] [ROUNDS]   (default 20000 pairs, 5 rounds)
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNetns, deleteNetns, netnsPath } from '../dist/netlink/netns.js';
 import { NetlinkSocket } from '../dist/netlink/socket.js';
+import { Rtnl } from '../dist/rtnl/handle.js';
 
 const pairs = Number(process.argv[2] ?? 20000);
 const rounds = Number(process.argv[3] ?? 5);
@@ -91,6 +93,31 @@ async function batched(socket, count) {
   return Number(process.hrtime.bigint() - start) / 1e3 / (2 * rounds * batchSize);
 }
 
+// The requests of batched(), built with the batch API for every send.
+async function batchApi(nl, count) {
+  const specs = [];
+  for (let j = 0; j < batchSize; j++) {
+    specs.push({ link: loopbackIndex, address: `192.0.2.${10 + j}`, prefixLength: 24 });
+  }
+  const reversed = [...specs].reverse();
+  const rounds = Math.max(1, Math.floor(count / batchSize));
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < rounds; i++) {
+    const adds = nl.batch();
+    for (const spec of specs) adds.addAddress(spec);
+    checkResults(await adds.send());
+    const deletes = nl.batch();
+    for (const spec of reversed) deletes.deleteAddress(spec);
+    checkResults(await deletes.send());
+  }
+  return Number(process.hrtime.bigint() - start) / 1e3 / (2 * rounds * batchSize);
+}
+
+function checkResults(results) {
+  const failed = results.find((result) => !result.ok);
+  if (failed) throw failed.error;
+}
+
 function compileFloor(directory) {
   const binary = join(directory, 'floor');
   const source = fileURLToPath(new URL('./floor.c', import.meta.url));
@@ -124,21 +151,25 @@ createNetns(name);
 try {
   const binary = compileFloor(directory);
   const socket = NetlinkSocket.open({ netns: { name } });
+  const nl = Rtnl.fromTransport(socket);
   await socket.request(linkUpMessage());
   await oneAtATime(socket, 2000); // warm-up
+  await batchApi(nl, pairs);
 
-  const measured = { single: [], batch: [], floorSingle: [], floorBatch: [] };
+  const measured = { single: [], batch: [], api: [], floorSingle: [], floorBatch: [] };
   for (let round = 0; round < rounds; round++) {
     measured.single.push(await oneAtATime(socket, pairs));
     measured.batch.push(await batched(socket, pairs));
+    measured.api.push(await batchApi(nl, pairs));
     const floor = runFloor(binary, netnsPath(name), pairs);
     measured.floorSingle.push(floor.single);
     measured.floorBatch.push(floor.batch);
   }
-  socket.close();
+  nl.close();
 
   const single = median(measured.single);
   const batch = median(measured.batch);
+  const api = median(measured.api);
   const floorSingle = median(measured.floorSingle);
   const floorBatch = median(measured.floorBatch);
   console.log(`${rounds} rounds of ${2 * pairs} requests, medians (node ${process.version})`);
@@ -147,6 +178,9 @@ try {
   );
   console.log(
     `batched x${batchSize}: ${batch.toFixed(2)} us/request, C ${floorBatch.toFixed(2)}, ratio ${(batch / floorBatch).toFixed(2)}`,
+  );
+  console.log(
+    `batch API x${batchSize}: ${api.toFixed(2)} us/request, C ${floorBatch.toFixed(2)}, ratio ${(api / floorBatch).toFixed(2)}`,
   );
 } finally {
   deleteNetns(name);
