@@ -165,7 +165,7 @@ function parseOnly(pattern: string): RegExp {
   }
 }
 
-/** The rows --only selects, with the floor rows their ratios need; all rows without it. */
+/** Returns the rows --only selects, with the floor rows their ratios need, or all rows. */
 function selectRows(rows: RowDefinition[], only: RegExp | undefined): RowDefinition[] {
   if (only === undefined) return rows;
   const chosen = rows.filter((row) => only.test(row.id));
@@ -180,7 +180,7 @@ function selectRows(rows: RowDefinition[], only: RegExp | undefined): RowDefinit
   );
 }
 
-/** The outcome recorded for a measurement --only left out. */
+/** Returns the outcome recorded for a measurement that --only left out. */
 function skipped(): RunOutcome<never> {
   return { ok: false, error: 'skipped: not selected by --only' };
 }
@@ -283,7 +283,7 @@ function measureRestart(quick: boolean): RunOutcome {
   }
 }
 
-/** The command line of this run, as the report shows it. */
+/** Returns the command line of this run, as the report shows it. */
 function benchCommand(options: Options): string {
   const flags = [
     ...(options.quick ? ['--quick'] : []),

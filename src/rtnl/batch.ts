@@ -287,7 +287,7 @@ export class Batch {
   /**
    * Takes the requests collected and encodes them in order, after looking up the link
    * names they need. With `describeIndexes`, a request that named its link is described
-   * with the index it was sent with. `results` holds the failure of each request whose name
+   * with the index it was sent with. `results` contains the failure of each request whose name
    * could not be resolved and a hole for each request in `messages`. `sent[i]` is the
    * position in `results` of the i-th message.
    */

@@ -618,15 +618,15 @@ describe('PreparedBatch', () => {
   });
 
   it('names the likely cause of ENODEV on a later send', async () => {
-    let gone = false;
+    let linkDeleted = false;
     const transport = new PackedFakeTransport((message, op) =>
-      gone && message.readUInt16LE(4) === RTM_NEWADDR
+      linkDeleted && message.readUInt16LE(4) === RTM_NEWADDR
         ? new NetlinkError({ kind: 'kernel', errno: 19, ...op })
         : fakeKernel(message, op),
     );
     const prepared = await Rtnl.fromTransport(transport).batch().addAddress(GOOD_ADDRESS).prepare();
     expect((await prepared.send())[0]?.ok).toBe(true);
-    gone = true;
+    linkDeleted = true;
     const [result] = await prepared.send();
     expect((result as { error: Error }).error.message).toBe(
       'add address 192.0.2.79/24 on veth0 (index 5 when prepared): No such device (ENODEV): ' +
