@@ -280,9 +280,9 @@ Napi::Value RouteSocket::Request(const Napi::CallbackInfo& info) {
 
 // batch(messages) -> null when every message already completed with a plain ack, else per
 // message a sequence number, 0 when it already completed with a plain ack, or -errno when
-// its sendmsg failed. `messages` contains the requests back to back,
-// each at a 4-byte aligned offset. They are stamped in place and go out in as few datagrams
-// as the limits above allow. After a failed sendmsg the remaining messages are not sent
+// its sendmsg failed. `messages` contains the requests back to back, each at a 4-byte
+// aligned offset. They are stamped in place and go out in as few datagrams as the limits
+// above allow. After a failed sendmsg the remaining messages are not sent
 // either, so a later message never takes effect when an earlier one could not be sent.
 Napi::Value RouteSocket::Batch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
