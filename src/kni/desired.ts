@@ -124,7 +124,7 @@ export function desiredState(config: FstackConfig, options: DesiredOptions): Des
   }
 
   const ports = selectPorts(config, options.ports);
-  checkPortOptions(options, ports);
+  checkPortOptions(options, ports, config.dpdk.portList);
   const interfaces: DesiredInterface[] = [];
   const names = new Set<string>();
   const gateways: GatewayCount = { 4: 0, 6: 0 };
@@ -178,7 +178,11 @@ function selectPorts(config: FstackConfig, requested: readonly number[] | undefi
  * Rejects a per-port option for a port outside `ports`, which would otherwise be ignored
  * without a word (an interface name for port 1 while only port 0 is managed).
  */
-function checkPortOptions(options: DesiredOptions, ports: readonly number[]): void {
+function checkPortOptions(
+  options: DesiredOptions,
+  ports: readonly number[],
+  listed: readonly number[],
+): void {
   const perPort = [
     ['interfaceNames', options.interfaceNames],
     ['macs', options.macs],
@@ -187,10 +191,13 @@ function checkPortOptions(options: DesiredOptions, ports: readonly number[]): vo
   for (const [option, map] of perPort) {
     for (const port of map?.keys() ?? []) {
       if (ports.includes(port)) continue;
+      const fix = listed.includes(port)
+        ? 'add the port to the ports option'
+        : 'add the port to [dpdk] port_list and to the ports option';
       throw new KniError(
         'OPTION_INVALID',
         `${option} has an entry for port ${port}, which is not managed (managed ports: ${ports.join(',') || 'none'}); ` +
-          'remove the entry, or add the port to [dpdk] port_list and to the ports option',
+          `remove the entry, or ${fix}`,
       );
     }
   }

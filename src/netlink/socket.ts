@@ -468,7 +468,7 @@ export class NetlinkSocket {
 }
 
 /** The fix for a request made after close, also given by Rtnl. */
-export const REOPEN_HINT = 'open a new handle with Rtnl.open, or a new NetlinkSocket';
+export const REOPEN_HINT = 'open a new handle with Rtnl.open';
 
 function closedError(op: NetlinkOperation, unsent = false): NetlinkError {
   return new NetlinkError({

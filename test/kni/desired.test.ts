@@ -164,6 +164,11 @@ describe('desiredState', () => {
     expect(error.code).toBe('OPTION_INVALID');
     expect(error.message).toBe(
       `${option} has an entry for port 1, which is not managed (managed ports: 0); ` +
+        'remove the entry, or add the port to the ports option',
+    );
+    const unlisted = errorOf(() => desiredState(makeConfig(), { fstackVersion: '1.25', ...extra }));
+    expect(unlisted.message).toBe(
+      `${option} has an entry for port 1, which is not managed (managed ports: 0); ` +
         'remove the entry, or add the port to [dpdk] port_list and to the ports option',
     );
   });

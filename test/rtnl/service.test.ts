@@ -527,7 +527,7 @@ describe('a closed handle', () => {
     nl.close();
     expect(() => nl.batch()).toThrow(
       'use the rtnetlink handle: the netlink socket is closed, so nothing was sent (ECANCELED): ' +
-        'open a new handle with Rtnl.open, or a new NetlinkSocket',
+        'open a new handle with Rtnl.open',
     );
     let thrown: unknown;
     try {

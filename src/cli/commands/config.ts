@@ -48,8 +48,9 @@ Options:
   --backup-suffix SUFFIX     edits: keep the previous content in FILE<SUFFIX>
 
 Edits are validated: a value F-Stack would misread, or a result with errors, is rejected
-and nothing is written. Writes take the lock FILE.lock, refuse when the file changed since
-it was read, and replace the file atomically with its mode and owner kept.
+and nothing is written. An edit takes the lock FILE.lock, reads the file again under it,
+and replaces the file atomically with its mode and owner kept, so concurrent edits apply
+one after another.
 
 Exit codes: 0 success (check: no errors), 1 errors found or edit rejected, 2 usage.
 `;
