@@ -651,13 +651,17 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
     expect(remaining).toBe(0);
   });
 
-  it('tracing records requests and replies', async () => {
-    const records: string[] = [];
-    const traced = NetlinkSocket.open({
+  /** Opens a socket whose trace records `type:sequence` of each record into `records`. */
+  const openTraced = (records: string[]) =>
+    NetlinkSocket.open({
       netns: { name: netns },
       trace: (record) =>
         records.push(`${record.type}:${'sequence' in record ? record.sequence : ''}`),
     });
+
+  it('tracing records requests and replies', async () => {
+    const records: string[] = [];
+    const traced = openTraced(records);
     try {
       const message = raw.getLink(LO);
       await traced.request(message, { operation: 'get link' });
@@ -670,11 +674,7 @@ describe.skipIf(kernelSkipReason !== undefined)('NetlinkSocket transport', () =>
 
   it('tracing records each message of a batch acknowledged at once', async () => {
     const records: string[] = [];
-    const traced = NetlinkSocket.open({
-      netns: { name: netns },
-      trace: (record) =>
-        records.push(`${record.type}:${'sequence' in record ? record.sequence : ''}`),
-    });
+    const traced = openTraced(records);
     try {
       const adds = [raw.addAddress(LO, '192.0.2.61', 32), raw.addAddress(LO, '192.0.2.62', 32)];
       const messages = Buffer.concat(adds);
