@@ -41,14 +41,14 @@ export class PreparedBatch {
     const ops = this.#ops;
     if (ops.length === 0) return Promise.resolve([]);
     return sendMessages(this.#transport, this.#messages, ops).then((outcomes) =>
-      outcomes.map((outcome, i) =>
-        batchResult(
-          outcome.ok ? outcome : { ok: false, error: withHint(outcome.error) },
-          ops[i] as Operation,
-        ),
-      ),
+      outcomes.map((outcome, i) => preparedResult(outcome, ops[i] as Operation)),
     );
   }
+}
+
+/** Turns a transport outcome into a result, with the likely cause added to ENODEV. */
+function preparedResult(outcome: BatchOutcome, op: Operation): BatchResult {
+  return outcome.ok ? { ok: true, op } : { ok: false, op, error: withHint(outcome.error) };
 }
 
 /** Adds the likely cause to a kernel's ENODEV: the link is gone or has a new index. */
