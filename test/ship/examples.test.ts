@@ -111,6 +111,40 @@ describe.skipIf(skipReason !== undefined)(
       expect(result.stdout).toContain('failed set link veth0 up');
     });
 
+    it('prepared.mjs sends its batches in turn', () => {
+      const index = ipJson<Array<{ ifindex: number }>>(netns, 'link', 'show', 'veth0')[0]?.ifindex;
+      const on = `on veth0 (index ${index} when prepared)`;
+
+      const result = runExample('prepared.mjs', [netns]);
+
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout.trim().split('\n')).toEqual([
+        `up: ok     add address 198.51.100.10/24 ${on}`,
+        `up: ok     add address 198.51.100.11/24 ${on}`,
+        `down: ok     delete address 198.51.100.11/24 ${on}`,
+        `down: ok     delete address 198.51.100.10/24 ${on}`,
+        `up: ok     add address 198.51.100.10/24 ${on}`,
+        `up: ok     add address 198.51.100.11/24 ${on}`,
+      ]);
+      expect(addresses().map((address) => `${address.local}/${address.prefixlen}`)).toEqual([
+        '198.51.100.10/24',
+        '198.51.100.11/24',
+      ]);
+    });
+
+    it('prepared.mjs rejects a missing link before it sends', () => {
+      ip(netns, 'link', 'delete', 'veth0');
+
+      const result = runExample('prepared.mjs', [netns]);
+
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(
+        'add address 198.51.100.10/24 on veth0: No such device (ENODEV): no link has this name; ' +
+          'a link created in the same batch must be named in a later batch, or given by index\n',
+      );
+    });
+
     it('subscribe.mjs prints the new address', () => {
       const result = runExample('subscribe.mjs', [netns]);
 
