@@ -109,6 +109,27 @@ export class NetlinkError extends Error {
 }
 
 /**
+ * Returns a NetlinkError like `error` with some options changed, such as the request it is
+ * reported for or a hint. The extended ack offset is kept only when `changes` gives it,
+ * because it points into the request that failed, not into the one named now.
+ */
+export function restateNetlinkError(
+  error: NetlinkError,
+  changes: Partial<NetlinkErrorOptions>,
+): NetlinkError {
+  return new NetlinkError({
+    kind: error.kind,
+    errno: error.errno,
+    operation: error.operation,
+    ...(error.object !== undefined && { object: error.object }),
+    ...(error.extackMessage !== undefined && { extackMessage: error.extackMessage }),
+    ...(error.syscall !== undefined && { syscall: error.syscall }),
+    ...(error.hint !== undefined && { hint: error.hint }),
+    ...changes,
+  });
+}
+
+/**
  * A dump that the kernel marked NLM_F_DUMP_INTR on every attempt: the objects kept changing
  * while they were listed, so no consistent list came back. Its code stays EINTR; retrying
  * later is the remedy.

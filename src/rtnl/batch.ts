@@ -6,7 +6,7 @@
 // interface index, which rtnetlink cannot take by name. Such names are resolved before the
 // batch goes out, with one more batch of RTM_GETLINK requests, so a link created in the same
 // batch cannot be named there: pass its index, or send those requests in a second batch.
-import { NetlinkError } from '../netlink/errors.js';
+import { NetlinkError, restateNetlinkError } from '../netlink/errors.js';
 import { MessageWriter } from '../netlink/message.js';
 import {
   type AddressAction,
@@ -251,10 +251,7 @@ export class Batch {
   async send(): Promise<BatchResult[]> {
     if (this.deferred.length === 0) {
       // Every request is encoded already: no lookup, and results map one to one.
-      const writer = this.writer;
-      const ops = this.ops;
-      this.writer = undefined;
-      this.ops = [];
+      const { writer, ops } = this.take();
       if (writer === undefined) return [];
       const outcomes = await sendMessages(this.transport, writer.finish(), ops);
       return outcomes.map((outcome, i) => batchResult(outcome, ops[i] as Operation));
@@ -292,12 +289,7 @@ export class Batch {
    * position in `results` of the i-th message.
    */
   private async encodeAll(describeIndexes = false): Promise<EncodedBatch> {
-    const writer = this.writer;
-    const ops = this.ops;
-    const deferred = this.deferred;
-    this.writer = undefined;
-    this.ops = [];
-    this.deferred = [];
+    const { writer, ops, deferred } = this.take();
 
     const names = linkNames(deferred);
     const resolved =
@@ -306,11 +298,7 @@ export class Batch {
     const results: BatchResult[] = new Array(encoded + deferred.length);
     // The requests encoded when they were added come first.
     const sent: number[] = ops.map((_, position) => position);
-    const all =
-      writer ??
-      (deferred.length === 0
-        ? undefined
-        : new MessageWriter(MESSAGE_SIZE_ESTIMATE * deferred.length));
+    const all = writer ?? new MessageWriter(MESSAGE_SIZE_ESTIMATE * Math.max(1, deferred.length));
     deferred.forEach((entry, i) => {
       const position = encoded + i;
       const link = entry.link;
@@ -328,9 +316,18 @@ export class Batch {
             }
           : entry.op,
       );
-      entry.write(all as MessageWriter, index);
+      entry.write(all, index);
     });
-    return { messages: ops.length > 0 ? all?.finish() : undefined, ops, sent, results };
+    return { messages: ops.length > 0 ? all.finish() : undefined, ops, sent, results };
+  }
+
+  /** Returns the requests collected and leaves the batch empty. */
+  private take(): { writer: MessageWriter | undefined; ops: Operation[]; deferred: Entry[] } {
+    const taken = { writer: this.writer, ops: this.ops, deferred: this.deferred };
+    this.writer = undefined;
+    this.ops = [];
+    this.deferred = [];
+    return taken;
   }
 
   /** Looks up link names that must become an index, in one batch of RTM_GETLINK. */
@@ -440,13 +437,9 @@ function linkNames(entries: readonly Entry[]): string[] {
 /** Restates a failed name lookup as a failure of the request that needed the name. */
 function relabel(error: Error, op: Operation): Error {
   if (!(error instanceof NetlinkError)) return error;
-  return new NetlinkError({
-    kind: error.kind,
-    errno: error.errno,
+  return restateNetlinkError(error, {
     operation: op.operation,
     object: op.object,
-    ...(error.extackMessage !== undefined && { extackMessage: error.extackMessage }),
-    ...(error.syscall !== undefined && { syscall: error.syscall }),
     ...(error.code === 'ENODEV' && { hint: NAME_NOT_FOUND_HINT }),
   });
 }

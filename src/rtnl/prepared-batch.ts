@@ -1,7 +1,7 @@
 // A batch encoded once and sent as often as needed, for agents that flip between known
 // states (add a set of addresses, later delete them, and again). Each send costs the
 // transport and one result per request, without checking or encoding the requests again.
-import { NetlinkError } from '../netlink/errors.js';
+import { NetlinkError, restateNetlinkError } from '../netlink/errors.js';
 import { splitMessages } from '../netlink/message.js';
 import type { BatchOutcome, Operation, RtnlTransport } from './transport.js';
 
@@ -55,12 +55,7 @@ function preparedResult(outcome: BatchOutcome, op: Operation): BatchResult {
 function withHint(error: Error): Error {
   if (!(error instanceof NetlinkError) || error.kind !== 'kernel' || error.code !== 'ENODEV')
     return error;
-  return new NetlinkError({
-    kind: error.kind,
-    errno: error.errno,
-    operation: error.operation,
-    ...(error.object !== undefined && { object: error.object }),
-    ...(error.extackMessage !== undefined && { extackMessage: error.extackMessage }),
+  return restateNetlinkError(error, {
     ...(error.extackOffset !== undefined && { extackOffset: error.extackOffset }),
     hint: 'the link was deleted or created anew since prepare(); prepare the batch again',
   });
