@@ -323,11 +323,11 @@ export class Batch {
 
   /** Returns the requests collected and leaves the batch empty. */
   private take(): { writer: MessageWriter | undefined; ops: Operation[]; deferred: Entry[] } {
-    const taken = { writer: this.writer, ops: this.ops, deferred: this.deferred };
+    const requests = { writer: this.writer, ops: this.ops, deferred: this.deferred };
     this.writer = undefined;
     this.ops = [];
     this.deferred = [];
-    return taken;
+    return requests;
   }
 
   /** Looks up link names that must become an index, in one batch of RTM_GETLINK. */
