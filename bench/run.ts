@@ -8,7 +8,8 @@
 //                                      [--markdown PATH]
 //   BENCH_QUICK=1 is the same as --quick. --only runs the rows whose id matches, such as
 //   `address/`, with their floor. It skips the soak, cold start and restart, and like
-//   --quick writes only what --json / --markdown name. Needs root and `cc`.
+//   --quick writes only what --json / --markdown name. Needs root (network namespaces)
+//   and `cc`.
 //
 // Every tool runs as a process of its own under bench/runner.c, which enters the namespace
 // and records the process's peak RSS. Rounds alternate all rows, with the start rotated
